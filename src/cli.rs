@@ -1,0 +1,268 @@
+//! The binary's subcommands and start-up: load everything, check it, then serve.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use tokio::net::TcpListener;
+
+use crate::clock::{Clock, UnixTime};
+use crate::config::{Config, LogFormat, Settings, StartupError};
+use crate::keys::{self, Algorithm, KeySet};
+use crate::state::AppState;
+use crate::store::{Store, memory::MemoryStore, redis::RedisStore};
+
+const USAGE: &str = "usage: token-service [serve | keygen [--alg ES256|EdDSA|RS256] [--dir DIR] | hash-secret | check-config]";
+
+/// Runs the subcommand named by `args` (without the program name).
+pub fn main(args: Vec<String>) -> Result<(), StartupError> {
+    let (command, rest) = args
+        .split_first()
+        .map_or(("serve", &[][..]), |(c, r)| (c.as_str(), r));
+    match command {
+        "serve" if rest.is_empty() => serve(),
+        "keygen" => keygen(rest),
+        "hash-secret" if rest.is_empty() => hash_secret(),
+        "check-config" if rest.is_empty() => check_config(),
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(StartupError::new(USAGE)),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, StartupError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StartupError(format!("cannot start the runtime: {e}")))
+}
+
+fn serve() -> Result<(), StartupError> {
+    let settings = Settings::from_env()?;
+    init_logging(settings.log_format);
+    for name in Settings::unknown_variables() {
+        tracing::warn!(variable = %name, "unknown TS_ variable ignored (a typo?)");
+    }
+    runtime()?.block_on(async {
+        let listen = settings.listen;
+        let state = load(settings, Clock::System)?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| StartupError(format!("TS_LISTEN={listen}: cannot listen: {e}")))?;
+        tracing::info!(%listen, store = ?state.store.health().await, "token-service listening");
+        crate::run(listener, state, shutdown_signal())
+            .await
+            .map_err(|e| StartupError(format!("server error: {e}")))?;
+        tracing::info!("drained, exiting");
+        Ok(())
+    })
+}
+
+/// Loads config file, keys and store exactly as `serve` does, and mints and verifies one
+/// token so that a broken key fails here and not at the first request. Redis is not
+/// contacted: it may be down at start-up (SPEC §8). Needs a Tokio runtime.
+pub fn load(settings: Settings, clock: Clock) -> Result<AppState, StartupError> {
+    let keys = KeySet::load(&settings.keys_dir, settings.signing_key.as_deref())?;
+    let store = match &settings.redis_url {
+        Some(url) => Store::Redis(
+            RedisStore::new(url, settings.redis_cluster, &settings.redis_prefix)
+                .map_err(StartupError)?,
+        ),
+        None => Store::Memory(MemoryStore::new()),
+    };
+    let config = Config::load(settings)?;
+    self_check(&keys, &config, &clock)?;
+    if keys.signer().is_dev_key() && !is_local_issuer(&config.settings.issuer) {
+        tracing::warn!(
+            key = %keys.signer().path.display(),
+            issuer = %config.settings.issuer,
+            "SIGNING WITH THE COMMITTED DEVELOPMENT KEY ON A NON-LOCAL ISSUER: anyone can forge tokens; run `token-service keygen` and remove the dev key"
+        );
+    }
+    AppState::new(config, keys, store, clock)
+}
+
+fn self_check(keys: &KeySet, config: &Config, clock: &Clock) -> Result<(), StartupError> {
+    let now = clock.now();
+    let probe =
+        serde_json::json!({"iss": config.settings.issuer_base(), "iat": now, "exp": now + 60});
+    let jwt = keys
+        .sign(&probe)
+        .map_err(|e| StartupError(format!("signing key: {e}")))?;
+    let verified: Option<serde_json::Value> = keys.verify(&jwt);
+    if verified.as_ref() != Some(&probe) {
+        return Err(StartupError(format!(
+            "{}: a token signed with this key does not verify against the JWKS",
+            keys.signer().path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn is_local_issuer(issuer: &str) -> bool {
+    url::Url::parse(issuer).is_ok_and(|u| {
+        matches!(
+            u.host_str(),
+            Some("localhost") | Some("127.0.0.1") | Some("[::1]")
+        )
+    })
+}
+
+fn check_config() -> Result<(), StartupError> {
+    let settings = Settings::from_env()?;
+    for name in Settings::unknown_variables() {
+        eprintln!("warning: unknown variable {name} (a typo?)");
+    }
+    let state = runtime()?.block_on(async { load(settings, Clock::System) })?;
+    let signer = state.keys.signer();
+    println!(
+        "ok: {} clients, {} users; signing with {} ({}, kid {}); store: {}",
+        state.config.clients.len(),
+        state.config.users.len(),
+        signer.path.display(),
+        signer.alg.as_str(),
+        signer.kid,
+        if state.config.settings.redis_url.is_some() {
+            "redis"
+        } else {
+            "memory"
+        },
+    );
+    Ok(())
+}
+
+fn keygen(args: &[String]) -> Result<(), StartupError> {
+    let mut alg = Algorithm::ES256;
+    let mut dir =
+        std::env::var_os("TS_KEYS_DIR").map_or_else(|| PathBuf::from("keys"), PathBuf::from);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let value = args.next().ok_or_else(|| StartupError::new(USAGE));
+        match arg.as_str() {
+            "--alg" => {
+                alg = Algorithm::parse(value?)
+                    .ok_or_else(|| StartupError::new("--alg: expected ES256, EdDSA or RS256"))?;
+            }
+            "--dir" => dir = PathBuf::from(value?),
+            _ => return Err(StartupError::new(USAGE)),
+        }
+    }
+    let rng = ring::rand::SystemRandom::new();
+    let der = keys::generate_pkcs8(alg, &rng).map_err(StartupError)?;
+    let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", der));
+    let name = format!(
+        "{}-{}.pem",
+        utc_timestamp(Clock::System.now()),
+        alg.as_str().to_ascii_lowercase()
+    );
+    let path = dir.join(name);
+    let key = keys::SigningKey::from_pem(&path, pem.as_bytes()).map_err(StartupError)?;
+    std::fs::create_dir_all(&dir).map_err(|e| StartupError(format!("{}: {e}", dir.display())))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .map_err(|e| StartupError(format!("{}: {e}", path.display())))?;
+    file.write_all(pem.as_bytes())
+        .map_err(|e| StartupError(format!("{}: {e}", path.display())))?;
+    println!("{}", path.display());
+    println!("kid {}", key.kid);
+    Ok(())
+}
+
+fn hash_secret() -> Result<(), StartupError> {
+    let mut input = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut input)
+        .map_err(|e| StartupError(format!("stdin: {e}")))?;
+    if input.last() == Some(&b'\n') {
+        input.pop();
+        if input.last() == Some(&b'\r') {
+            input.pop();
+        }
+    }
+    if input.is_empty() {
+        return Err(StartupError::new("hash-secret: refusing an empty secret"));
+    }
+    let hash = crate::password::hash_secret(&input).map_err(StartupError)?;
+    println!("{hash}");
+    Ok(())
+}
+
+/// `2026-11-27T221503Z`: sortable, so the newest key is the last file by name.
+fn utc_timestamp(now: UnixTime) -> String {
+    let (days, secs) = (now / 86_400, now % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}{:02}{:02}Z",
+        secs / 3_600,
+        secs % 3_600 / 60,
+        secs % 60
+    )
+}
+
+fn init_logging(format: Option<LogFormat>) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let format = format.unwrap_or(if std::io::stdout().is_terminal() {
+        LogFormat::Pretty
+    } else {
+        LogFormat::Json
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C: stop accepting, let in-flight requests finish.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received: draining");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_timestamp;
+
+    #[test]
+    fn utc_timestamp_formats_a_known_instant() {
+        assert_eq!(utc_timestamp(0), "1970-01-01T000000Z");
+        assert_eq!(utc_timestamp(1_795_815_903), "2026-11-27T212503Z");
+        assert_eq!(utc_timestamp(951_782_400), "2000-02-29T000000Z");
+    }
+}

@@ -1,0 +1,514 @@
+//! Settings from the environment (`TS_` prefix, read with envy) and the clients and users of
+//! the config file (TOML), validated once at start-up; Debug output redacts every secret.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::grants::GrantType;
+use crate::scope::{Scope, is_scope_token};
+
+/// A start-up failure: one line naming the variable, or the file and line, that is wrong.
+/// The binary prints it and exits with code 2.
+#[derive(Debug)]
+pub struct StartupError(pub String);
+
+impl fmt::Display for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+impl StartupError {
+    pub fn new(message: impl Into<String>) -> Self {
+        StartupError(message.into())
+    }
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// The environment (SPEC §2). Every variable is optional.
+#[derive(Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub issuer: String,
+    pub config_file: PathBuf,
+    pub keys_dir: PathBuf,
+    pub signing_key: Option<String>,
+    pub redis_url: Option<String>,
+    pub redis_cluster: bool,
+    pub redis_prefix: String,
+    pub access_token_ttl: u64,
+    pub refresh_token_ttl: u64,
+    pub auth_code_ttl: u64,
+    pub session_ttl: u64,
+    pub refresh_reuse_grace: u64,
+    pub login_max_failures: u32,
+    pub log_format: Option<LogFormat>,
+}
+
+/// The variables `Settings` reads, without the prefix; anything else with `TS_` is a typo.
+const KNOWN_VARIABLES: &[&str] = &[
+    "LISTEN",
+    "ISSUER",
+    "CONFIG_FILE",
+    "KEYS_DIR",
+    "SIGNING_KEY",
+    "REDIS_URL",
+    "REDIS_CLUSTER",
+    "REDIS_PREFIX",
+    "ACCESS_TOKEN_TTL",
+    "REFRESH_TOKEN_TTL",
+    "AUTH_CODE_TTL",
+    "SESSION_TTL",
+    "REFRESH_REUSE_GRACE",
+    "LOGIN_MAX_FAILURES",
+    "LOG_FORMAT",
+];
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            issuer: "http://localhost:8080".into(),
+            config_file: "config/dev.toml".into(),
+            keys_dir: "keys".into(),
+            signing_key: None,
+            redis_url: None,
+            redis_cluster: false,
+            redis_prefix: "ts:".into(),
+            access_token_ttl: 900,
+            refresh_token_ttl: 2_592_000,
+            auth_code_ttl: 60,
+            session_ttl: 28_800,
+            refresh_reuse_grace: 0,
+            login_max_failures: 5,
+            log_format: None,
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("issuer", &self.issuer)
+            .field("config_file", &self.config_file)
+            .field("keys_dir", &self.keys_dir)
+            .field("signing_key", &self.signing_key)
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "<redacted>"))
+            .field("redis_cluster", &self.redis_cluster)
+            .field("redis_prefix", &self.redis_prefix)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("auth_code_ttl", &self.auth_code_ttl)
+            .field("session_ttl", &self.session_ttl)
+            .field("refresh_reuse_grace", &self.refresh_reuse_grace)
+            .field("login_max_failures", &self.login_max_failures)
+            .finish()
+    }
+}
+
+impl Settings {
+    /// Reads `TS_*` from the process environment.
+    pub fn from_env() -> Result<Self, StartupError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Reads settings from the given variables (tests pass their own), then validates them.
+    pub fn from_vars<I>(vars: I) -> Result<Self, StartupError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        let settings: Settings = envy::prefixed("TS_")
+            .from_iter(vars)
+            .map_err(|e| StartupError(format!("environment: {e}")))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// `TS_` variables the service does not know, for a start-up warning.
+    pub fn unknown_variables() -> Vec<String> {
+        std::env::vars()
+            .filter_map(|(name, _)| {
+                let rest = name.strip_prefix("TS_")?;
+                (!KNOWN_VARIABLES.contains(&rest)).then_some(name)
+            })
+            .collect()
+    }
+
+    fn validate(&self) -> Result<(), StartupError> {
+        let positive = [
+            ("TS_ACCESS_TOKEN_TTL", self.access_token_ttl),
+            ("TS_REFRESH_TOKEN_TTL", self.refresh_token_ttl),
+            ("TS_AUTH_CODE_TTL", self.auth_code_ttl),
+            ("TS_SESSION_TTL", self.session_ttl),
+            ("TS_LOGIN_MAX_FAILURES", u64::from(self.login_max_failures)),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(StartupError(format!("{name}: must be greater than 0")));
+            }
+        }
+        if self.auth_code_ttl > 600 {
+            return Err(StartupError(
+                "TS_AUTH_CODE_TTL: at most 600 seconds (RFC 6749 §4.1.2)".into(),
+            ));
+        }
+        let issuer = url::Url::parse(&self.issuer)
+            .map_err(|e| StartupError(format!("TS_ISSUER: not a URL: {e}")))?;
+        if !matches!(issuer.scheme(), "http" | "https")
+            || issuer.query().is_some()
+            || issuer.fragment().is_some()
+        {
+            return Err(StartupError(
+                "TS_ISSUER: must be an http(s) URL without query or fragment (RFC 8414 §2)".into(),
+            ));
+        }
+        if self.redis_prefix.contains(['{', '}']) {
+            return Err(StartupError(
+                "TS_REDIS_PREFIX: must not contain '{' or '}' (they are Redis Cluster hash tags)"
+                    .into(),
+            ));
+        }
+        if let Some(url) = &self.redis_url {
+            for node in url.split(',') {
+                let scheme = node.trim().split("://").next().unwrap_or_default();
+                if !matches!(scheme, "redis" | "rediss" | "redis+unix" | "unix") {
+                    return Err(StartupError(
+                        "TS_REDIS_URL: expected redis:// or rediss:// URLs".into(),
+                    ));
+                }
+            }
+            if url.contains(',') && !self.redis_cluster {
+                return Err(StartupError(
+                    "TS_REDIS_URL: a list of URLs needs TS_REDIS_CLUSTER=true".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The issuer without a trailing slash, the base of every published URL.
+    pub fn issuer_base(&self) -> &str {
+        self.issuer.trim_end_matches('/')
+    }
+
+    /// Whether cookies must be `Secure` (the issuer is served over https).
+    pub fn issuer_is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
+
+/// A registered client (SPEC §3). Immutable while the process runs.
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    /// argon2id PHC string; `None` for a public client.
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Scope,
+    pub audience: Vec<String>,
+    pub access_token_ttl: Option<u64>,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("public", &self.is_public())
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grant_types", &self.grant_types)
+            .field("scopes", &self.scopes)
+            .field("audience", &self.audience)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user who can log in (SPEC §3).
+pub struct User {
+    pub username: String,
+    pub password_hash: String,
+    pub subject: String,
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("username", &self.username)
+            .field("subject", &self.subject)
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Claims the service sets itself; a user's extra `claims` may not name them.
+const RESERVED_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "client_id",
+    "scope",
+    "auth_time",
+    "cnf",
+];
+
+/// Everything loaded at start-up: settings, clients and users.
+#[derive(Debug)]
+pub struct Config {
+    pub settings: Settings,
+    pub clients: HashMap<String, Arc<Client>>,
+    pub users: HashMap<String, Arc<User>>,
+    /// Serve `/demo/callback`, a page that shows the code it receives (development only).
+    pub demo: bool,
+    /// Origins of every registered redirect URI: the browser apps allowed CORS on `/token`.
+    pub cors_origins: HashSet<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    demo: bool,
+    #[serde(default)]
+    clients: Vec<ClientEntry>,
+    #[serde(default)]
+    users: Vec<UserEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientEntry {
+    id: Spanned<String>,
+    name: Option<String>,
+    secret_hash: Option<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    grant_types: Vec<GrantType>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    audience: Vec<String>,
+    access_token_ttl: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserEntry {
+    username: Spanned<String>,
+    password_hash: String,
+    subject: Option<String>,
+    #[serde(default)]
+    claims: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Config {
+    /// Loads the config file named by the settings.
+    pub fn load(settings: Settings) -> Result<Self, StartupError> {
+        let path = settings.config_file.clone();
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            StartupError(format!(
+                "{}: cannot read config file (TS_CONFIG_FILE): {e}",
+                path.display()
+            ))
+        })?;
+        Self::parse(settings, &path, &text)
+    }
+
+    /// Parses and validates config text; errors name `path` and the line.
+    pub fn parse(settings: Settings, path: &Path, text: &str) -> Result<Self, StartupError> {
+        let at = |span: Option<Range<usize>>, message: &str| {
+            let line = span.map(|s| line_of(text, s.start));
+            match line {
+                Some(line) => StartupError(format!("{}:{line}: {message}", path.display())),
+                None => StartupError(format!("{}: {message}", path.display())),
+            }
+        };
+        let file: ConfigFile = toml::from_str(text).map_err(|e| at(e.span(), e.message()))?;
+
+        let mut clients = HashMap::new();
+        let mut cors_origins = HashSet::new();
+        for entry in file.clients {
+            let span = entry.id.span();
+            let client =
+                validate_client(entry, &settings).map_err(|m| at(Some(span.clone()), &m))?;
+            for uri in &client.redirect_uris {
+                if let Ok(url) = url::Url::parse(uri) {
+                    cors_origins.insert(url.origin().ascii_serialization());
+                }
+            }
+            if clients.contains_key(&client.id) {
+                return Err(at(
+                    Some(span),
+                    &format!("duplicate client id {:?}", client.id),
+                ));
+            }
+            clients.insert(client.id.clone(), Arc::new(client));
+        }
+
+        let mut users = HashMap::new();
+        for entry in file.users {
+            let span = entry.username.span();
+            let user = validate_user(entry).map_err(|m| at(Some(span.clone()), &m))?;
+            if users.contains_key(&user.username) {
+                return Err(at(
+                    Some(span),
+                    &format!("duplicate username {:?}", user.username),
+                ));
+            }
+            users.insert(user.username.clone(), Arc::new(user));
+        }
+
+        Ok(Config {
+            settings,
+            clients,
+            users,
+            demo: file.demo,
+            cors_origins,
+        })
+    }
+
+    pub fn client(&self, id: &str) -> Option<&Arc<Client>> {
+        self.clients.get(id)
+    }
+
+    pub fn user(&self, username: &str) -> Option<&Arc<User>> {
+        self.users.get(username)
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(0, |t| t.matches('\n').count()) + 1
+}
+
+fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, String> {
+    let id = entry.id.into_inner();
+    if id.is_empty() || id.len() > 256 || id.chars().any(|c| c.is_control()) {
+        return Err("client id must be 1 to 256 printable characters".into());
+    }
+    if let Some(hash) = &entry.secret_hash {
+        check_phc(hash).map_err(|e| format!("client {id:?}: secret_hash: {e}"))?;
+    }
+    let public = entry.secret_hash.is_none();
+    for grant in &entry.grant_types {
+        if public && !grant.allowed_for_public_clients() {
+            return Err(format!(
+                "client {id:?} is public (no secret_hash) and may not use the {} grant",
+                grant.as_str()
+            ));
+        }
+    }
+    if entry.grant_types.is_empty() {
+        return Err(format!("client {id:?}: grant_types is empty"));
+    }
+    for uri in &entry.redirect_uris {
+        let url = url::Url::parse(uri)
+            .map_err(|e| format!("client {id:?}: redirect URI {uri:?} is not absolute: {e}"))?;
+        if url.fragment().is_some() {
+            return Err(format!(
+                "client {id:?}: redirect URI {uri:?} has a fragment (RFC 6749 §3.1.2)"
+            ));
+        }
+    }
+    let redirects = entry.grant_types.iter().any(|g| g.uses_redirect());
+    if redirects && entry.redirect_uris.is_empty() {
+        return Err(format!(
+            "client {id:?}: authorization_code and implicit need at least one redirect_uri"
+        ));
+    }
+    for scope in &entry.scopes {
+        if !is_scope_token(scope) {
+            return Err(format!(
+                "client {id:?}: {scope:?} is not a valid scope token"
+            ));
+        }
+    }
+    if entry.access_token_ttl == Some(0) {
+        return Err(format!(
+            "client {id:?}: access_token_ttl must be greater than 0"
+        ));
+    }
+    let audience = if entry.audience.is_empty() {
+        vec![settings.issuer_base().to_owned()]
+    } else {
+        entry.audience
+    };
+    Ok(Client {
+        name: entry.name.unwrap_or_else(|| id.clone()),
+        id,
+        secret_hash: entry.secret_hash,
+        redirect_uris: entry.redirect_uris,
+        grant_types: entry.grant_types,
+        scopes: Scope::from_tokens(entry.scopes),
+        audience,
+        access_token_ttl: entry.access_token_ttl,
+    })
+}
+
+fn validate_user(entry: UserEntry) -> Result<User, String> {
+    let username = entry.username.into_inner();
+    if username.is_empty() || username.len() > 256 {
+        return Err("username must be 1 to 256 characters".into());
+    }
+    check_phc(&entry.password_hash)
+        .map_err(|e| format!("user {username:?}: password_hash: {e}"))?;
+    if let Some(reserved) = entry
+        .claims
+        .keys()
+        .find(|k| RESERVED_CLAIMS.contains(&k.as_str()))
+    {
+        return Err(format!(
+            "user {username:?}: claim {reserved:?} is set by the service and may not be overridden"
+        ));
+    }
+    Ok(User {
+        subject: entry.subject.unwrap_or_else(|| username.clone()),
+        username,
+        password_hash: entry.password_hash,
+        claims: entry.claims,
+    })
+}
+
+/// Checks that `hash` is an argon2id PHC string (SPEC §3: secrets are stored only as such).
+fn check_phc(hash: &str) -> Result<(), String> {
+    let parsed = argon2::PasswordHash::new(hash).map_err(|e| format!("not a PHC string: {e}"))?;
+    if parsed.algorithm.as_str() != "argon2id" {
+        return Err(format!("expected argon2id, found {}", parsed.algorithm));
+    }
+    argon2::Params::try_from(&parsed).map_err(|e| format!("bad argon2 parameters: {e}"))?;
+    Ok(())
+}

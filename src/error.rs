@@ -1,0 +1,153 @@
+//! The token endpoint's one error type: RFC 6749 §5.2 codes, mapped to JSON exactly once.
+
+use std::borrow::Cow;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+type Description = Cow<'static, str>;
+
+/// Every way a request to `/token`, `/revoke` or `/introspect` can fail, named after the
+/// error codes of RFC 6749 §5.2 (plus `temporarily_unavailable` of §4.1.2.1).
+#[derive(Debug)]
+pub enum OAuthError {
+    /// Missing, repeated or malformed parameter (RFC 6749 §5.2).
+    InvalidRequest(Description),
+    /// Client authentication failed; answered 401 with `WWW-Authenticate` (RFC 6749 §5.2).
+    InvalidClient,
+    /// The grant (code, refresh token, credentials) is invalid, expired, revoked or not this
+    /// client's (RFC 6749 §5.2).
+    InvalidGrant(Description),
+    /// The client may not use this grant type (RFC 6749 §5.2).
+    UnauthorizedClient,
+    /// The grant type is not one this server supports (RFC 6749 §5.2).
+    UnsupportedGrantType,
+    /// The requested scope exceeds what the client may have (RFC 6749 §5.2).
+    InvalidScope,
+    /// The body is over the size limit (SPEC §6: 413 with `invalid_request`).
+    PayloadTooLarge,
+    /// Too many failed logins for a username (SPEC §8: 429 with `Retry-After`).
+    TooManyAttempts { retry_after: u64 },
+    /// The store is unreachable or overloaded (SPEC §8: 503 with `Retry-After`).
+    TemporarilyUnavailable,
+    /// A bug or an unexpected failure: logged with detail, answered without any.
+    Internal(String),
+    /// No such endpoint.
+    NotFound,
+    /// The endpoint exists but not for this method.
+    MethodNotAllowed,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
+impl OAuthError {
+    pub fn invalid_request(description: impl Into<Description>) -> Self {
+        Self::InvalidRequest(description.into())
+    }
+
+    pub fn invalid_grant(description: impl Into<Description>) -> Self {
+        Self::InvalidGrant(description.into())
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &str) {
+        use OAuthError::*;
+        match self {
+            InvalidRequest(d) => (StatusCode::BAD_REQUEST, "invalid_request", d),
+            InvalidClient => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication failed",
+            ),
+            InvalidGrant(d) => (StatusCode::BAD_REQUEST, "invalid_grant", d),
+            UnauthorizedClient => (
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                "the client is not allowed to use this grant type",
+            ),
+            UnsupportedGrantType => (
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "the grant type is not supported",
+            ),
+            InvalidScope => (
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                "the requested scope is invalid or exceeds the scope granted",
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "the request body is larger than 64 KiB",
+            ),
+            TooManyAttempts { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "invalid_request",
+                "too many failed attempts",
+            ),
+            TemporarilyUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the service is temporarily unavailable, retry later",
+            ),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "an unexpected error occurred",
+            ),
+            NotFound => (StatusCode::NOT_FOUND, "invalid_request", "no such endpoint"),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request",
+                "method not allowed on this endpoint",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        if let OAuthError::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+        }
+        let (status, error, error_description) = self.parts();
+        let mut response = (
+            status,
+            axum::Json(ErrorBody {
+                error,
+                error_description,
+            }),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        match self {
+            OAuthError::InvalidClient => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Basic realm="token-service", charset="UTF-8""#),
+                );
+            }
+            OAuthError::TooManyAttempts { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+            }
+            OAuthError::TemporarilyUnavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(error: crate::store::StoreError) -> Self {
+        tracing::warn!(%error, "store unavailable");
+        OAuthError::TemporarilyUnavailable
+    }
+}

@@ -1,0 +1,58 @@
+//! CORS (SPEC §6): JWKS and discovery for any origin; `/token` and `/revoke` only for the
+//! origins of registered redirect URIs, and nothing at all for other origins.
+
+use std::collections::HashSet;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+pub async fn any_origin(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+pub async fn registered_origins(
+    State(origins): State<HashSet<String>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .filter(|o| o.to_str().is_ok_and(|o| origins.contains(o)))
+        .cloned();
+    let Some(origin) = origin else {
+        return next.run(request).await;
+    };
+    let mut response = if request.method() == Method::OPTIONS {
+        let mut preflight = Response::new(Body::empty());
+        *preflight.status_mut() = StatusCode::NO_CONTENT;
+        let headers = preflight.headers_mut();
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("POST"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization, content-type"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        preflight
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    response
+}

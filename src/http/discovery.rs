@@ -1,0 +1,86 @@
+//! The JWKS (RFC 7517) and the authorization server metadata (RFC 8414).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::grants::GrantType;
+use crate::state::AppState;
+
+/// `GET /.well-known/jwks.json`: cacheable for five minutes, with a strong ETag.
+pub async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let etag = state.keys.etag();
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, "application/jwk-set+json")],
+            state.keys.jwks().to_owned(),
+        )
+            .into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    if let Ok(etag) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// `GET /.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`.
+pub async fn metadata(State(state): State<AppState>) -> Response {
+    let issuer = state.config.settings.issuer_base();
+    let grant_types: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
+    let body = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "revocation_endpoint": format!("{issuer}/revoke"),
+        "introspection_endpoint": format!("{issuer}/introspect"),
+        "end_session_endpoint": format!("{issuer}/logout"),
+        "response_types_supported": ["code", "token"],
+        "response_modes_supported": ["query", "fragment"],
+        "grant_types_supported": grant_types,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": scopes(&state),
+        "prompt_values_supported": ["none", "login"],
+        "authorization_response_iss_parameter_supported": true,
+        "access_token_signing_alg_values_supported": state.keys.algorithms(),
+    });
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        axum::Json(body),
+    )
+        .into_response()
+}
+
+fn scopes(state: &AppState) -> Vec<String> {
+    let mut all: Vec<String> = state
+        .config
+        .clients
+        .values()
+        .flat_map(|c| {
+            c.scopes
+                .to_string()
+                .split(' ')
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    all.sort();
+    all.dedup();
+    all
+}

@@ -1,0 +1,17 @@
+//! `/healthz` (the process is alive) and `/readyz` (config and keys loaded; the store's state
+//! reported but never failing readiness, so the JWKS stays up with Redis down, SPEC §8).
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+pub async fn readyz(State(state): State<AppState>) -> Json<Value> {
+    let store = state.store.health().await;
+    Json(json!({"status": "ready", "store": store}))
+}

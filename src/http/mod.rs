@@ -1,0 +1,88 @@
+//! The route table in one place, and the layers around it.
+
+mod cors;
+mod discovery;
+mod health;
+pub mod params;
+mod token;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware;
+use axum::routing::{get, post};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use crate::error::OAuthError;
+use crate::state::AppState;
+
+/// Request bodies over this answer 413 (SPEC §6).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The service's router.
+pub fn router(state: AppState) -> Router {
+    let cors_origins = state.config.cors_origins.clone();
+    let credentialed =
+        Router::new()
+            .route("/token", post(token::token))
+            .layer(middleware::from_fn_with_state(
+                cors_origins,
+                cors::registered_origins,
+            ));
+    let public = Router::new()
+        .route("/.well-known/jwks.json", get(discovery::jwks))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::metadata),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::metadata),
+        )
+        .layer(middleware::from_fn(cors::any_origin));
+    Router::new()
+        .merge(credentialed)
+        .merge(public)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(|| async { OAuthError::NotFound })
+        .method_not_allowed_fallback(|| async { OAuthError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(on_response),
+        )
+        .with_state(state)
+}
+
+/// One span per request: method, route (never the query, which can carry codes), status,
+/// latency, and the client once it is known.
+fn request_span(request: &Request) -> Span {
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| request.uri().path(), MatchedPath::as_str);
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %path,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+        client_id = tracing::field::Empty,
+    )
+}
+
+fn on_response(response: &axum::response::Response, latency: Duration, span: &Span) {
+    span.record("status", response.status().as_u16());
+    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+    tracing::info!("response");
+}

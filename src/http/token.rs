@@ -1,0 +1,43 @@
+//! `POST /token` (RFC 6749 §3.2): parameters, client authentication, the grant, the response.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::params::Params;
+use crate::clients::{self, Credentials};
+use crate::error::OAuthError;
+use crate::grants::{self, GrantType, TokenRequest};
+use crate::state::AppState;
+
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, OAuthError> {
+    let now = state.clock.now();
+    let grant_type = params.required("grant_type")?;
+    let grant_type =
+        GrantType::at_token_endpoint(grant_type).ok_or(OAuthError::UnsupportedGrantType)?;
+    let credentials = Credentials::from_request(&headers, &params)?;
+    if let Some(id) = &credentials.client_id {
+        tracing::Span::current().record("client_id", id.as_str());
+    }
+    let client = clients::authenticate(&state, &credentials).await?;
+    if !client.allows(grant_type) {
+        return Err(OAuthError::UnauthorizedClient);
+    }
+    let request: TokenRequest = params.parse()?;
+    let body = grants::issue(&state, &client, request, now).await?;
+    Ok(no_store(Json(body)))
+}
+
+/// Token responses are never cached (RFC 6749 §5.1).
+pub fn no_store(body: impl IntoResponse) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}

@@ -1,0 +1,339 @@
+//! Signing keys: PKCS#8 PEM files parsed once at start-up, `kid` by RFC 7638 thumbprint,
+//! the signer choice, JWT signing with the parsed key pair, and the JWKS document.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use ring::rand::SystemRandom;
+use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::config::StartupError;
+
+/// The algorithms a key can sign with; read from the key itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    ES256,
+    EdDSA,
+    RS256,
+}
+
+impl Algorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::ES256 => "ES256",
+            Algorithm::EdDSA => "EdDSA",
+            Algorithm::RS256 => "RS256",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "ES256" => Some(Algorithm::ES256),
+            "EDDSA" | "ED25519" => Some(Algorithm::EdDSA),
+            "RS256" => Some(Algorithm::RS256),
+            _ => None,
+        }
+    }
+}
+
+enum KeyPairKind {
+    Es256(EcdsaKeyPair),
+    EdDsa(Ed25519KeyPair),
+    Rs256(RsaKeyPair),
+}
+
+/// One key from `TS_KEYS_DIR`, parsed once.
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: Algorithm,
+    pub path: PathBuf,
+    pair: KeyPairKind,
+    /// The public JWK (RFC 7517) with `kid`, `alg` and `use`.
+    jwk: serde_json::Value,
+    /// The public key as jsonwebtoken verifies with it (introspection, RFC 7662).
+    decoding: jsonwebtoken::DecodingKey,
+    /// base64url of the JWT header `{"alg","kid","typ":"at+jwt"}`, computed once.
+    header_b64: String,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// Parses a PKCS#8 PEM private key; the algorithm is whichever parser accepts it.
+    pub fn from_pem(path: &Path, pem_text: &[u8]) -> Result<Self, String> {
+        let pem = pem::parse(pem_text).map_err(|e| format!("not a PEM file: {e}"))?;
+        if pem.tag() != "PRIVATE KEY" {
+            return Err(format!(
+                "expected a PKCS#8 \"PRIVATE KEY\" PEM block, found \"{}\" (convert with `openssl pkcs8 -topk8 -nocrypt`)",
+                pem.tag()
+            ));
+        }
+        let der = pem.contents();
+        let rng = SystemRandom::new();
+        let (pair, alg, public) = if let Ok(k) =
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der, &rng)
+        {
+            let point = k.public_key().as_ref();
+            let (x, y) = point
+                .get(1..33)
+                .zip(point.get(33..65))
+                .ok_or("bad P-256 point")?;
+            let jwk = json!({"crv": "P-256", "kty": "EC", "x": B64.encode(x), "y": B64.encode(y)});
+            (KeyPairKind::Es256(k), Algorithm::ES256, jwk)
+        } else if let Ok(k) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der) {
+            let jwk =
+                json!({"crv": "Ed25519", "kty": "OKP", "x": B64.encode(k.public_key().as_ref())});
+            (KeyPairKind::EdDsa(k), Algorithm::EdDSA, jwk)
+        } else {
+            match RsaKeyPair::from_pkcs8(der) {
+                Ok(k) => {
+                    if k.public().modulus_len() < 256 {
+                        return Err("RSA keys must be at least 2048 bits".into());
+                    }
+                    let c = signature::RsaPublicKeyComponents::<Vec<u8>>::from(k.public());
+                    let jwk = json!({"e": B64.encode(&c.e), "kty": "RSA", "n": B64.encode(&c.n)});
+                    (KeyPairKind::Rs256(k), Algorithm::RS256, jwk)
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "not an ES256 (P-256), EdDSA (Ed25519) or RS256 (RSA >= 2048) PKCS#8 key: {e}"
+                    ));
+                }
+            }
+        };
+        // RFC 7638 §3: the thumbprint input is the required members in lexicographic order,
+        // which is how serde_json (without preserve_order) writes an object.
+        let decoding = match &pair {
+            KeyPairKind::Es256(_) => jsonwebtoken::DecodingKey::from_ec_components(
+                str_of(&public, "x"),
+                str_of(&public, "y"),
+            ),
+            KeyPairKind::EdDsa(_) => {
+                jsonwebtoken::DecodingKey::from_ed_components(str_of(&public, "x"))
+            }
+            KeyPairKind::Rs256(_) => jsonwebtoken::DecodingKey::from_rsa_components(
+                str_of(&public, "n"),
+                str_of(&public, "e"),
+            ),
+        }
+        .map_err(|e| format!("public key: {e}"))?;
+        let canonical = serde_json::to_vec(&public).map_err(|e| e.to_string())?;
+        let kid = B64.encode(ring::digest::digest(&ring::digest::SHA256, &canonical));
+        let mut jwk = public;
+        if let Some(obj) = jwk.as_object_mut() {
+            obj.insert("kid".into(), kid.clone().into());
+            obj.insert("alg".into(), alg.as_str().into());
+            obj.insert("use".into(), "sig".into());
+        }
+        let header = json!({"alg": alg.as_str(), "kid": kid, "typ": "at+jwt"});
+        let header_b64 = B64.encode(serde_json::to_vec(&header).map_err(|e| e.to_string())?);
+        Ok(SigningKey {
+            kid,
+            alg,
+            path: path.to_owned(),
+            pair,
+            decoding,
+            jwk,
+            header_b64,
+        })
+    }
+
+    /// Whether this is the committed development key (its file name says `dev`).
+    pub fn is_dev_key(&self) -> bool {
+        self.path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .is_some_and(|s| {
+                s.split(['-', '_', '.'])
+                    .any(|w| w.eq_ignore_ascii_case("dev"))
+            })
+    }
+
+    /// Signs `claims` as a compact JWS with this key.
+    pub fn sign<T: Serialize>(&self, rng: &SystemRandom, claims: &T) -> Result<String, String> {
+        let payload = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
+        let mut jwt = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 400);
+        jwt.push_str(&self.header_b64);
+        jwt.push('.');
+        B64.encode_string(&payload, &mut jwt);
+        let signature = match &self.pair {
+            KeyPairKind::Es256(k) => k
+                .sign(rng, jwt.as_bytes())
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| "ES256 signing failed")?,
+            KeyPairKind::EdDsa(k) => k.sign(jwt.as_bytes()).as_ref().to_vec(),
+            KeyPairKind::Rs256(k) => {
+                let mut sig = vec![0; k.public().modulus_len()];
+                k.sign(&signature::RSA_PKCS1_SHA256, rng, jwt.as_bytes(), &mut sig)
+                    .map_err(|_| "RS256 signing failed")?;
+                sig
+            }
+        };
+        jwt.push('.');
+        B64.encode_string(&signature, &mut jwt);
+        Ok(jwt)
+    }
+}
+
+/// Every key in `TS_KEYS_DIR` (all published), and the one that signs.
+#[derive(Debug)]
+pub struct KeySet {
+    keys: Vec<SigningKey>,
+    signer: usize,
+    rng: SystemRandom,
+    jwks: String,
+    etag: String,
+}
+
+impl KeySet {
+    /// Loads every `*.pem` in `dir`. The signer is `signing_key` (a kid or file stem) or the
+    /// last file by name (SPEC §4: name keys by date so the newest sorts last).
+    pub fn load(dir: &Path, signing_key: Option<&str>) -> Result<Self, StartupError> {
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            StartupError(format!(
+                "{}: cannot read keys directory (TS_KEYS_DIR): {e}",
+                dir.display()
+            ))
+        })?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pem"))
+            .collect();
+        paths.sort();
+        let mut keys = Vec::with_capacity(paths.len());
+        for path in paths {
+            let text = std::fs::read(&path)
+                .map_err(|e| StartupError(format!("{}: cannot read key: {e}", path.display())))?;
+            let key = SigningKey::from_pem(&path, &text)
+                .map_err(|e| StartupError(format!("{}: {e}", path.display())))?;
+            if let Some(other) = keys.iter().find(|k: &&SigningKey| k.kid == key.kid) {
+                return Err(StartupError(format!(
+                    "{}: same key as {}",
+                    path.display(),
+                    other.path.display()
+                )));
+            }
+            keys.push(key);
+        }
+        Self::from_keys(keys, signing_key)
+            .map_err(|e| StartupError(format!("{}: {e}", dir.display())))
+    }
+
+    pub fn from_keys(keys: Vec<SigningKey>, signing_key: Option<&str>) -> Result<Self, String> {
+        if keys.is_empty() {
+            return Err(
+                "no *.pem keys (TS_KEYS_DIR); create one with `token-service keygen`".into(),
+            );
+        }
+        let signer = match signing_key {
+            None => keys.len() - 1,
+            Some(name) => keys
+                .iter()
+                .position(|k| {
+                    k.kid == name || k.path.file_stem().is_some_and(|s| s.to_str() == Some(name))
+                })
+                .ok_or_else(|| format!("TS_SIGNING_KEY={name:?} names no key in this directory"))?,
+        };
+        let jwks = serde_json::to_string(&json!({
+            "keys": keys.iter().map(|k| &k.jwk).collect::<Vec<_>>()
+        }))
+        .map_err(|e| e.to_string())?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, jwks.as_bytes());
+        let etag = format!("\"{}\"", B64.encode(&digest.as_ref()[..16]));
+        Ok(KeySet {
+            keys,
+            signer,
+            rng: SystemRandom::new(),
+            jwks,
+            etag,
+        })
+    }
+
+    pub fn signer(&self) -> &SigningKey {
+        &self.keys[self.signer]
+    }
+
+    pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    pub fn algorithms(&self) -> Vec<&'static str> {
+        let mut algs: Vec<_> = self.keys.iter().map(|k| k.alg.as_str()).collect();
+        algs.dedup();
+        algs
+    }
+
+    /// Signs `claims` with the signing key.
+    pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, String> {
+        self.signer().sign(&self.rng, claims)
+    }
+
+    /// Verifies an access token's signature with the published key its `kid` names, as a
+    /// resource server would, and returns its claims. `exp`, `nbf` and `aud` are left to the
+    /// caller, who knows the time (the clock is a parameter, not jsonwebtoken's).
+    pub fn verify<T: serde::de::DeserializeOwned>(&self, jwt: &str) -> Option<T> {
+        let header = jsonwebtoken::decode_header(jwt).ok()?;
+        if header.typ.as_deref() != Some("at+jwt") {
+            return None;
+        }
+        let key = self.by_kid(header.kid.as_deref()?)?;
+        let alg = match key.alg {
+            Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+            Algorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
+            Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
+        };
+        let mut validation = jsonwebtoken::Validation::new(alg);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        jsonwebtoken::decode(jwt, &key.decoding, &validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+
+    /// The JWKS document, serialized once.
+    pub fn jwks(&self) -> &str {
+        &self.jwks
+    }
+
+    /// A strong ETag of the JWKS document.
+    pub fn etag(&self) -> &str {
+        &self.etag
+    }
+
+    pub fn rng(&self) -> &SystemRandom {
+        &self.rng
+    }
+}
+
+fn str_of<'a>(jwk: &'a serde_json::Value, member: &str) -> &'a str {
+    jwk.get(member).and_then(|v| v.as_str()).unwrap_or_default()
+}
+
+/// Generates a new PKCS#8 key for `keygen`. RSA generation is not offered by `ring`.
+pub fn generate_pkcs8(alg: Algorithm, rng: &SystemRandom) -> Result<Vec<u8>, String> {
+    match alg {
+        Algorithm::ES256 => EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, rng)
+            .map(|d| d.as_ref().to_vec())
+            .map_err(|_| "key generation failed".into()),
+        Algorithm::EdDSA => Ed25519KeyPair::generate_pkcs8(rng)
+            .map(|d| d.as_ref().to_vec())
+            .map_err(|_| "key generation failed".into()),
+        Algorithm::RS256 => Err(
+            "RS256 keys cannot be generated here (ring signs RSA but does not generate keys); create one with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out keys/$(date -u +%Y-%m-%dT%H%M%SZ)-rs256.pem` and it will be loaded like any other"
+                .into(),
+        ),
+    }
+}

@@ -1,0 +1,263 @@
+//! The store of refresh tokens, authorization codes, SSO sessions and failed-login counts,
+//! speaking OAuth: every single-use step is atomic in the backend, every record expires.
+//!
+//! Only SHA-256 hashes of tokens, codes and session ids reach a backend (SPEC §7).
+
+pub mod memory;
+pub mod redis;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixTime;
+
+/// base64url SHA-256 of a token, code or session id: the only form a backend sees.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Hashed(String);
+
+impl Hashed {
+    pub fn of(secret: &str) -> Self {
+        Hashed(crate::token::sha256_b64(secret.as_bytes()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a refresh-token family or an authorization code grants: who, to which client, what.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Grant {
+    pub client_id: String,
+    /// The user's username, or `None` for a client acting for itself (client_credentials).
+    pub username: Option<String>,
+    pub scope: String,
+    pub auth_time: Option<UnixTime>,
+}
+
+/// A one-time authorization code's binding (SPEC §7).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub grant: Grant,
+    /// The redirect_uri sent to /authorize, if one was (RFC 6749 §4.1.3).
+    pub redirect_uri: Option<String>,
+    /// PKCE S256 challenge (RFC 7636).
+    pub code_challenge: Option<String>,
+    pub expires_at: UnixTime,
+}
+
+/// An SSO login session.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Session {
+    pub username: String,
+    pub auth_time: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// A request to rotate a refresh token.
+#[derive(Debug)]
+pub struct Rotate<'a> {
+    pub old: &'a Hashed,
+    pub new: &'a Hashed,
+    pub client_id: &'a str,
+    /// A narrower scope for this access token, checked against the family's (RFC 6749 §6).
+    pub scope: Option<&'a crate::scope::Scope>,
+    pub now: UnixTime,
+}
+
+/// The outcome of presenting a refresh token for rotation.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was live (or used within the grace window); the new token is now live.
+    Rotated(Grant),
+    /// The token was used before: the whole family is now revoked (RFC 9700 §4.14).
+    Reused,
+    /// Unknown, expired, revoked, or another client's.
+    Invalid,
+    /// The requested scope is not within the family's scope; nothing was consumed.
+    ScopeExceeded,
+}
+
+/// The outcome of redeeming an authorization code.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CodeRedemption {
+    /// First use: the code is now spent and bound to the refresh family `family`.
+    Redeemed(CodeRecord),
+    /// The code was redeemed before; the family issued from it has been revoked.
+    Replayed,
+    /// No such code (never issued, or expired).
+    Unknown,
+}
+
+/// A live refresh token as introspection reports it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RefreshInfo {
+    pub grant: Grant,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// How long a username must wait before its next login attempt.
+pub type RetryAfter = u64;
+
+/// The store could not be reached or did not answer in time.
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "store: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Failed-login throttling (SPEC §8): waits double from 1 s up to 5 minutes.
+pub const THROTTLE_MAX_WAIT: u64 = 300;
+/// A failure count is forgotten after this long without failures.
+pub const THROTTLE_WINDOW: u64 = 900;
+
+/// The wait after the `failures`-th consecutive failure, or 0 while under the limit.
+pub fn throttle_wait(failures: u64, max_failures: u64) -> u64 {
+    if failures < max_failures {
+        return 0;
+    }
+    let doublings = (failures - max_failures).min(16);
+    (1u64 << doublings).min(THROTTLE_MAX_WAIT)
+}
+
+/// Lifetimes of the records a grant writes.
+#[derive(Clone, Copy, Debug)]
+pub struct RefreshPolicy {
+    pub ttl: u64,
+    /// `TS_REFRESH_REUSE_GRACE`: how long a consumed token may be used again.
+    pub reuse_grace: u64,
+}
+
+/// The backends: one closed set, one `match` per operation. Built once and shared, so the
+/// size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum Store {
+    Memory(memory::MemoryStore),
+    Redis(redis::RedisStore),
+}
+
+/// What `/readyz` reports.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreHealth {
+    Memory,
+    Up,
+    Down,
+}
+
+macro_rules! dispatch {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            Store::Memory($store) => $call,
+            Store::Redis($store) => $call.await,
+        }
+    };
+}
+
+impl Store {
+    /// Starts a refresh-token family with its first token. `false` if the family was already
+    /// revoked (its authorization code was replayed before the family was written).
+    pub async fn create_family(
+        &self,
+        family: &str,
+        grant: &Grant,
+        token: &Hashed,
+        now: UnixTime,
+        policy: RefreshPolicy,
+    ) -> StoreResult<bool> {
+        dispatch!(self, s => s.create_family(family, grant, token, now, policy))
+    }
+
+    /// Consumes `old` and makes `new` live in the same family, atomically (SPEC §7), if the
+    /// token is `client_id`'s and `scope` (when asked for) is within the family's scope.
+    pub async fn rotate_refresh(
+        &self,
+        rotate: &Rotate<'_>,
+        policy: RefreshPolicy,
+    ) -> StoreResult<Rotation> {
+        dispatch!(self, s => s.rotate_refresh(rotate, policy))
+    }
+
+    /// A live refresh token's grant, for introspection.
+    pub async fn refresh_info(
+        &self,
+        token: &Hashed,
+        now: UnixTime,
+    ) -> StoreResult<Option<RefreshInfo>> {
+        dispatch!(self, s => s.refresh_info(token, now))
+    }
+
+    /// Revokes the family of a refresh token (RFC 7009 §2.1); unknown tokens are ignored.
+    pub async fn revoke_refresh(&self, token: &Hashed, policy: RefreshPolicy) -> StoreResult<()> {
+        dispatch!(self, s => s.revoke_refresh(token, policy))
+    }
+
+    /// Stores an authorization code for `ttl` seconds.
+    pub async fn put_code(&self, code: &Hashed, record: &CodeRecord, ttl: u64) -> StoreResult<()> {
+        dispatch!(self, s => s.put_code(code, record, ttl))
+    }
+
+    /// Spends a code and binds it to the refresh family that will be issued from it; a second
+    /// redemption revokes that family (SPEC §7).
+    pub async fn redeem_code(
+        &self,
+        code: &Hashed,
+        family: &str,
+        now: UnixTime,
+        policy: RefreshPolicy,
+    ) -> StoreResult<CodeRedemption> {
+        dispatch!(self, s => s.redeem_code(code, family, now, policy))
+    }
+
+    pub async fn put_session(&self, id: &Hashed, session: &Session, ttl: u64) -> StoreResult<()> {
+        dispatch!(self, s => s.put_session(id, session, ttl))
+    }
+
+    pub async fn session(&self, id: &Hashed, now: UnixTime) -> StoreResult<Option<Session>> {
+        dispatch!(self, s => s.session(id, now))
+    }
+
+    pub async fn delete_session(&self, id: &Hashed) -> StoreResult<()> {
+        dispatch!(self, s => s.delete_session(id))
+    }
+
+    /// `Some(wait)` while `username` is throttled (SPEC §8).
+    pub async fn login_throttled(
+        &self,
+        username: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<RetryAfter>> {
+        dispatch!(self, s => s.login_throttled(username, now))
+    }
+
+    /// Counts a failed login for `username`.
+    pub async fn login_failed(
+        &self,
+        username: &str,
+        now: UnixTime,
+        max_failures: u32,
+    ) -> StoreResult<()> {
+        dispatch!(self, s => s.login_failed(username, now, max_failures))
+    }
+
+    /// A successful login resets the count.
+    pub async fn login_succeeded(&self, username: &str) -> StoreResult<()> {
+        dispatch!(self, s => s.login_succeeded(username))
+    }
+
+    pub async fn health(&self) -> StoreHealth {
+        match self {
+            Store::Memory(_) => StoreHealth::Memory,
+            Store::Redis(s) => s.health().await,
+        }
+    }
+}

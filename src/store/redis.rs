@@ -1,0 +1,529 @@
+//! The Redis backend, shared by every replica. Single use is decided inside Redis by Lua
+//! scripts that each touch one key, so every operation also works on Redis Cluster.
+//!
+//! Keys (`p` is `TS_REDIS_PREFIX`; every key gets a TTL):
+//! - `p:rt:<hash>`: refresh token -> its family id
+//! - `p:rf:{<family>}`: hash of the family: `grant`, `revoked`, and `t:<hash>` per token,
+//!   `issued:expires[:used]`; a used token's field is dropped after the grace window, and a
+//!   token whose lookup key points here but whose field is gone was used: reuse
+//! - `p:ac:<hash>`: authorization code: `rec`, `exp`, `fam` once redeemed
+//! - `p:ss:<hash>`: SSO session
+//! - `p:lf:<sha256(username)>`: failed logins: `n`, `until`
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Script, Value};
+use tokio::sync::OnceCell;
+
+use super::{
+    CodeRecord, CodeRedemption, Grant, Hashed, RefreshInfo, RefreshPolicy, RetryAfter, Rotate,
+    Rotation, Session, StoreError, StoreHealth, StoreResult, THROTTLE_MAX_WAIT, THROTTLE_WINDOW,
+};
+use crate::clock::UnixTime;
+
+/// Every store operation answers within this (SPEC §8: 503 within 1 s when Redis refuses
+/// connections, 2 s when it hangs).
+const OPERATION_TIMEOUT: Duration = Duration::from_millis(900);
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(800);
+
+const CREATE_FAMILY: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'grant', ARGV[1], 'cid', ARGV[6], 'scope', ARGV[7],
+  't:' .. ARGV[2], ARGV[3] .. ':' .. ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"#;
+
+const ROTATE: &str = r#"
+local f = KEYS[1]
+local old, new = 't:' .. ARGV[1], 't:' .. ARGV[2]
+local now, ttl, grace = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local grant = redis.call('HGET', f, 'grant')
+if not grant or redis.call('HEXISTS', f, 'revoked') == 1 then return {0} end
+if redis.call('HGET', f, 'cid') ~= ARGV[6] then return {0} end
+local state = redis.call('HGET', f, old)
+if not state then
+  redis.call('HSET', f, 'revoked', '1')
+  return {2}
+end
+local issued, exp, used = string.match(state, '^(%d+):(%d+):?(%d*)$')
+if tonumber(exp) <= now then return {0} end
+if used ~= '' and now >= tonumber(used) + grace then
+  redis.call('HSET', f, 'revoked', '1')
+  return {2}
+end
+if ARGV[7] ~= '' then
+  local granted = ' ' .. (redis.call('HGET', f, 'scope') or '') .. ' '
+  for token in string.gmatch(ARGV[7], '%S+') do
+    if not string.find(granted, ' ' .. token .. ' ', 1, true) then return {3} end
+  end
+end
+if used == '' then
+  redis.call('HSET', f, old, issued .. ':' .. exp .. ':' .. now)
+end
+local fields = redis.call('HGETALL', f)
+for i = 1, #fields, 2 do
+  local k = fields[i]
+  if string.sub(k, 1, 2) == 't:' then
+    local u = string.match(fields[i + 1], '^%d+:%d+:(%d+)$')
+    if u and now >= tonumber(u) + grace then redis.call('HDEL', f, k) end
+  end
+end
+redis.call('HSET', f, new, now .. ':' .. (now + ttl))
+if redis.call('TTL', f) < ttl then redis.call('EXPIRE', f, ttl) end
+return {1, grant}
+"#;
+
+const REVOKE_FAMILY: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'revoked', '1')
+else
+  redis.call('HSET', KEYS[1], 'revoked', '1')
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return 1
+"#;
+
+const REDEEM_CODE: &str = r#"
+local rec = redis.call('HGET', KEYS[1], 'rec')
+if not rec or tonumber(redis.call('HGET', KEYS[1], 'exp')) <= tonumber(ARGV[2]) then return {0} end
+local fam = redis.call('HGET', KEYS[1], 'fam')
+if fam then return {2, fam} end
+redis.call('HSET', KEYS[1], 'fam', ARGV[1])
+return {1, rec}
+"#;
+
+const LOGIN_FAILED: &str = r#"
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+local max = tonumber(ARGV[2])
+if n >= max then
+  local wait = math.min(2 ^ math.min(n - max, 16), tonumber(ARGV[3]))
+  redis.call('HSET', KEYS[1], 'until', math.floor(tonumber(ARGV[1]) + wait))
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return n
+"#;
+
+/// A connection to one Redis or to a Redis Cluster; both reconnect by themselves.
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+enum Target {
+    Single(ConnectionManager),
+    /// A cluster connection needs the cluster up to be made; it is made on first use.
+    Cluster(Box<(redis::cluster::ClusterClient, OnceCell<ClusterConnection>)>),
+}
+
+pub struct RedisStore {
+    target: Target,
+    prefix: String,
+    scripts: Scripts,
+}
+
+struct Scripts {
+    create_family: Script,
+    rotate: Script,
+    revoke_family: Script,
+    redeem_code: Script,
+    login_failed: Script,
+}
+
+impl RedisStore {
+    /// Prepares a client for `url` (or a comma-separated node list with `cluster`). Does not
+    /// connect: Redis may be down at start-up and the service must still start (SPEC §8).
+    pub fn new(url: &str, cluster: bool, prefix: &str) -> Result<Self, String> {
+        let target = if cluster {
+            let nodes: Vec<&str> = url.split(',').map(str::trim).collect();
+            let client = redis::cluster::ClusterClientBuilder::new(nodes)
+                .connection_timeout(CONNECT_TIMEOUT)
+                .response_timeout(RESPONSE_TIMEOUT)
+                .retries(1)
+                .build()
+                .map_err(|e| format!("TS_REDIS_URL: {e}"))?;
+            Target::Cluster(Box::new((client, OnceCell::new())))
+        } else {
+            let client = redis::Client::open(url).map_err(|e| format!("TS_REDIS_URL: {e}"))?;
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                .set_number_of_retries(1)
+                .set_min_delay(Duration::from_millis(20))
+                .set_max_delay(Duration::from_millis(200));
+            let manager = ConnectionManager::new_lazy_with_config(client, config)
+                .map_err(|e| format!("TS_REDIS_URL: {e}"))?;
+            Target::Single(manager)
+        };
+        Ok(RedisStore {
+            target,
+            prefix: prefix.to_owned(),
+            scripts: Scripts {
+                create_family: Script::new(CREATE_FAMILY),
+                rotate: Script::new(ROTATE),
+                revoke_family: Script::new(REVOKE_FAMILY),
+                redeem_code: Script::new(REDEEM_CODE),
+                login_failed: Script::new(LOGIN_FAILED),
+            },
+        })
+    }
+
+    async fn conn(&self) -> StoreResult<Conn> {
+        match &self.target {
+            Target::Single(manager) => Ok(Conn::Single(manager.clone())),
+            Target::Cluster(cluster) => cluster
+                .1
+                .get_or_try_init(|| cluster.0.get_async_connection())
+                .await
+                .map(|c| Conn::Cluster(c.clone()))
+                .map_err(|e| StoreError(e.to_string())),
+        }
+    }
+
+    /// Runs one store operation within `OPERATION_TIMEOUT`.
+    async fn run<T, F, Fut>(&self, op: F) -> StoreResult<T>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let work = async {
+            let conn = self.conn().await?;
+            op(conn).await.map_err(|e| StoreError(e.to_string()))
+        };
+        tokio::time::timeout(OPERATION_TIMEOUT, work)
+            .await
+            .map_err(|_| StoreError("redis did not answer in time".into()))?
+    }
+
+    fn key(&self, kind: &str, id: &str) -> String {
+        format!("{}{kind}:{id}", self.prefix)
+    }
+
+    fn family_key(&self, family: &str) -> String {
+        format!("{}rf:{{{family}}}", self.prefix)
+    }
+
+    fn login_key(&self, username: &str) -> String {
+        self.key("lf", &crate::token::sha256_b64(username.as_bytes()))
+    }
+
+    async fn family_of(&self, token: &Hashed) -> StoreResult<Option<String>> {
+        let key = self.key("rt", token.as_str());
+        self.run(|mut c| async move { redis::cmd("GET").arg(key).query_async(&mut c).await })
+            .await
+    }
+
+    async fn point_to_family(&self, token: &Hashed, family: &str, ttl: u64) -> StoreResult<()> {
+        let key = self.key("rt", token.as_str());
+        self.run(|mut c| async move {
+            redis::cmd("SET")
+                .arg(key)
+                .arg(family)
+                .arg("EX")
+                .arg(ttl)
+                .query_async(&mut c)
+                .await
+        })
+        .await
+    }
+
+    async fn revoke_family(&self, family: &str, ttl: u64) -> StoreResult<()> {
+        let key = self.family_key(family);
+        self.run(|mut c| async move {
+            self.scripts
+                .revoke_family
+                .key(key)
+                .arg(ttl)
+                .invoke_async::<i64>(&mut c)
+                .await
+                .map(drop)
+        })
+        .await
+    }
+
+    pub async fn create_family(
+        &self,
+        family: &str,
+        grant: &Grant,
+        token: &Hashed,
+        now: UnixTime,
+        policy: RefreshPolicy,
+    ) -> StoreResult<bool> {
+        let (grant_client, grant_scope) = (grant.client_id.clone(), grant.scope.clone());
+        let grant = encode(grant)?;
+        self.point_to_family(token, family, policy.ttl).await?;
+        let key = self.family_key(family);
+        self.run(|mut c| async move {
+            self.scripts
+                .create_family
+                .key(key)
+                .arg(grant)
+                .arg(token.as_str())
+                .arg(now)
+                .arg(now + policy.ttl)
+                .arg(policy.ttl)
+                .arg(&grant_client)
+                .arg(&grant_scope)
+                .invoke_async::<i64>(&mut c)
+                .await
+                .map(|created| created == 1)
+        })
+        .await
+    }
+
+    pub async fn rotate_refresh(
+        &self,
+        rotate: &Rotate<'_>,
+        policy: RefreshPolicy,
+    ) -> StoreResult<Rotation> {
+        let Rotate { old, new, now, .. } = *rotate;
+        let scope = rotate.scope.map(|s| s.to_string()).unwrap_or_default();
+        let Some(family) = self.family_of(old).await? else {
+            return Ok(Rotation::Invalid);
+        };
+        // The new token's lookup key goes first: until the script lists it in the family,
+        // it leads nowhere.
+        self.point_to_family(new, &family, policy.ttl).await?;
+        let key = self.family_key(&family);
+        let (outcome, grant): (i64, Option<String>) = self
+            .run(|mut c| async move {
+                self.scripts
+                    .rotate
+                    .key(key)
+                    .arg(old.as_str())
+                    .arg(new.as_str())
+                    .arg(now)
+                    .arg(policy.ttl)
+                    .arg(policy.reuse_grace)
+                    .arg(rotate.client_id)
+                    .arg(scope)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(match (outcome, grant) {
+            (1, Some(grant)) => Rotation::Rotated(decode(&grant)?),
+            (2, _) => Rotation::Reused,
+            (3, _) => Rotation::ScopeExceeded,
+            _ => Rotation::Invalid,
+        })
+    }
+
+    pub async fn refresh_info(
+        &self,
+        token: &Hashed,
+        now: UnixTime,
+    ) -> StoreResult<Option<RefreshInfo>> {
+        let Some(family) = self.family_of(token).await? else {
+            return Ok(None);
+        };
+        let key = self.family_key(&family);
+        let field = format!("t:{}", token.as_str());
+        let (grant, revoked, state): (Option<String>, Option<String>, Option<String>) = self
+            .run(|mut c| async move {
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg("grant")
+                    .arg("revoked")
+                    .arg(field)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        let (Some(grant), None, Some(state)) = (grant, revoked, state) else {
+            return Ok(None);
+        };
+        let mut parts = state.split(':');
+        let issued_at = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let expires_at: UnixTime = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        if parts.next().is_some() || expires_at <= now {
+            return Ok(None);
+        }
+        Ok(Some(RefreshInfo {
+            grant: decode(&grant)?,
+            issued_at,
+            expires_at,
+        }))
+    }
+
+    pub async fn revoke_refresh(&self, token: &Hashed, policy: RefreshPolicy) -> StoreResult<()> {
+        match self.family_of(token).await? {
+            Some(family) => self.revoke_family(&family, policy.ttl).await,
+            None => Ok(()),
+        }
+    }
+
+    pub async fn put_code(&self, code: &Hashed, record: &CodeRecord, ttl: u64) -> StoreResult<()> {
+        let key = self.key("ac", code.as_str());
+        let rec = encode(record)?;
+        self.run(|mut c| async move {
+            redis::pipe()
+                .atomic()
+                .hset_multiple(
+                    &key,
+                    &[("rec", rec), ("exp", record.expires_at.to_string())],
+                )
+                .ignore()
+                .expire(&key, ttl as i64)
+                .ignore()
+                .query_async(&mut c)
+                .await
+        })
+        .await
+    }
+
+    pub async fn redeem_code(
+        &self,
+        code: &Hashed,
+        family: &str,
+        now: UnixTime,
+        policy: RefreshPolicy,
+    ) -> StoreResult<CodeRedemption> {
+        let key = self.key("ac", code.as_str());
+        let (outcome, value): (i64, Option<String>) = self
+            .run(|mut c| async move {
+                self.scripts
+                    .redeem_code
+                    .key(key)
+                    .arg(family)
+                    .arg(now)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        match (outcome, value) {
+            (1, Some(record)) => Ok(CodeRedemption::Redeemed(decode(&record)?)),
+            (2, Some(issued)) => {
+                self.revoke_family(&issued, policy.ttl).await?;
+                Ok(CodeRedemption::Replayed)
+            }
+            _ => Ok(CodeRedemption::Unknown),
+        }
+    }
+
+    pub async fn put_session(&self, id: &Hashed, session: &Session, ttl: u64) -> StoreResult<()> {
+        let key = self.key("ss", id.as_str());
+        let value = encode(session)?;
+        self.run(|mut c| async move {
+            redis::cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("EX")
+                .arg(ttl)
+                .query_async(&mut c)
+                .await
+        })
+        .await
+    }
+
+    pub async fn session(&self, id: &Hashed, now: UnixTime) -> StoreResult<Option<Session>> {
+        let key = self.key("ss", id.as_str());
+        let value: Option<String> = self
+            .run(|mut c| async move { redis::cmd("GET").arg(key).query_async(&mut c).await })
+            .await?;
+        let session = value.map(|v| decode::<Session>(&v)).transpose()?;
+        Ok(session.filter(|s| s.expires_at > now))
+    }
+
+    pub async fn delete_session(&self, id: &Hashed) -> StoreResult<()> {
+        let key = self.key("ss", id.as_str());
+        self.run(|mut c| async move { redis::cmd("DEL").arg(key).query_async(&mut c).await })
+            .await
+    }
+
+    pub async fn login_throttled(
+        &self,
+        username: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<RetryAfter>> {
+        let key = self.login_key(username);
+        let until: Option<u64> = self
+            .run(|mut c| async move {
+                redis::cmd("HGET")
+                    .arg(key)
+                    .arg("until")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(until.filter(|&u| u > now).map(|u| u - now))
+    }
+
+    pub async fn login_failed(
+        &self,
+        username: &str,
+        now: UnixTime,
+        max_failures: u32,
+    ) -> StoreResult<()> {
+        let key = self.login_key(username);
+        self.run(|mut c| async move {
+            self.scripts
+                .login_failed
+                .key(key)
+                .arg(now)
+                .arg(max_failures)
+                .arg(THROTTLE_MAX_WAIT)
+                .arg(THROTTLE_WINDOW)
+                .invoke_async::<i64>(&mut c)
+                .await
+                .map(drop)
+        })
+        .await
+    }
+
+    pub async fn login_succeeded(&self, username: &str) -> StoreResult<()> {
+        let key = self.login_key(username);
+        self.run(|mut c| async move { redis::cmd("DEL").arg(key).query_async(&mut c).await })
+            .await
+    }
+
+    pub async fn health(&self) -> StoreHealth {
+        let ping = self
+            .run(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+            .await;
+        match ping {
+            Ok(_) => StoreHealth::Up,
+            Err(_) => StoreHealth::Down,
+        }
+    }
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError(format!("encode: {e}")))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(value: &str) -> StoreResult<T> {
+    serde_json::from_str(value).map_err(|e| StoreError(format!("decode: {e}")))
+}

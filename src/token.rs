@@ -1,0 +1,126 @@
+//! Access tokens (RFC 9068 JWTs) and the opaque random values behind refresh tokens, codes
+//! and session ids.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use ring::rand::SecureRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixTime;
+use crate::config::{Client, User};
+use crate::error::OAuthError;
+use crate::keys::KeySet;
+use crate::scope::Scope;
+
+/// The claims of an access token (RFC 9068 §2.2), plus the user's extra claims.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: Audience,
+    pub client_id: String,
+    pub scope: String,
+    pub iat: UnixTime,
+    pub nbf: UnixTime,
+    pub exp: UnixTime,
+    pub jti: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<UnixTime>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `aud`: one string, or an array for several audiences (RFC 7519 §4.1.3).
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn of(audiences: &[String]) -> Self {
+        match audiences {
+            [one] => Audience::One(one.clone()),
+            many => Audience::Many(many.to_vec()),
+        }
+    }
+}
+
+/// Who the token is for: a user (with the time they authenticated) or the client itself.
+pub enum Subject<'a> {
+    User { user: &'a User, auth_time: UnixTime },
+    Client,
+}
+
+/// A signed access token and its lifetime.
+pub struct Minted {
+    pub token: String,
+    pub expires_in: u64,
+}
+
+/// Mints an access token for `client` (SPEC §5).
+pub fn mint(
+    keys: &KeySet,
+    issuer: &str,
+    default_ttl: u64,
+    client: &Client,
+    subject: Subject<'_>,
+    scope: &Scope,
+    now: UnixTime,
+) -> Result<Minted, OAuthError> {
+    let ttl = client.access_token_ttl.unwrap_or(default_ttl);
+    let (sub, auth_time, extra) = match subject {
+        Subject::User { user, auth_time } => {
+            (user.subject.clone(), Some(auth_time), user.claims.clone())
+        }
+        Subject::Client => (client.id.clone(), None, serde_json::Map::new()),
+    };
+    let claims = AccessClaims {
+        iss: issuer.to_owned(),
+        sub,
+        aud: Audience::of(&client.audience),
+        client_id: client.id.clone(),
+        scope: scope.to_string(),
+        iat: now,
+        nbf: now,
+        exp: now + ttl,
+        jti: random_b64::<16>(keys.rng())?,
+        auth_time,
+        extra,
+    };
+    let token = keys.sign(&claims).map_err(OAuthError::Internal)?;
+    Ok(Minted {
+        token,
+        expires_in: ttl,
+    })
+}
+
+/// `N` random bytes from `ring`, base64url without padding.
+pub fn random_b64<const N: usize>(rng: &dyn SecureRandom) -> Result<String, OAuthError> {
+    let mut bytes = [0u8; N];
+    rng.fill(&mut bytes)
+        .map_err(|_| OAuthError::Internal("random generator failed".into()))?;
+    Ok(B64.encode(bytes))
+}
+
+/// A new 256-bit opaque token: refresh token, authorization code, session id (SPEC §7).
+pub fn opaque(rng: &dyn SecureRandom) -> Result<String, OAuthError> {
+    random_b64::<32>(rng)
+}
+
+/// base64url SHA-256, the at-rest form of every opaque token.
+pub fn sha256_b64(bytes: &[u8]) -> String {
+    B64.encode(ring::digest::digest(&ring::digest::SHA256, bytes))
+}
+
+/// The body of a successful token response (RFC 6749 §5.1).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+}

@@ -1,0 +1,283 @@
+//! What every integration test uses: the app on a manual clock driven through `oneshot`, a
+//! real server on 127.0.0.1:0, a resource server that verifies tokens through the JWKS, and
+//! a private redis-server.
+
+#![allow(dead_code)]
+
+pub mod redis;
+pub mod resource_server;
+
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use base64::Engine;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use token_service::AppState;
+use token_service::clock::Clock;
+use token_service::config::Settings;
+use tower::ServiceExt;
+
+/// The original API description's example client and user, verbatim (config/dev.toml).
+pub const CLIENT_ID: &str = "BA779C49-4D93-4785-9596-25805A24C5DC";
+pub const CLIENT_SECRET: &str = "4AD3CE00-8ED5-4F0A-A979-ACE64A15207C";
+pub const USERNAME: &str = "jsmith";
+pub const PASSWORD: &str = "password123";
+pub const SUBJECT: &str = "3f0c2d6e-5b1a-4c8e-9f27-6a1d0b4e8c13";
+/// A public client (no secret) of the dev config.
+pub const PUBLIC_CLIENT: &str = "demo-spa";
+/// A client_credentials-only client of the dev config.
+pub const CC_CLIENT: &str = "reporting-service";
+pub const CC_SECRET: &str = "reporting-secret-change-me";
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// Settings on the dev config and dev key, plus `vars` (`("TS_X", "v")`).
+pub fn settings(vars: &[(&str, &str)]) -> Settings {
+    let mut all = vec![
+        (
+            "TS_CONFIG_FILE".to_owned(),
+            repo_path("config/dev.toml").display().to_string(),
+        ),
+        ("TS_KEYS_DIR".to_owned(), repo_path("keys").display().to_string()),
+    ];
+    all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    match Settings::from_vars(all) {
+        Ok(settings) => settings,
+        Err(e) => panic!("test settings: {e}"),
+    }
+}
+
+/// The real time, so tokens minted on a manual clock also verify with jsonwebtoken.
+pub fn real_now() -> u64 {
+    Clock::System.now()
+}
+
+/// The service's router on a manual clock, driven request by request with `oneshot`.
+pub struct TestApp {
+    pub state: AppState,
+    pub clock: Clock,
+    router: Router,
+}
+
+impl TestApp {
+    /// The dev config on the in-memory store.
+    pub fn new() -> Self {
+        Self::with_settings(settings(&[]))
+    }
+
+    pub fn with_vars(vars: &[(&str, &str)]) -> Self {
+        Self::with_settings(settings(vars))
+    }
+
+    pub fn with_settings(settings: Settings) -> Self {
+        let clock = Clock::manual(real_now());
+        let state = match token_service::cli::load(settings, clock.clone()) {
+            Ok(state) => state,
+            Err(e) => panic!("test app: {e}"),
+        };
+        TestApp {
+            router: token_service::app(state.clone()),
+            state,
+            clock,
+        }
+    }
+
+    pub async fn request(&self, request: Request<Body>) -> TestResponse {
+        let response = match self.router.clone().oneshot(request).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = match response.into_body().collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => panic!("body: {e}"),
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        self.request(request("GET", uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    /// POSTs a JSON body, as the original API description does.
+    pub async fn post_json(&self, uri: &str, body: &Value) -> TestResponse {
+        self.request(
+            request("POST", uri)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// POSTs a form body (RFC 6749), optionally with HTTP Basic client credentials.
+    pub async fn post_form(
+        &self,
+        uri: &str,
+        pairs: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> TestResponse {
+        let mut builder =
+            request("POST", uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some((id, secret)) = basic {
+            builder = builder.header(header::AUTHORIZATION, basic_auth(id, secret));
+        }
+        self.request(builder.body(Body::from(form(pairs))).unwrap())
+            .await
+    }
+
+    /// A token by the password grant for the example client; panics unless 200.
+    pub async fn password_tokens(&self) -> Value {
+        let response = self
+            .post_json(
+                "/token",
+                &serde_json::json!({
+                    "grant_type": "password",
+                    "client_id": CLIENT_ID,
+                    "client_secret": CLIENT_SECRET,
+                    "username": USERNAME,
+                    "password": PASSWORD,
+                }),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        response.json()
+    }
+}
+
+pub fn request(method: &str, uri: &str) -> axum::http::request::Builder {
+    Request::builder().method(method).uri(uri)
+}
+
+/// `Authorization: Basic` with each half form-encoded (RFC 6749 §2.3.1).
+pub fn basic_auth(id: &str, secret: &str) -> String {
+    let encode = |s: &str| form_encode(s);
+    let raw = format!("{}:{}", encode(id), encode(secret));
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+pub fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        serializer.append_pair(k, v);
+    }
+    serializer.finish()
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        match serde_json::from_slice(&self.body) {
+            Ok(v) => v,
+            Err(e) => panic!("not JSON ({e}): {}", self.text()),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 6749 §5.2 error: status, `error` code, a description, JSON.
+    pub fn assert_oauth_error(&self, status: StatusCode, error: &str) {
+        assert_eq!(self.status, status, "{}", self.text());
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/json"),
+            "{}",
+            self.text()
+        );
+        let body = self.json();
+        assert_eq!(body["error"], error, "{body}");
+        assert!(
+            body["error_description"].as_str().is_some_and(|d| !d.is_empty()),
+            "{body}"
+        );
+    }
+}
+
+/// The service on a real socket, 127.0.0.1 and a free port; stops when dropped.
+pub struct TestServer {
+    pub base: String,
+    pub state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn spawn(state: AppState) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn({
+            let state = state.clone();
+            async move {
+                let _ = token_service::run(listener, state, async {
+                    let _ = rx.await;
+                })
+                .await;
+            }
+        });
+        TestServer {
+            base,
+            state,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops accepting and waits for in-flight requests.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}

@@ -25,7 +25,11 @@ fn assert_token_response(response: &TestResponse, scope: &str, with_refresh: boo
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 900);
     assert_eq!(body["scope"], scope);
-    assert!(body["access_token"].as_str().is_some_and(|t| t.split('.').count() == 3));
+    assert!(
+        body["access_token"]
+            .as_str()
+            .is_some_and(|t| t.split('.').count() == 3)
+    );
     assert_eq!(body["refresh_token"].is_string(), with_refresh, "{body}");
     body
 }
@@ -66,7 +70,11 @@ async fn password_grant_accepts_a_form_body_with_http_basic() {
     let response = app
         .post_form(
             "/token",
-            &[("grant_type", "password"), ("username", USERNAME), ("password", PASSWORD)],
+            &[
+                ("grant_type", "password"),
+                ("username", USERNAME),
+                ("password", PASSWORD),
+            ],
             Some((CLIENT_ID, CLIENT_SECRET)),
         )
         .await;

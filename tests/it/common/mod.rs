@@ -43,7 +43,10 @@ pub fn settings(vars: &[(&str, &str)]) -> Settings {
             "TS_CONFIG_FILE".to_owned(),
             repo_path("config/dev.toml").display().to_string(),
         ),
-        ("TS_KEYS_DIR".to_owned(), repo_path("keys").display().to_string()),
+        (
+            "TS_KEYS_DIR".to_owned(),
+            repo_path("keys").display().to_string(),
+        ),
     ];
     all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     match Settings::from_vars(all) {
@@ -216,7 +219,9 @@ impl TestResponse {
         let body = self.json();
         assert_eq!(body["error"], error, "{body}");
         assert!(
-            body["error_description"].as_str().is_some_and(|d| !d.is_empty()),
+            body["error_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
             "{body}"
         );
     }

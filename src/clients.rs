@@ -103,6 +103,19 @@ fn sha256(secret: &str) -> [u8; 32] {
     out
 }
 
+/// Reads and authenticates the client of a request, and names it in the request's span.
+pub async fn authenticate_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Arc<Client>, OAuthError> {
+    let credentials = Credentials::from_request(headers, params)?;
+    if let Some(id) = &credentials.client_id {
+        tracing::Span::current().record("client_id", id.as_str());
+    }
+    authenticate(state, &credentials).await
+}
+
 /// Authenticates the client of a request. Unknown client, wrong secret, missing secret of a
 /// confidential client and a secret sent by a public client all answer `invalid_client`.
 pub async fn authenticate(

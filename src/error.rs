@@ -25,6 +25,9 @@ pub enum OAuthError {
     UnsupportedGrantType,
     /// The requested scope exceeds what the client may have (RFC 6749 §5.2).
     InvalidScope,
+    /// Revocation of this kind of token is not supported (RFC 7009 §2.2.1): access tokens
+    /// are stateless and expire on their own.
+    UnsupportedTokenType,
     /// The body is over the size limit (SPEC §6: 413 with `invalid_request`).
     PayloadTooLarge,
     /// Too many failed logins for a username (SPEC §8: 429 with `Retry-After`).
@@ -78,6 +81,11 @@ impl OAuthError {
                 StatusCode::BAD_REQUEST,
                 "invalid_scope",
                 "the requested scope is invalid or exceeds the scope granted",
+            ),
+            UnsupportedTokenType => (
+                StatusCode::BAD_REQUEST,
+                "unsupported_token_type",
+                "access tokens cannot be revoked; they expire on their own",
             ),
             PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,

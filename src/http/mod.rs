@@ -3,7 +3,9 @@
 mod cors;
 mod discovery;
 mod health;
+mod introspect;
 pub mod params;
+mod revoke;
 mod token;
 
 use std::time::Duration;
@@ -25,13 +27,13 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// The service's router.
 pub fn router(state: AppState) -> Router {
     let cors_origins = state.config.cors_origins.clone();
-    let credentialed =
-        Router::new()
-            .route("/token", post(token::token))
-            .layer(middleware::from_fn_with_state(
-                cors_origins,
-                cors::registered_origins,
-            ));
+    let credentialed = Router::new()
+        .route("/token", post(token::token))
+        .route("/revoke", post(revoke::revoke))
+        .layer(middleware::from_fn_with_state(
+            cors_origins,
+            cors::registered_origins,
+        ));
     let public = Router::new()
         .route("/.well-known/jwks.json", get(discovery::jwks))
         .route(
@@ -46,6 +48,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(credentialed)
         .merge(public)
+        .route("/introspect", post(introspect::introspect))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|| async { OAuthError::NotFound })

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::params::Params;
-use crate::clients::{self, Credentials};
+use crate::clients;
 use crate::error::OAuthError;
 use crate::grants::{self, GrantType, TokenRequest};
 use crate::state::AppState;
@@ -20,11 +20,7 @@ pub async fn token(
     let grant_type = params.required("grant_type")?;
     let grant_type =
         GrantType::at_token_endpoint(grant_type).ok_or(OAuthError::UnsupportedGrantType)?;
-    let credentials = Credentials::from_request(&headers, &params)?;
-    if let Some(id) = &credentials.client_id {
-        tracing::Span::current().record("client_id", id.as_str());
-    }
-    let client = clients::authenticate(&state, &credentials).await?;
+    let client = clients::authenticate_request(&state, &headers, &params).await?;
     if !client.allows(grant_type) {
         return Err(OAuthError::UnauthorizedClient);
     }

@@ -162,12 +162,18 @@ impl MemoryStore {
             }))
     }
 
-    pub fn revoke_refresh(&self, token: &Hashed, _policy: RefreshPolicy) -> StoreResult<()> {
+    pub fn revoke_refresh(&self, token: &Hashed, client_id: &str) -> StoreResult<()> {
         let mut inner = self.lock()?;
         let Inner {
             tokens, families, ..
         } = &mut *inner;
-        if let Some(family) = tokens.get(token).and_then(|t| families.get_mut(&t.family)) {
+        let family = tokens.get(token).and_then(|t| families.get_mut(&t.family));
+        if let Some(family) = family
+            && family
+                .grant
+                .as_ref()
+                .is_some_and(|g| g.client_id == client_id)
+        {
             family.revoked = true;
         }
         Ok(())

@@ -196,9 +196,10 @@ impl Store {
         dispatch!(self, s => s.refresh_info(token, now))
     }
 
-    /// Revokes the family of a refresh token (RFC 7009 §2.1); unknown tokens are ignored.
-    pub async fn revoke_refresh(&self, token: &Hashed, policy: RefreshPolicy) -> StoreResult<()> {
-        dispatch!(self, s => s.revoke_refresh(token, policy))
+    /// Revokes the family of a refresh token issued to `client_id` (RFC 7009 §2.1); unknown
+    /// tokens and other clients' tokens are left alone.
+    pub async fn revoke_refresh(&self, token: &Hashed, client_id: &str) -> StoreResult<()> {
+        dispatch!(self, s => s.revoke_refresh(token, client_id))
     }
 
     /// Stores an authorization code for `ttl` seconds.

@@ -87,6 +87,11 @@ end
 return 1
 "#;
 
+const REVOKE_OWNED_FAMILY: &str = r#"
+if redis.call('HGET', KEYS[1], 'cid') == ARGV[1] then redis.call('HSET', KEYS[1], 'revoked', '1') end
+return 1
+"#;
+
 const REDEEM_CODE: &str = r#"
 local rec = redis.call('HGET', KEYS[1], 'rec')
 if not rec or tonumber(redis.call('HGET', KEYS[1], 'exp')) <= tonumber(ARGV[2]) then return {0} end
@@ -158,6 +163,7 @@ struct Scripts {
     create_family: Script,
     rotate: Script,
     revoke_family: Script,
+    revoke_owned_family: Script,
     redeem_code: Script,
     login_failed: Script,
 }
@@ -194,6 +200,7 @@ impl RedisStore {
                 create_family: Script::new(CREATE_FAMILY),
                 rotate: Script::new(ROTATE),
                 revoke_family: Script::new(REVOKE_FAMILY),
+                revoke_owned_family: Script::new(REVOKE_OWNED_FAMILY),
                 redeem_code: Script::new(REDEEM_CODE),
                 login_failed: Script::new(LOGIN_FAILED),
             },
@@ -378,11 +385,21 @@ impl RedisStore {
         }))
     }
 
-    pub async fn revoke_refresh(&self, token: &Hashed, policy: RefreshPolicy) -> StoreResult<()> {
-        match self.family_of(token).await? {
-            Some(family) => self.revoke_family(&family, policy.ttl).await,
-            None => Ok(()),
-        }
+    pub async fn revoke_refresh(&self, token: &Hashed, client_id: &str) -> StoreResult<()> {
+        let Some(family) = self.family_of(token).await? else {
+            return Ok(());
+        };
+        let key = self.family_key(&family);
+        self.run(|mut c| async move {
+            self.scripts
+                .revoke_owned_family
+                .key(key)
+                .arg(client_id)
+                .invoke_async::<i64>(&mut c)
+                .await
+                .map(drop)
+        })
+        .await
     }
 
     pub async fn put_code(&self, code: &Hashed, record: &CodeRecord, ttl: u64) -> StoreResult<()> {

@@ -1,0 +1,113 @@
+//! `POST /introspect` (RFC 7662) for confidential clients (resource servers are registered
+//! as such). Access tokens are checked by signature and time alone, so they introspect with
+//! the store down; refresh tokens by the store.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::params::Params;
+use crate::clients;
+use crate::error::OAuthError;
+use crate::state::AppState;
+use crate::store::Hashed;
+use crate::token::{AccessClaims, Audience};
+
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, OAuthError> {
+    let now = state.clock.now();
+    let client = clients::authenticate_request(&state, &headers, &params).await?;
+    if client.is_public() {
+        return Err(OAuthError::InvalidClient);
+    }
+    let token = params.required("token")?;
+    let body = match state.keys.verify::<AccessClaims>(token) {
+        Some(claims) => access_token(&state, claims, now),
+        None => refresh_token(&state, token, now).await?,
+    };
+    Ok(super::token::no_store(Json(body)))
+}
+
+/// An active token's description (RFC 7662 §2.2); an inactive one is `{"active":false}`.
+#[derive(Serialize)]
+struct Active<'a> {
+    active: bool,
+    token_type: &'static str,
+    scope: String,
+    client_id: String,
+    sub: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<Audience>,
+    iss: &'a str,
+    exp: u64,
+    iat: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nbf: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<u64>,
+}
+
+fn inactive() -> Value {
+    json!({"active": false})
+}
+
+fn access_token(state: &AppState, claims: AccessClaims, now: u64) -> Value {
+    let iss = state.config.settings.issuer_base();
+    if claims.exp <= now || claims.nbf > now || claims.iss != iss {
+        return inactive();
+    }
+    json!(Active {
+        active: true,
+        token_type: "Bearer",
+        scope: claims.scope,
+        client_id: claims.client_id,
+        sub: claims.sub,
+        username: None,
+        aud: Some(claims.aud),
+        iss,
+        exp: claims.exp,
+        iat: claims.iat,
+        nbf: Some(claims.nbf),
+        jti: Some(claims.jti),
+        auth_time: claims.auth_time,
+    })
+}
+
+async fn refresh_token(state: &AppState, token: &str, now: u64) -> Result<Value, OAuthError> {
+    let Some(info) = state.store.refresh_info(&Hashed::of(token), now).await? else {
+        return Ok(inactive());
+    };
+    let grant = info.grant;
+    let (sub, username) = match &grant.username {
+        Some(username) => match state.config.user(username) {
+            Some(user) => (user.subject.clone(), Some(user.username.clone())),
+            None => return Ok(inactive()),
+        },
+        None => (grant.client_id.clone(), None),
+    };
+    Ok(json!(Active {
+        active: true,
+        token_type: "refresh_token",
+        scope: grant.scope,
+        client_id: grant.client_id,
+        sub,
+        username,
+        aud: None,
+        iss: state.config.settings.issuer_base(),
+        exp: info.expires_at,
+        iat: info.issued_at,
+        nbf: None,
+        jti: None,
+        auth_time: grant.auth_time,
+    }))
+}

@@ -1,0 +1,31 @@
+//! `POST /revoke` (RFC 7009): revoking a refresh token revokes its whole family.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::params::Params;
+use crate::clients;
+use crate::error::OAuthError;
+use crate::state::AppState;
+use crate::store::Hashed;
+use crate::token::AccessClaims;
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, OAuthError> {
+    let client = clients::authenticate_request(&state, &headers, &params).await?;
+    let token = params.required("token")?;
+    // Access tokens are stateless: say so rather than pretend (RFC 7009 §2.2.1).
+    if state.keys.verify::<AccessClaims>(token).is_some() {
+        return Err(OAuthError::UnsupportedTokenType);
+    }
+    state
+        .store
+        .revoke_refresh(&Hashed::of(token), &client.id)
+        .await?;
+    // Unknown and other clients' tokens answer 200 too: nothing to learn here (§2.2).
+    Ok(super::token::no_store(StatusCode::OK).into_response())
+}

@@ -42,6 +42,10 @@ pub enum OAuthError {
     MethodNotAllowed,
 }
 
+/// The error code of an error response, for the metrics layer to count.
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorCode(pub &'static str);
+
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
@@ -55,6 +59,11 @@ impl OAuthError {
 
     pub fn invalid_grant(description: impl Into<Description>) -> Self {
         Self::InvalidGrant(description.into())
+    }
+
+    /// The RFC 6749 error code.
+    pub fn code(&self) -> &'static str {
+        self.parts().1
     }
 
     fn parts(&self) -> (StatusCode, &'static str, &str) {
@@ -131,6 +140,7 @@ impl IntoResponse for OAuthError {
             }),
         )
             .into_response();
+        response.extensions_mut().insert(ErrorCode(error));
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

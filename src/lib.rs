@@ -10,6 +10,7 @@
 //! - [`clock`]: the only reader of the system time
 //! - [`error`]: the token endpoint's errors, RFC 6749 §5.2, rendered once
 //! - [`keys`]: signing keys, `kid`, JWT signing, JWKS
+//! - [`metrics`]: Prometheus counters and histograms behind `/metrics`
 //! - [`token`]: access-token claims and minting, opaque random tokens
 //! - [`scope`]: scope sets and narrowing
 //! - [`clients`]: client authentication and the verified-secret cache
@@ -27,6 +28,7 @@ pub mod error;
 pub mod grants;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod password;
 pub mod scope;
 pub mod state;

@@ -8,6 +8,7 @@ use crate::clients::SecretCache;
 use crate::clock::Clock;
 use crate::config::{Config, StartupError};
 use crate::keys::KeySet;
+use crate::metrics::Metrics;
 use crate::password::Argon2Pool;
 use crate::store::{RefreshPolicy, Store};
 
@@ -21,6 +22,7 @@ pub struct Shared {
     pub clock: Clock,
     pub argon2: Argon2Pool,
     pub secrets: SecretCache,
+    pub metrics: Metrics,
 }
 
 impl Deref for AppState {
@@ -51,6 +53,7 @@ impl AppState {
             clock,
             argon2,
             secrets: SecretCache::default(),
+            metrics: Metrics::default(),
         })))
     }
 

@@ -43,6 +43,7 @@ pub async fn grant(
     let record = match redemption {
         CodeRedemption::Redeemed(record) => record,
         CodeRedemption::Replayed => {
+            state.metrics.refresh_reuse();
             tracing::warn!(client_id = %client.id, "authorization code replayed: family revoked");
             return Err(OAuthError::invalid_grant(
                 "the authorization code is invalid",

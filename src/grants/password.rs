@@ -24,7 +24,10 @@ pub async fn grant(
             LoginFailure::BadCredentials => {
                 OAuthError::invalid_grant("invalid username or password")
             }
-            LoginFailure::Throttled(retry_after) => OAuthError::TooManyAttempts { retry_after },
+            LoginFailure::Throttled(retry_after) => {
+                state.metrics.login_throttled();
+                OAuthError::TooManyAttempts { retry_after }
+            }
             LoginFailure::Unavailable(error) => error,
         })?;
     let subject = Subject::User {

@@ -37,6 +37,7 @@ pub async fn grant(
         Rotation::Rotated(grant) => grant,
         Rotation::ScopeExceeded => return Err(OAuthError::InvalidScope),
         Rotation::Reused => {
+            state.metrics.refresh_reuse();
             tracing::warn!(client_id = %client.id, "refresh token reused: family revoked");
             return Err(OAuthError::invalid_grant("the refresh token is invalid"));
         }

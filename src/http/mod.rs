@@ -4,6 +4,7 @@ mod cors;
 mod discovery;
 mod health;
 mod introspect;
+mod metrics;
 pub mod params;
 mod revoke;
 mod token;
@@ -51,9 +52,14 @@ pub fn router(state: AppState) -> Router {
         .route("/introspect", post(introspect::introspect))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .fallback(|| async { OAuthError::NotFound })
         .method_not_allowed_fallback(|| async { OAuthError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),

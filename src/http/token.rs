@@ -26,6 +26,7 @@ pub async fn token(
     }
     let request: TokenRequest = params.parse()?;
     let body = grants::issue(&state, &client, request, now).await?;
+    state.metrics.token_issued(grant_type.as_str());
     Ok(no_store(Json(body)))
 }
 

@@ -6,4 +6,5 @@
 mod common;
 
 mod client_auth;
+mod metrics;
 mod token_grants;

@@ -1,0 +1,50 @@
+//! `GET /metrics` and the layer that counts every request.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::{ErrorCode, OAuthError};
+use crate::state::AppState;
+
+pub async fn metrics(State(state): State<AppState>) -> Result<Response, OAuthError> {
+    let text = state
+        .metrics
+        .render()
+        .map_err(|e| OAuthError::Internal(format!("metrics encoding: {e}")))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+/// Counts the request by route template (unmatched paths as `other`), status and latency,
+/// and the OAuth error code of an error response.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("other", MatchedPath::as_str)
+        .to_owned();
+    let response = next.run(request).await;
+    let metrics = &state.metrics;
+    metrics.request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
+        metrics.oauth_error(code);
+    }
+    response
+}

@@ -1,0 +1,144 @@
+//! Prometheus metrics (`GET /metrics`, text format): requests by route and status, latency,
+//! tokens issued by grant, OAuth errors by code, refresh-token reuse and login throttling.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    /// The route template (`/token`), never the raw path: bounded cardinality.
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GrantLabels {
+    grant_type: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    error: &'static str,
+}
+
+type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: LatencyFamily,
+    tokens_issued: Family<GrantLabels, Counter>,
+    oauth_errors: Family<ErrorLabels, Counter>,
+    refresh_reuse: Counter,
+    login_throttled: Counter,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms to about 4 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("token_service");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency: LatencyFamily = Family::new_with_constructor(latency_histogram);
+        let tokens_issued = Family::<GrantLabels, Counter>::default();
+        let oauth_errors = Family::<ErrorLabels, Counter>::default();
+        let refresh_reuse = Counter::default();
+        let login_throttled = Counter::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            latency.clone(),
+        );
+        registry.register(
+            "tokens_issued",
+            "Token responses by grant type",
+            tokens_issued.clone(),
+        );
+        registry.register(
+            "oauth_errors",
+            "OAuth error responses by error code",
+            oauth_errors.clone(),
+        );
+        registry.register(
+            "refresh_token_reuse",
+            "Reused refresh tokens and replayed codes (families revoked)",
+            refresh_reuse.clone(),
+        );
+        registry.register(
+            "login_throttled",
+            "Login attempts refused by failed-login throttling",
+            login_throttled.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            tokens_issued,
+            oauth_errors,
+            refresh_reuse,
+            login_throttled,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn request(&self, method: &str, route: &str, status: u16, latency: Duration) {
+        let route = route.to_owned();
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_owned(),
+                route: route.clone(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels { route })
+            .observe(latency.as_secs_f64());
+    }
+
+    pub fn token_issued(&self, grant_type: &'static str) {
+        self.tokens_issued
+            .get_or_create(&GrantLabels { grant_type })
+            .inc();
+    }
+
+    pub fn oauth_error(&self, error: &'static str) {
+        self.oauth_errors
+            .get_or_create(&ErrorLabels { error })
+            .inc();
+    }
+
+    pub fn refresh_reuse(&self) {
+        self.refresh_reuse.inc();
+    }
+
+    pub fn login_throttled(&self) {
+        self.login_throttled.inc();
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}

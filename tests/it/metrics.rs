@@ -1,0 +1,41 @@
+//! `GET /metrics`: Prometheus text with requests by route, tokens by grant, errors by code.
+
+use axum::http::StatusCode;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_tokens_by_grant_and_errors_by_code() {
+    let app = TestApp::new();
+    let issued = app
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Some((CLIENT_ID, CLIENT_SECRET)),
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::OK);
+    app.post_form("/token", &[("grant_type", "nonsense")], None)
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    app.get("/no/such/path?code=secret").await;
+
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(
+        response
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("application/openmetrics-text"))
+    );
+    let text = response.text();
+    for line in [
+        r#"token_service_tokens_issued_total{grant_type="client_credentials"} 1"#,
+        r#"token_service_http_requests_total{method="POST",route="/token",status="200"} 1"#,
+        r#"token_service_http_requests_total{method="POST",route="/token",status="400"} 1"#,
+        r#"token_service_http_requests_total{method="GET",route="other",status="404"} 1"#,
+        r#"token_service_oauth_errors_total{error="unsupported_grant_type"} 1"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+    }
+    assert!(!text.contains("secret"), "no raw paths or queries in labels");
+}

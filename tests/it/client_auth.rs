@@ -15,7 +15,11 @@ async fn wrong_client_secret_is_invalid_client_with_www_authenticate() {
         )
         .await;
     response.assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
-    assert!(response.header("www-authenticate").is_some_and(|h| h.starts_with("Basic")));
+    assert!(
+        response
+            .header("www-authenticate")
+            .is_some_and(|h| h.starts_with("Basic"))
+    );
 }
 
 #[tokio::test]
@@ -23,7 +27,10 @@ async fn secret_in_both_basic_and_body_is_invalid_request() {
     let app = TestApp::new();
     app.post_form(
         "/token",
-        &[("grant_type", "client_credentials"), ("client_secret", CLIENT_SECRET)],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_secret", CLIENT_SECRET),
+        ],
         Some((CLIENT_ID, CLIENT_SECRET)),
     )
     .await
@@ -36,7 +43,10 @@ async fn basic_with_the_same_client_id_in_the_body_is_accepted() {
     let response = app
         .post_form(
             "/token",
-            &[("grant_type", "client_credentials"), ("client_id", CLIENT_ID)],
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", CLIENT_ID),
+            ],
             Some((CLIENT_ID, CLIENT_SECRET)),
         )
         .await;
@@ -48,7 +58,11 @@ async fn a_client_not_allowed_the_grant_is_unauthorized_client() {
     let app = TestApp::new();
     app.post_form(
         "/token",
-        &[("grant_type", "password"), ("username", USERNAME), ("password", PASSWORD)],
+        &[
+            ("grant_type", "password"),
+            ("username", USERNAME),
+            ("password", PASSWORD),
+        ],
         Some((CC_CLIENT, CC_SECRET)),
     )
     .await

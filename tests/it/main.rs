@@ -6,7 +6,9 @@
 mod common;
 
 mod access_tokens;
+mod bad_input;
 mod client_auth;
+mod config_cli;
 mod cors;
 mod discovery;
 mod refresh_rotation;

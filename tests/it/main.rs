@@ -5,6 +5,13 @@
 
 mod common;
 
+mod access_tokens;
+mod bad_input;
 mod client_auth;
+mod config_cli;
+mod cors;
+mod discovery;
 mod metrics;
+mod refresh_rotation;
+mod token_errors;
 mod token_grants;

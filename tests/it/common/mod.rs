@@ -36,6 +36,14 @@ pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
+/// `tests/fixtures/<relative>` as a string, for `TS_CONFIG_FILE` and `TS_KEYS_DIR`.
+pub fn fixture(relative: &str) -> String {
+    repo_path("tests/fixtures")
+        .join(relative)
+        .display()
+        .to_string()
+}
+
 /// Settings on the dev config and dev key, plus `vars` (`("TS_X", "v")`).
 pub fn settings(vars: &[(&str, &str)]) -> Settings {
     let mut all = vec![
@@ -48,6 +56,7 @@ pub fn settings(vars: &[(&str, &str)]) -> Settings {
             repo_path("keys").display().to_string(),
         ),
     ];
+    all.retain(|(name, _)| !vars.iter().any(|(k, _)| k == name));
     all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     match Settings::from_vars(all) {
         Ok(settings) => settings,
@@ -138,6 +147,24 @@ impl TestApp {
         }
         self.request(builder.body(Body::from(form(pairs))).unwrap())
             .await
+    }
+
+    /// POSTs raw bytes with an optional content type and `Authorization` header.
+    pub async fn post_raw(
+        &self,
+        uri: &str,
+        content_type: Option<&str>,
+        authorization: Option<&[u8]>,
+        body: impl Into<Body>,
+    ) -> TestResponse {
+        let mut builder = request("POST", uri);
+        if let Some(content_type) = content_type {
+            builder = builder.header(header::CONTENT_TYPE, content_type);
+        }
+        if let Some(value) = authorization {
+            builder = builder.header(header::AUTHORIZATION, value);
+        }
+        self.request(builder.body(body.into()).unwrap()).await
     }
 
     /// A token by the password grant for the example client; panics unless 200.

@@ -262,7 +262,7 @@ mod tests {
     #[test]
     fn utc_timestamp_formats_a_known_instant() {
         assert_eq!(utc_timestamp(0), "1970-01-01T000000Z");
-        assert_eq!(utc_timestamp(1_795_815_903), "2026-11-27T212503Z");
+        assert_eq!(utc_timestamp(1_795_815_903), "2026-11-27T214503Z");
         assert_eq!(utc_timestamp(951_782_400), "2000-02-29T000000Z");
     }
 }

@@ -138,7 +138,7 @@ impl Settings {
         let vars: Vec<(String, String)> = vars.into_iter().collect();
         let settings: Settings = envy::prefixed("TS_")
             .from_iter(vars)
-            .map_err(|e| StartupError(format!("environment: {e}")))?;
+            .map_err(|e| StartupError(envy_message(&e.to_string())))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -408,6 +408,15 @@ impl Config {
 
     pub fn user(&self, username: &str) -> Option<&Arc<User>> {
         self.users.get(username)
+    }
+}
+
+/// envy names the variable without its prefix ("... provided by ACCESS_TOKEN_TTL"); the
+/// operator set `TS_ACCESS_TOKEN_TTL`, so lead with that.
+fn envy_message(message: &str) -> String {
+    match message.rsplit_once(" provided by ") {
+        Some((problem, name)) => format!("TS_{name}: {problem}"),
+        None => format!("environment: {message}"),
     }
 }
 

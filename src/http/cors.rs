@@ -18,6 +18,13 @@ pub async fn any_origin(request: Request, next: Next) -> Response {
     response
 }
 
+/// A preflight the CORS layer did not answer (no origin, or one not registered): refused
+/// like any other method, without CORS headers. Routed so that the layer sees every
+/// `OPTIONS`, which an unrouted method would bypass.
+pub async fn unanswered_preflight() -> crate::error::OAuthError {
+    crate::error::OAuthError::MethodNotAllowed
+}
+
 pub async fn registered_origins(
     State(origins): State<HashSet<String>>,
     request: Request,

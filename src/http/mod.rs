@@ -29,8 +29,14 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     let cors_origins = state.config.cors_origins.clone();
     let credentialed = Router::new()
-        .route("/token", post(token::token))
-        .route("/revoke", post(revoke::revoke))
+        .route(
+            "/token",
+            post(token::token).options(cors::unanswered_preflight),
+        )
+        .route(
+            "/revoke",
+            post(revoke::revoke).options(cors::unanswered_preflight),
+        )
         .layer(middleware::from_fn_with_state(
             cors_origins,
             cors::registered_origins,

@@ -92,7 +92,6 @@ async fn a_successful_token_response_to_a_registered_origin_carries_cors_headers
 }
 
 #[tokio::test]
-#[ignore = "bug: OPTIONS /token from a registered origin answers 405 without CORS headers (src/http/mod.rs:30-52)"]
 async fn preflight_from_a_registered_origin_allows_post_with_authorization_and_content_type() {
     let app = TestApp::new();
     let response = preflight_from(&app, REGISTERED).await;

@@ -35,7 +35,13 @@ async fn metrics_count_requests_by_route_tokens_by_grant_and_errors_by_code() {
         r#"token_service_http_requests_total{method="GET",route="other",status="404"} 1"#,
         r#"token_service_oauth_errors_total{error="unsupported_grant_type"} 1"#,
     ] {
-        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
     }
-    assert!(!text.contains("secret"), "no raw paths or queries in labels");
+    assert!(
+        !text.contains("secret"),
+        "no raw paths or queries in labels"
+    );
 }

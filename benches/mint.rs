@@ -2,6 +2,9 @@
 //! with ring) against jsonwebtoken's `encode`, which parses the PEM key on every call.
 //! Run with `cargo bench --bench mint`; compare the two in one run (the machine is shared).
 
+// A benchmark fails by panicking, like a test.
+#![allow(clippy::expect_used)]
+
 use std::hint::black_box;
 use std::path::Path;
 

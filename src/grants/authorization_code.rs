@@ -59,7 +59,12 @@ pub async fn grant(
     if record.grant.client_id != client.id || record.expires_at <= now {
         return Err(invalid());
     }
-    if record.redirect_uri.as_deref() != request.redirect_uri && record.redirect_uri.is_some() {
+    // RFC 6749 §4.1.3: required and identical if it was sent to /authorize.
+    if record
+        .redirect_uri
+        .as_deref()
+        .is_some_and(|bound| request.redirect_uri != Some(bound))
+    {
         return Err(OAuthError::invalid_grant(
             "redirect_uri does not match the authorization request",
         ));

@@ -6,4 +6,5 @@
 mod common;
 
 mod client_auth;
+mod store_contract;
 mod token_grants;

@@ -52,7 +52,7 @@ if not state then
 end
 local issued, exp, used = string.match(state, '^(%d+):(%d+):?(%d*)$')
 if tonumber(exp) <= now then return {0, false} end
-if used ~= '' and now >= tonumber(used) + grace then
+if used ~= '' and (grace == 0 or now >= tonumber(used) + grace) then
   redis.call('HSET', f, 'revoked', '1')
   return {2, false}
 end
@@ -70,7 +70,7 @@ for i = 1, #fields, 2 do
   local k = fields[i]
   if string.sub(k, 1, 2) == 't:' then
     local u = string.match(fields[i + 1], '^%d+:%d+:(%d+)$')
-    if u and now >= tonumber(u) + grace then redis.call('HDEL', f, k) end
+    if u and (grace == 0 or now >= tonumber(u) + grace) then redis.call('HDEL', f, k) end
   end
 end
 redis.call('HSET', f, new, now .. ':' .. (now + ttl))

@@ -6,5 +6,10 @@
 mod common;
 
 mod client_auth;
+mod redis_faults;
+mod redis_hygiene;
+mod redis_scale_out;
+mod revoke_introspect;
 mod store_contract;
+mod throttling;
 mod token_grants;

@@ -77,6 +77,7 @@ contract!(
     rotation_returns_the_grant_and_the_successor_rotates_in_turn,
     a_family_is_created_once,
     a_rotated_away_token_is_reuse_and_revokes_the_family_with_its_successor,
+    without_grace_a_reuse_stamped_before_the_rotation_is_still_reuse,
     within_the_grace_window_reuse_rotates_again_without_revoking,
     after_the_grace_window_reuse_revokes_the_family,
     a_refresh_token_expires_by_the_time_passed_in,
@@ -215,6 +216,20 @@ async fn a_rotated_away_token_is_reuse_and_revokes_the_family_with_its_successor
     assert_eq!(
         rotate(&store, 2, 4, now + 1, policy()).await,
         Rotation::Invalid
+    );
+}
+
+/// Replicas' clocks differ: a replay at one whose clock is a second behind must not pass.
+async fn without_grace_a_reuse_stamped_before_the_rotation_is_still_reuse(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    assert!(matches!(
+        rotate(&store, 0, 1, now, policy()).await,
+        Rotation::Rotated(_)
+    ));
+    assert_eq!(
+        rotate(&store, 0, 2, now - 1, policy()).await,
+        Rotation::Reused
     );
 }
 

@@ -9,6 +9,7 @@ mod client_auth;
 mod redis_faults;
 mod redis_hygiene;
 mod redis_scale_out;
+mod redis_throughput;
 mod revoke_introspect;
 mod store_contract;
 mod throttling;

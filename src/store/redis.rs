@@ -29,6 +29,8 @@ use crate::clock::UnixTime;
 const OPERATION_TIMEOUT: Duration = Duration::from_millis(900);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(800);
+/// `/readyz` answers well within a probe's usual 1 s timeout even with Redis hung.
+const HEALTH_TIMEOUT: Duration = Duration::from_millis(300);
 
 const CREATE_FAMILY: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -230,11 +232,19 @@ impl RedisStore {
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
+        self.run_within(OPERATION_TIMEOUT, op).await
+    }
+
+    async fn run_within<T, F, Fut>(&self, limit: Duration, op: F) -> StoreResult<T>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
         let work = async {
             let conn = self.conn().await?;
             op(conn).await.map_err(|e| StoreError(e.to_string()))
         };
-        tokio::time::timeout(OPERATION_TIMEOUT, work)
+        tokio::time::timeout(limit, work)
             .await
             .map_err(|_| StoreError("redis did not answer in time".into()))?
     }
@@ -539,7 +549,9 @@ impl RedisStore {
 
     pub async fn health(&self) -> StoreHealth {
         let ping = self
-            .run(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+            .run_within(HEALTH_TIMEOUT, |mut c| async move {
+                redis::cmd("PING").query_async::<String>(&mut c).await
+            })
             .await;
         match ping {
             Ok(_) => StoreHealth::Up,

@@ -224,6 +224,23 @@ async fn when_redis_returns_the_service_recovers_without_a_restart() {
 }
 
 #[tokio::test]
+async fn with_redis_hung_readyz_reports_the_store_down_within_a_second() {
+    let service = Service::start().await;
+    assert_eq!(service.get("/readyz").await.body["store"], "up");
+    service.redis.pause();
+    let answer = service.get("/readyz").await;
+    service.redis.resume();
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body["store"], "down", "{}", answer.body);
+    assert!(
+        answer.took < Duration::from_secs(1),
+        "took {:?}",
+        answer.took
+    );
+    println!("/readyz, Redis hung: store down after {:?}", answer.took);
+}
+
+#[tokio::test]
 async fn with_redis_hung_a_store_dependent_grant_answers_503_within_two_seconds() {
     let service = Service::start().await;
     service.tokens().await;
@@ -245,4 +262,25 @@ async fn when_hung_redis_resumes_the_service_recovers_without_a_restart() {
     service.redis.resume();
     let took = recovers(&service).await;
     println!("recovered {took:?} after redis-server resumed");
+}
+
+#[tokio::test]
+async fn the_service_starts_with_redis_down_and_uses_it_once_it_is_up() {
+    let mut redis = RedisServer::start();
+    redis.stop();
+    let app = TestApp::with_vars(&[
+        ("TS_REDIS_URL", &redis.url()),
+        ("TS_REDIS_PREFIX", &unique_prefix("boot")),
+    ]);
+    let server = TestServer::spawn(app.state.clone()).await;
+    let service = Service {
+        redis,
+        _app: app,
+        server,
+    };
+    let down = service.post("/token", &password_body()).await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    let mut service = service;
+    service.redis.restart();
+    recovers(&service).await;
 }

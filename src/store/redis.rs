@@ -3,7 +3,8 @@
 //!
 //! Keys (`p` is `TS_REDIS_PREFIX`; every key gets a TTL):
 //! - `p:rt:<hash>`: refresh token -> its family id
-//! - `p:rf:{<family>}`: hash of the family: `grant`, `revoked`, and `t:<hash>` per token,
+//! - `p:rf:{<family>}`: hash of the family: `grant` (JSON), `cid` and `scope` (for the
+//!   scripts), `revoked`, and `t:<hash>` per token,
 //!   `issued:expires[:used]`; a used token's field is dropped after the grace window, and a
 //!   token whose lookup key points here but whose field is gone was used: reuse
 //! - `p:ac:<hash>`: authorization code: `rec`, `exp`, `fam` once redeemed

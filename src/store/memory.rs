@@ -117,10 +117,10 @@ impl MemoryStore {
             (Some(grant), false) if grant.client_id == rotate.client_id => grant.clone(),
             _ => return Ok(Rotation::Invalid),
         };
-        if token
-            .used_at
-            .is_none_or(|used_at| now < used_at + policy.reuse_grace)
-        {
+        // With no grace, any second use is reuse, whatever the clocks of two replicas say.
+        let in_grace =
+            |used_at: UnixTime| policy.reuse_grace > 0 && now < used_at + policy.reuse_grace;
+        if token.used_at.is_none_or(in_grace) {
             let granted = Scope::parse(&grant.scope).unwrap_or_default();
             if rotate.scope.is_some_and(|asked| !asked.is_subset(&granted)) {
                 return Ok(Rotation::ScopeExceeded);
@@ -128,7 +128,7 @@ impl MemoryStore {
         }
         match token.used_at {
             None => token.used_at = Some(now),
-            Some(used_at) if now < used_at + policy.reuse_grace => {}
+            Some(used_at) if in_grace(used_at) => {}
             Some(_) => {
                 family.revoked = true;
                 return Ok(Rotation::Reused);

@@ -3,12 +3,14 @@
 //!
 //! Keys (`p` is `TS_REDIS_PREFIX`; every key gets a TTL):
 //! - `p:rt:<hash>`: refresh token -> its family id
-//! - `p:rf:{<family>}`: hash of the family: `grant`, `revoked`, and `t:<hash>` per token,
+//! - `p:rf:{<family>}`: hash of the family: `grant` (JSON), `cid` and `scope` (for the
+//!   scripts), `revoked`, and `t:<hash>` per token,
 //!   `issued:expires[:used]`; a used token's field is dropped after the grace window, and a
 //!   token whose lookup key points here but whose field is gone was used: reuse
 //! - `p:ac:<hash>`: authorization code: `rec`, `exp`, `fam` once redeemed
 //! - `p:ss:<hash>`: SSO session
-//! - `p:lf:<sha256(username)>`: failed logins: `n`, `until`
+//! - `p:lf:<sha256(username)>`: failed logins: `n`, `until` (throttled until), `last` (last
+//!   failure; the count restarts 15 minutes after it, by the `now` passed in)
 
 use std::time::Duration;
 
@@ -28,6 +30,8 @@ use crate::clock::UnixTime;
 const OPERATION_TIMEOUT: Duration = Duration::from_millis(900);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(800);
+/// `/readyz` answers well within a probe's usual 1 s timeout even with Redis hung.
+const HEALTH_TIMEOUT: Duration = Duration::from_millis(300);
 
 const CREATE_FAMILY: &str = r#"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -42,23 +46,23 @@ local f = KEYS[1]
 local old, new = 't:' .. ARGV[1], 't:' .. ARGV[2]
 local now, ttl, grace = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local grant = redis.call('HGET', f, 'grant')
-if not grant or redis.call('HEXISTS', f, 'revoked') == 1 then return {0} end
-if redis.call('HGET', f, 'cid') ~= ARGV[6] then return {0} end
+if not grant or redis.call('HEXISTS', f, 'revoked') == 1 then return {0, false} end
+if redis.call('HGET', f, 'cid') ~= ARGV[6] then return {0, false} end
 local state = redis.call('HGET', f, old)
 if not state then
   redis.call('HSET', f, 'revoked', '1')
-  return {2}
+  return {2, false}
 end
 local issued, exp, used = string.match(state, '^(%d+):(%d+):?(%d*)$')
-if tonumber(exp) <= now then return {0} end
-if used ~= '' and now >= tonumber(used) + grace then
+if tonumber(exp) <= now then return {0, false} end
+if used ~= '' and (grace == 0 or now >= tonumber(used) + grace) then
   redis.call('HSET', f, 'revoked', '1')
-  return {2}
+  return {2, false}
 end
 if ARGV[7] ~= '' then
   local granted = ' ' .. (redis.call('HGET', f, 'scope') or '') .. ' '
   for token in string.gmatch(ARGV[7], '%S+') do
-    if not string.find(granted, ' ' .. token .. ' ', 1, true) then return {3} end
+    if not string.find(granted, ' ' .. token .. ' ', 1, true) then return {3, false} end
   end
 end
 if used == '' then
@@ -69,7 +73,7 @@ for i = 1, #fields, 2 do
   local k = fields[i]
   if string.sub(k, 1, 2) == 't:' then
     local u = string.match(fields[i + 1], '^%d+:%d+:(%d+)$')
-    if u and now >= tonumber(u) + grace then redis.call('HDEL', f, k) end
+    if u and (grace == 0 or now >= tonumber(u) + grace) then redis.call('HDEL', f, k) end
   end
 end
 redis.call('HSET', f, new, now .. ':' .. (now + ttl))
@@ -94,7 +98,7 @@ return 1
 
 const REDEEM_CODE: &str = r#"
 local rec = redis.call('HGET', KEYS[1], 'rec')
-if not rec or tonumber(redis.call('HGET', KEYS[1], 'exp')) <= tonumber(ARGV[2]) then return {0} end
+if not rec or tonumber(redis.call('HGET', KEYS[1], 'exp')) <= tonumber(ARGV[2]) then return {0, false} end
 local fam = redis.call('HGET', KEYS[1], 'fam')
 if fam then return {2, fam} end
 redis.call('HSET', KEYS[1], 'fam', ARGV[1])
@@ -102,13 +106,17 @@ return {1, rec}
 "#;
 
 const LOGIN_FAILED: &str = r#"
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[4])
+local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
+if now >= last + window then redis.call('DEL', KEYS[1]) end
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
 local max = tonumber(ARGV[2])
 if n >= max then
   local wait = math.min(2 ^ math.min(n - max, 16), tonumber(ARGV[3]))
-  redis.call('HSET', KEYS[1], 'until', math.floor(tonumber(ARGV[1]) + wait))
+  redis.call('HSET', KEYS[1], 'until', string.format('%d', now + wait))
 end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('HSET', KEYS[1], 'last', ARGV[1])
+redis.call('EXPIRE', KEYS[1], window)
 return n
 "#;
 
@@ -225,11 +233,19 @@ impl RedisStore {
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
+        self.run_within(OPERATION_TIMEOUT, op).await
+    }
+
+    async fn run_within<T, F, Fut>(&self, limit: Duration, op: F) -> StoreResult<T>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
         let work = async {
             let conn = self.conn().await?;
             op(conn).await.map_err(|e| StoreError(e.to_string()))
         };
-        tokio::time::timeout(OPERATION_TIMEOUT, work)
+        tokio::time::timeout(limit, work)
             .await
             .map_err(|_| StoreError("redis did not answer in time".into()))?
     }
@@ -290,24 +306,30 @@ impl RedisStore {
     ) -> StoreResult<bool> {
         let (grant_client, grant_scope) = (grant.client_id.clone(), grant.scope.clone());
         let grant = encode(grant)?;
-        self.point_to_family(token, family, policy.ttl).await?;
         let key = self.family_key(family);
-        self.run(|mut c| async move {
-            self.scripts
-                .create_family
-                .key(key)
-                .arg(grant)
-                .arg(token.as_str())
-                .arg(now)
-                .arg(now + policy.ttl)
-                .arg(policy.ttl)
-                .arg(&grant_client)
-                .arg(&grant_scope)
-                .invoke_async::<i64>(&mut c)
-                .await
-                .map(|created| created == 1)
-        })
-        .await
+        let created = self
+            .run(|mut c| async move {
+                self.scripts
+                    .create_family
+                    .key(key)
+                    .arg(grant)
+                    .arg(token.as_str())
+                    .arg(now)
+                    .arg(now + policy.ttl)
+                    .arg(policy.ttl)
+                    .arg(&grant_client)
+                    .arg(&grant_scope)
+                    .invoke_async::<i64>(&mut c)
+                    .await
+                    .map(|created| created == 1)
+            })
+            .await?;
+        // The lookup key only once the family lists the token: a token of a family that was
+        // revoked in advance (a replayed code) must lead nowhere, not look like reuse.
+        if created {
+            self.point_to_family(token, family, policy.ttl).await?;
+        }
+        Ok(created)
     }
 
     pub async fn rotate_refresh(
@@ -528,7 +550,9 @@ impl RedisStore {
 
     pub async fn health(&self) -> StoreHealth {
         let ping = self
-            .run(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+            .run_within(HEALTH_TIMEOUT, |mut c| async move {
+                redis::cmd("PING").query_async::<String>(&mut c).await
+            })
             .await;
         match ping {
             Ok(_) => StoreHealth::Up,

@@ -1,8 +1,14 @@
-//! A private `redis-server` per test (free port, persistence off), stopped and restarted at
-//! will for fault tests, killed when dropped. Never the machine's Redis on 6379.
+//! Private Redis for the tests: a `redis-server` per test (free port, persistence off), stopped,
+//! restarted, paused and resumed at will for fault tests; one shared server and one 3-master
+//! Redis Cluster per test binary, started lazily. Never the machine's Redis on 6379.
+//!
+//! Every process has a watchdog that kills it once the test binary is gone, so the shared
+//! ones (held in statics, which are never dropped) do not outlive the run.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 pub struct RedisServer {
@@ -18,25 +24,22 @@ impl RedisServer {
         server
     }
 
+    /// One server for every test of the binary that does not stop or pause it; tests keep
+    /// apart by a unique key prefix (`unique_prefix`), never FLUSHALL.
+    pub fn shared() -> &'static RedisServer {
+        static SHARED: OnceLock<RedisServer> = OnceLock::new();
+        SHARED.get_or_init(RedisServer::start)
+    }
+
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
     /// Starts (again) on the same port.
     pub fn restart(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (apt-get install redis-server)");
+        let child = spawn_redis(self.port, &[]);
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.cli(&["PING"]).as_deref() != Some("PONG") {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_ping(self.port);
     }
 
     /// Kills the server: connections are refused until `restart`.
@@ -66,15 +69,7 @@ impl RedisServer {
 
     /// Runs a redis-cli command against this server; its trimmed stdout.
     pub fn cli(&self, args: &[&str]) -> Option<String> {
-        let output = Command::new("redis-cli")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .ok()?;
-        output
-            .status
-            .success()
-            .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        cli(self.port, args)
     }
 }
 
@@ -82,6 +77,147 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.resume();
         self.stop();
+    }
+}
+
+/// A 3-master Redis Cluster on three free ports, its node files in a temporary directory.
+pub struct RedisCluster {
+    pub ports: [u16; 3],
+    _dir: tempfile::TempDir,
+    _children: Vec<Child>,
+}
+
+impl RedisCluster {
+    /// The cluster of this test binary, created on first use.
+    pub fn shared() -> &'static RedisCluster {
+        static CLUSTER: OnceLock<RedisCluster> = OnceLock::new();
+        CLUSTER.get_or_init(RedisCluster::start)
+    }
+
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ports = [cluster_port(), cluster_port(), cluster_port()];
+        let children = ports
+            .iter()
+            .map(|&port| {
+                let conf = dir.path().join(format!("nodes-{port}.conf"));
+                let child = spawn_redis(
+                    port,
+                    &[
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        &conf.display().to_string(),
+                        "--dir",
+                        &dir.path().display().to_string(),
+                    ],
+                );
+                wait_for_ping(port);
+                child
+            })
+            .collect();
+        let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let created = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&nodes)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli is installed (apt-get install redis-tools)");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for &port in &ports {
+            while !cli(port, &["CLUSTER", "INFO"])
+                .is_some_and(|info| info.contains("cluster_state:ok"))
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "the cluster did not reach state ok"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        RedisCluster {
+            ports,
+            _dir: dir,
+            _children: children,
+        }
+    }
+
+    /// `TS_REDIS_URL` for this cluster (with `TS_REDIS_CLUSTER=true`).
+    pub fn urls(&self) -> String {
+        self.ports
+            .iter()
+            .map(|p| format!("redis://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// A key prefix no other test uses: `t<pid>-<n>-<label>:`.
+pub fn unique_prefix(label: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    format!("t{}-{n}-{label}:", std::process::id())
+}
+
+fn spawn_redis(port: u16, extra: &[&str]) -> Child {
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string()])
+        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server is installed (apt-get install redis-server)");
+    watchdog(child.id());
+    child
+}
+
+/// Kills `pid` once this test process has exited, however it exits.
+fn watchdog(pid: u32) {
+    let me = std::process::id();
+    let script = format!(
+        "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -CONT {pid} 2>/dev/null; kill {pid} 2>/dev/null"
+    );
+    let _ = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+}
+
+fn wait_for_ping(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cli(port, &["PING"]).as_deref() != Some("PONG") {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn cli(port: u16, args: &[&str]) -> Option<String> {
+    let output = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// A free port whose cluster bus port (port + 10000) is free too.
+fn cluster_port() -> u16 {
+    loop {
+        let port = free_port();
+        if port < 55000 && TcpListener::bind(("127.0.0.1", port + 10000)).is_ok() {
+            return port;
+        }
     }
 }
 

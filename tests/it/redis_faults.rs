@@ -1,0 +1,286 @@
+//! Redis faults (SPEC §8): with Redis refusing connections or hung, what needs no store keeps
+//! answering, what needs it answers 503 + `Retry-After` within the bounds of §8, and the
+//! service recovers by itself when Redis returns. Each test has its own redis-server.
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::redis::{RedisServer, unique_prefix};
+use crate::common::*;
+
+/// The service on a real socket over a private Redis.
+struct Service {
+    redis: RedisServer,
+    _app: TestApp,
+    server: TestServer,
+}
+
+impl Service {
+    async fn start() -> Self {
+        let redis = RedisServer::start();
+        let app = TestApp::with_vars(&[
+            ("TS_REDIS_URL", &redis.url()),
+            ("TS_REDIS_PREFIX", &unique_prefix("faults")),
+        ]);
+        let server = TestServer::spawn(app.state.clone()).await;
+        Service {
+            redis,
+            _app: app,
+            server,
+        }
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Answer {
+        let started = Instant::now();
+        let response = http()
+            .post(self.server.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        Answer::read(response, started).await
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        let started = Instant::now();
+        let response = http().get(self.server.url(path)).send().await.unwrap();
+        Answer::read(response, started).await
+    }
+
+    /// A password grant's tokens, taken while Redis is up (this also caches the client secret).
+    async fn tokens(&self) -> Value {
+        let answer = self.post("/token", &password_body()).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.body
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<String>,
+    body: Value,
+    took: Duration,
+}
+
+impl Answer {
+    async fn read(response: reqwest::Response, started: Instant) -> Self {
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.json().await.unwrap_or(Value::Null);
+        Answer {
+            status,
+            retry_after,
+            body,
+            took: started.elapsed(),
+        }
+    }
+
+    fn assert_unavailable_within(&self, bound: Duration, what: &str) {
+        assert_eq!(
+            self.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{what}: {}",
+            self.body
+        );
+        assert_eq!(self.body["error"], "temporarily_unavailable", "{what}");
+        assert!(self.retry_after.is_some(), "{what}: Retry-After");
+        assert!(self.took < bound, "{what} took {:?}", self.took);
+        println!("{what}: 503 after {:?}", self.took);
+    }
+}
+
+fn password_body() -> Value {
+    json!({
+        "grant_type": "password",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "username": USERNAME,
+        "password": PASSWORD,
+    })
+}
+
+fn with_client(mut body: Value) -> Value {
+    body["client_id"] = json!(CLIENT_ID);
+    body["client_secret"] = json!(CLIENT_SECRET);
+    body
+}
+
+#[tokio::test]
+async fn with_redis_down_client_credentials_still_issues_an_access_token_without_refresh_token() {
+    let mut service = Service::start().await;
+    service.tokens().await;
+    service.redis.stop();
+    let body = with_client(json!({"grant_type": "client_credentials"}));
+    let answer = service.post("/token", &body).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert!(answer.body["access_token"].is_string());
+    assert_eq!(answer.body.get("refresh_token"), None, "{}", answer.body);
+    let (_, claims) = resource_server::verify(
+        &service.server.base,
+        answer.body["access_token"].as_str().unwrap(),
+        "https://api.example.com",
+    )
+    .await;
+    assert_eq!(claims["sub"], CLIENT_ID);
+}
+
+#[tokio::test]
+async fn with_redis_down_jwks_discovery_and_healthz_answer_200() {
+    let mut service = Service::start().await;
+    service.redis.stop();
+    for path in [
+        "/.well-known/jwks.json",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+        "/healthz",
+    ] {
+        assert_eq!(service.get(path).await.status, StatusCode::OK, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn readyz_stays_200_and_reports_the_store_down_while_redis_is_down() {
+    let mut service = Service::start().await;
+    let up = service.get("/readyz").await;
+    assert_eq!(
+        (up.status, &up.body["store"]),
+        (StatusCode::OK, &json!("up"))
+    );
+    service.redis.stop();
+    let down = service.get("/readyz").await;
+    assert_eq!(down.status, StatusCode::OK);
+    assert_eq!(down.body["store"], "down", "{}", down.body);
+}
+
+#[tokio::test]
+async fn with_redis_refusing_connections_store_dependent_requests_answer_503_within_a_second() {
+    let mut service = Service::start().await;
+    let tokens = service.tokens().await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    service.redis.stop();
+    let second = Duration::from_secs(1);
+    service
+        .post("/token", &password_body())
+        .await
+        .assert_unavailable_within(second, "password grant, Redis refused");
+    let body = with_client(json!({"grant_type": "refresh_token", "refresh_token": refresh}));
+    service
+        .post("/token", &body)
+        .await
+        .assert_unavailable_within(second, "refresh_token grant, Redis refused");
+    let body = with_client(json!({"token": refresh}));
+    service
+        .post("/revoke", &body)
+        .await
+        .assert_unavailable_within(second, "/revoke, Redis refused");
+}
+
+#[tokio::test]
+async fn with_redis_down_access_tokens_still_introspect() {
+    let mut service = Service::start().await;
+    let tokens = service.tokens().await;
+    service.redis.stop();
+    let body = with_client(json!({"token": tokens["access_token"]}));
+    let answer = service.post("/introspect", &body).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["active"], true);
+    assert_eq!(answer.body["sub"], SUBJECT);
+}
+
+/// Polls the password grant until it answers 200, for at most 10 s; how long it took.
+async fn recovers(service: &Service) -> Duration {
+    let started = Instant::now();
+    loop {
+        let answer = service.post("/token", &password_body()).await;
+        if answer.status == StatusCode::OK {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no recovery: {}",
+            answer.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn when_redis_returns_the_service_recovers_without_a_restart() {
+    let mut service = Service::start().await;
+    service.tokens().await;
+    service.redis.stop();
+    let down = service.post("/token", &password_body()).await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    service.redis.restart();
+    let took = recovers(&service).await;
+    println!("recovered {took:?} after redis-server restarted");
+    assert_eq!(service.get("/readyz").await.body["store"], "up");
+}
+
+#[tokio::test]
+async fn with_redis_hung_readyz_reports_the_store_down_within_a_second() {
+    let service = Service::start().await;
+    assert_eq!(service.get("/readyz").await.body["store"], "up");
+    service.redis.pause();
+    let answer = service.get("/readyz").await;
+    service.redis.resume();
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body["store"], "down", "{}", answer.body);
+    assert!(
+        answer.took < Duration::from_secs(1),
+        "took {:?}",
+        answer.took
+    );
+    println!("/readyz, Redis hung: store down after {:?}", answer.took);
+}
+
+#[tokio::test]
+async fn with_redis_hung_a_store_dependent_grant_answers_503_within_two_seconds() {
+    let service = Service::start().await;
+    service.tokens().await;
+    service.redis.pause();
+    service
+        .post("/token", &password_body())
+        .await
+        .assert_unavailable_within(Duration::from_secs(2), "password grant, Redis hung");
+    service.redis.resume();
+}
+
+#[tokio::test]
+async fn when_hung_redis_resumes_the_service_recovers_without_a_restart() {
+    let service = Service::start().await;
+    service.tokens().await;
+    service.redis.pause();
+    let hung = service.post("/token", &password_body()).await;
+    assert_eq!(hung.status, StatusCode::SERVICE_UNAVAILABLE);
+    service.redis.resume();
+    let took = recovers(&service).await;
+    println!("recovered {took:?} after redis-server resumed");
+}
+
+#[tokio::test]
+async fn the_service_starts_with_redis_down_and_uses_it_once_it_is_up() {
+    let mut redis = RedisServer::start();
+    redis.stop();
+    let app = TestApp::with_vars(&[
+        ("TS_REDIS_URL", &redis.url()),
+        ("TS_REDIS_PREFIX", &unique_prefix("boot")),
+    ]);
+    let server = TestServer::spawn(app.state.clone()).await;
+    let service = Service {
+        redis,
+        _app: app,
+        server,
+    };
+    let down = service.post("/token", &password_body()).await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    let mut service = service;
+    service.redis.restart();
+    recovers(&service).await;
+}

@@ -1,0 +1,172 @@
+//! What the service leaves in Redis (SPEC §7): after a run of every flow, each key carries the
+//! configured prefix and a TTL, and no key or value holds a token, code, secret or password in
+//! clear.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use token_service::store::{CodeRecord, Grant, Hashed, Session};
+
+use crate::common::redis::RedisServer;
+use crate::common::*;
+
+const PREFIX: &str = "hygiene:";
+const REDIRECT_URI: &str = "http://localhost:8080/demo/callback";
+
+fn client(mut body: Value) -> Value {
+    body["client_id"] = json!(CLIENT_ID);
+    body["client_secret"] = json!(CLIENT_SECRET);
+    body
+}
+
+/// Every secret the run handed out or received, to look for in Redis.
+#[derive(Default)]
+struct Secrets(Vec<String>);
+
+impl Secrets {
+    fn keep(&mut self, body: &Value) {
+        for field in ["access_token", "refresh_token"] {
+            if let Some(token) = body[field].as_str() {
+                self.0.push(token.to_owned());
+            }
+        }
+    }
+}
+
+/// Runs every flow that writes to the store: password, refreshes, reuse, revoke,
+/// client_credentials, a code redeemed and replayed, throttled failures, a session.
+async fn run_every_flow(app: &TestApp) -> Secrets {
+    let mut secrets = Secrets::default();
+    secrets.0.extend(
+        [
+            CLIENT_SECRET,
+            PASSWORD,
+            "wrong-password",
+            "correct horse battery staple",
+        ]
+        .map(String::from),
+    );
+
+    let first = app.password_tokens().await;
+    secrets.keep(&first);
+    let refresh =
+        |token: &Value| client(json!({"grant_type": "refresh_token", "refresh_token": token}));
+    let second = app
+        .post_json("/token", &refresh(&first["refresh_token"]))
+        .await;
+    assert_eq!(second.status, StatusCode::OK);
+    secrets.keep(&second.json());
+    let third = app
+        .post_json("/token", &refresh(&second.json()["refresh_token"]))
+        .await;
+    secrets.keep(&third.json());
+    let reuse = app
+        .post_json("/token", &refresh(&first["refresh_token"]))
+        .await;
+    assert_eq!(reuse.status, StatusCode::BAD_REQUEST);
+
+    let other = app.password_tokens().await;
+    secrets.keep(&other);
+    let revoke = client(json!({"token": other["refresh_token"]}));
+    assert_eq!(
+        app.post_json("/revoke", &revoke).await.status,
+        StatusCode::OK
+    );
+
+    let cc = app
+        .post_json(
+            "/token",
+            &client(json!({"grant_type": "client_credentials"})),
+        )
+        .await;
+    assert_eq!(cc.status, StatusCode::OK);
+    secrets.keep(&cc.json());
+
+    let code = "a-code-put-by-the-test-0123456789abcdefghijkl";
+    secrets.0.push(code.to_owned());
+    let now = app.clock.now();
+    let record = CodeRecord {
+        grant: Grant {
+            client_id: CLIENT_ID.into(),
+            username: Some(USERNAME.into()),
+            scope: "read".into(),
+            auth_time: Some(now),
+        },
+        redirect_uri: Some(REDIRECT_URI.into()),
+        code_challenge: None,
+        expires_at: now + 60,
+    };
+    app.state
+        .store
+        .put_code(&Hashed::of(code), &record, 60)
+        .await
+        .unwrap();
+    let redeem = client(json!({
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+    }));
+    let redeemed = app.post_json("/token", &redeem).await;
+    assert_eq!(redeemed.status, StatusCode::OK, "{}", redeemed.text());
+    secrets.keep(&redeemed.json());
+    assert_eq!(
+        app.post_json("/token", &redeem).await.status,
+        StatusCode::BAD_REQUEST
+    );
+
+    let wrong = client(json!({
+        "grant_type": "password", "username": "alice", "password": "wrong-password",
+    }));
+    for _ in 0..6 {
+        app.post_json("/token", &wrong).await;
+    }
+    let throttled = app.post_json("/token", &wrong).await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+
+    let session_id = "a-session-id-put-by-the-test-0123456789abcdef";
+    secrets.0.push(session_id.to_owned());
+    let session = Session {
+        username: USERNAME.into(),
+        auth_time: now,
+        expires_at: now + 600,
+    };
+    app.state
+        .store
+        .put_session(&Hashed::of(session_id), &session, 600)
+        .await
+        .unwrap();
+    secrets
+}
+
+/// Every key of the server with its TTL and a dump of its value.
+fn dump(redis: &RedisServer) -> Vec<(String, i64, String)> {
+    let keys = redis.cli(&["--scan"]).unwrap();
+    keys.lines()
+        .map(|key| {
+            let ttl = redis.cli(&["TTL", key]).unwrap().parse().unwrap();
+            let value = match redis.cli(&["TYPE", key]).unwrap().as_str() {
+                "string" => redis.cli(&["GET", key]).unwrap(),
+                "hash" => redis.cli(&["HGETALL", key]).unwrap(),
+                other => panic!("unexpected type {other} of {key}"),
+            };
+            (key.to_owned(), ttl, value)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn after_every_flow_each_key_has_the_prefix_and_a_ttl_and_no_secret_is_in_clear() {
+    let redis = RedisServer::start();
+    let app = TestApp::with_vars(&[("TS_REDIS_URL", &redis.url()), ("TS_REDIS_PREFIX", PREFIX)]);
+    let secrets = run_every_flow(&app).await;
+    let keys = dump(&redis);
+    assert!(keys.len() >= 10, "{keys:?}");
+    for (key, ttl, value) in &keys {
+        assert!(key.starts_with(PREFIX), "{key}");
+        assert!(*ttl > 0, "{key} has TTL {ttl}");
+        for secret in &secrets.0 {
+            assert!(!key.contains(secret.as_str()), "{key} holds a secret");
+            assert!(
+                !value.contains(secret.as_str()),
+                "{key} holds a secret: {value}"
+            );
+        }
+    }
+}

@@ -1,0 +1,656 @@
+//! The store's contract (SPEC §7, §8), one suite run against every backend: the in-memory
+//! store, a private redis-server, and a local 3-master Redis Cluster. Each behaviour is one
+//! async fn here and one named test per backend (`memory::…`, `redis::…`, `cluster::…`).
+
+use std::sync::Arc;
+
+use token_service::scope::Scope;
+use token_service::store::memory::MemoryStore;
+use token_service::store::redis::RedisStore;
+use token_service::store::{
+    CodeRecord, CodeRedemption, Grant, Hashed, RefreshInfo, RefreshPolicy, Rotate, Rotation,
+    Session, Store,
+};
+
+use crate::common::real_now;
+use crate::common::redis::{RedisCluster, RedisServer, unique_prefix};
+
+const CLIENT: &str = "client-a";
+const OTHER_CLIENT: &str = "client-b";
+const TTL: u64 = 3600;
+const MAX_FAILURES: u32 = 3;
+
+pub enum Backend {
+    Memory,
+    Redis,
+    Cluster,
+}
+
+impl Backend {
+    /// A fresh store: its own memory, or its own key prefix on the shared Redis or cluster.
+    pub fn store(&self, label: &str) -> Store {
+        let prefix = unique_prefix(label);
+        match self {
+            Backend::Memory => Store::Memory(MemoryStore::new()),
+            Backend::Redis => {
+                let url = RedisServer::shared().url();
+                Store::Redis(RedisStore::new(&url, false, &prefix).unwrap())
+            }
+            Backend::Cluster => {
+                let urls = RedisCluster::shared().urls();
+                Store::Redis(RedisStore::new(&urls, true, &prefix).unwrap())
+            }
+        }
+    }
+}
+
+macro_rules! contract {
+    ($($behaviour:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $behaviour() {
+                    super::$behaviour(super::Backend::Memory.store(stringify!($behaviour))).await
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $behaviour() {
+                    super::$behaviour(super::Backend::Redis.store(stringify!($behaviour))).await
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $behaviour() {
+                    super::$behaviour(super::Backend::Cluster.store(stringify!($behaviour))).await
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    rotation_returns_the_grant_and_the_successor_rotates_in_turn,
+    a_family_is_created_once,
+    a_rotated_away_token_is_reuse_and_revokes_the_family_with_its_successor,
+    without_grace_a_reuse_stamped_before_the_rotation_is_still_reuse,
+    within_the_grace_window_reuse_rotates_again_without_revoking,
+    after_the_grace_window_reuse_revokes_the_family,
+    a_refresh_token_expires_by_the_time_passed_in,
+    each_rotation_starts_a_fresh_lifetime_for_the_successor,
+    another_clients_token_is_invalid_and_not_consumed,
+    a_narrower_scope_rotates_and_keeps_the_family_scope,
+    a_wider_scope_is_refused_without_consuming_the_token,
+    refresh_info_describes_a_live_token,
+    refresh_info_is_none_for_used_revoked_and_unknown_tokens,
+    revoking_by_the_owner_revokes_the_whole_family,
+    revoking_by_another_client_changes_nothing,
+    revoking_an_unknown_token_succeeds,
+    a_code_redeems_once_with_its_record,
+    a_replayed_code_revokes_the_family_issued_from_it,
+    a_code_replayed_before_its_family_is_created_revokes_that_family_in_advance,
+    a_code_expires_by_the_time_passed_in,
+    an_unknown_code_is_unknown,
+    a_session_is_stored_read_and_deleted,
+    a_session_expires_by_the_time_passed_in,
+    failures_under_the_limit_do_not_throttle,
+    the_failure_that_reaches_the_limit_throttles_for_one_second,
+    each_failure_after_a_wait_doubles_it_up_to_five_minutes,
+    a_success_resets_the_failure_count,
+    failures_of_one_username_do_not_throttle_another,
+    the_failure_count_is_forgotten_after_fifteen_minutes_without_failures,
+    twenty_concurrent_rotations_of_one_token_rotate_exactly_once,
+);
+
+fn policy() -> RefreshPolicy {
+    RefreshPolicy {
+        ttl: TTL,
+        reuse_grace: 0,
+    }
+}
+
+fn grace(seconds: u64) -> RefreshPolicy {
+    RefreshPolicy {
+        ttl: TTL,
+        reuse_grace: seconds,
+    }
+}
+
+fn grant(now: u64) -> Grant {
+    Grant {
+        client_id: CLIENT.into(),
+        username: Some("jsmith".into()),
+        scope: "read write".into(),
+        auth_time: Some(now),
+    }
+}
+
+fn rt(n: u32) -> Hashed {
+    Hashed::of(&format!("refresh-token-{n}"))
+}
+
+/// Starts family `fam` with token `rt(0)` at `now`.
+async fn family(store: &Store, now: u64, policy: RefreshPolicy) {
+    let created = store
+        .create_family("fam", &grant(now), &rt(0), now, policy)
+        .await
+        .unwrap();
+    assert!(created);
+}
+
+async fn rotate_as(
+    store: &Store,
+    client: &str,
+    old: u32,
+    new: u32,
+    scope: Option<&str>,
+    now: u64,
+    policy: RefreshPolicy,
+) -> Rotation {
+    let scope = scope.map(|s| Scope::parse(s).unwrap());
+    let rotate = Rotate {
+        old: &rt(old),
+        new: &rt(new),
+        client_id: client,
+        scope: scope.as_ref(),
+        now,
+    };
+    store.rotate_refresh(&rotate, policy).await.unwrap()
+}
+
+async fn rotate(store: &Store, old: u32, new: u32, now: u64, policy: RefreshPolicy) -> Rotation {
+    rotate_as(store, CLIENT, old, new, None, now, policy).await
+}
+
+async fn rotation_returns_the_grant_and_the_successor_rotates_in_turn(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    assert_eq!(
+        rotate(&store, 0, 1, now + 1, policy()).await,
+        Rotation::Rotated(grant(now))
+    );
+    assert_eq!(
+        rotate(&store, 1, 2, now + 2, policy()).await,
+        Rotation::Rotated(grant(now))
+    );
+}
+
+async fn a_family_is_created_once(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    let again = store
+        .create_family("fam", &grant(now), &rt(9), now, policy())
+        .await
+        .unwrap();
+    assert!(!again);
+    assert_eq!(
+        rotate(&store, 9, 10, now, policy()).await,
+        Rotation::Invalid
+    );
+    assert!(matches!(
+        rotate(&store, 0, 1, now, policy()).await,
+        Rotation::Rotated(_)
+    ));
+}
+
+async fn a_rotated_away_token_is_reuse_and_revokes_the_family_with_its_successor(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    assert!(matches!(
+        rotate(&store, 0, 1, now, policy()).await,
+        Rotation::Rotated(_)
+    ));
+    assert_eq!(
+        rotate(&store, 0, 2, now + 1, policy()).await,
+        Rotation::Reused
+    );
+    assert_eq!(store.refresh_info(&rt(1), now + 1).await.unwrap(), None);
+    assert_eq!(
+        rotate(&store, 1, 3, now + 1, policy()).await,
+        Rotation::Invalid
+    );
+    assert_eq!(
+        rotate(&store, 2, 4, now + 1, policy()).await,
+        Rotation::Invalid
+    );
+}
+
+/// Replicas' clocks differ: a replay at one whose clock is a second behind must not pass.
+async fn without_grace_a_reuse_stamped_before_the_rotation_is_still_reuse(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    assert!(matches!(
+        rotate(&store, 0, 1, now, policy()).await,
+        Rotation::Rotated(_)
+    ));
+    assert_eq!(
+        rotate(&store, 0, 2, now - 1, policy()).await,
+        Rotation::Reused
+    );
+}
+
+async fn within_the_grace_window_reuse_rotates_again_without_revoking(store: Store) {
+    let now = real_now();
+    family(&store, now, grace(30)).await;
+    assert!(matches!(
+        rotate(&store, 0, 1, now, grace(30)).await,
+        Rotation::Rotated(_)
+    ));
+    assert_eq!(
+        rotate(&store, 0, 2, now + 29, grace(30)).await,
+        Rotation::Rotated(grant(now))
+    );
+    // Both successors stay valid.
+    assert!(matches!(
+        rotate(&store, 1, 3, now + 29, grace(30)).await,
+        Rotation::Rotated(_)
+    ));
+    assert!(matches!(
+        rotate(&store, 2, 4, now + 29, grace(30)).await,
+        Rotation::Rotated(_)
+    ));
+}
+
+async fn after_the_grace_window_reuse_revokes_the_family(store: Store) {
+    let now = real_now();
+    family(&store, now, grace(30)).await;
+    assert!(matches!(
+        rotate(&store, 0, 1, now, grace(30)).await,
+        Rotation::Rotated(_)
+    ));
+    assert_eq!(
+        rotate(&store, 0, 2, now + 30, grace(30)).await,
+        Rotation::Reused
+    );
+    assert_eq!(
+        rotate(&store, 1, 3, now + 30, grace(30)).await,
+        Rotation::Invalid
+    );
+}
+
+async fn a_refresh_token_expires_by_the_time_passed_in(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    assert!(
+        store
+            .refresh_info(&rt(0), now + TTL - 1)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.refresh_info(&rt(0), now + TTL).await.unwrap(), None);
+    assert_eq!(
+        rotate(&store, 0, 1, now + TTL, policy()).await,
+        Rotation::Invalid
+    );
+}
+
+async fn each_rotation_starts_a_fresh_lifetime_for_the_successor(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    let later = now + TTL - 10;
+    assert!(matches!(
+        rotate(&store, 0, 1, later, policy()).await,
+        Rotation::Rotated(_)
+    ));
+    let info = store.refresh_info(&rt(1), later).await.unwrap().unwrap();
+    assert_eq!((info.issued_at, info.expires_at), (later, later + TTL));
+    // Past the first token's lifetime, the successor still rotates.
+    assert!(matches!(
+        rotate(&store, 1, 2, later + TTL - 1, policy()).await,
+        Rotation::Rotated(_)
+    ));
+}
+
+async fn another_clients_token_is_invalid_and_not_consumed(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    assert_eq!(
+        rotate_as(&store, OTHER_CLIENT, 0, 1, None, now, policy()).await,
+        Rotation::Invalid
+    );
+    assert_eq!(
+        rotate(&store, 0, 2, now, policy()).await,
+        Rotation::Rotated(grant(now))
+    );
+}
+
+async fn a_narrower_scope_rotates_and_keeps_the_family_scope(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    assert_eq!(
+        rotate_as(&store, CLIENT, 0, 1, Some("read"), now, policy()).await,
+        Rotation::Rotated(grant(now))
+    );
+    assert_eq!(
+        store
+            .refresh_info(&rt(1), now)
+            .await
+            .unwrap()
+            .unwrap()
+            .grant
+            .scope,
+        "read write"
+    );
+}
+
+async fn a_wider_scope_is_refused_without_consuming_the_token(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    assert_eq!(
+        rotate_as(&store, CLIENT, 0, 1, Some("read admin"), now, policy()).await,
+        Rotation::ScopeExceeded
+    );
+    assert_eq!(
+        rotate(&store, 0, 2, now, policy()).await,
+        Rotation::Rotated(grant(now))
+    );
+}
+
+async fn refresh_info_describes_a_live_token(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    assert_eq!(
+        store.refresh_info(&rt(0), now + 5).await.unwrap(),
+        Some(RefreshInfo {
+            grant: grant(now),
+            issued_at: now,
+            expires_at: now + TTL,
+        })
+    );
+}
+
+async fn refresh_info_is_none_for_used_revoked_and_unknown_tokens(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    assert!(matches!(
+        rotate(&store, 0, 1, now, policy()).await,
+        Rotation::Rotated(_)
+    ));
+    assert_eq!(store.refresh_info(&rt(0), now).await.unwrap(), None, "used");
+    assert!(store.refresh_info(&rt(1), now).await.unwrap().is_some());
+    store.revoke_refresh(&rt(1), CLIENT).await.unwrap();
+    assert_eq!(
+        store.refresh_info(&rt(1), now).await.unwrap(),
+        None,
+        "revoked"
+    );
+    assert_eq!(
+        store.refresh_info(&rt(77), now).await.unwrap(),
+        None,
+        "unknown"
+    );
+}
+
+async fn revoking_by_the_owner_revokes_the_whole_family(store: Store) {
+    let now = real_now();
+    family(&store, now, grace(30)).await;
+    assert!(matches!(
+        rotate(&store, 0, 1, now, grace(30)).await,
+        Rotation::Rotated(_)
+    ));
+    store.revoke_refresh(&rt(1), CLIENT).await.unwrap();
+    assert_eq!(
+        rotate(&store, 1, 2, now, grace(30)).await,
+        Rotation::Invalid
+    );
+    // Even the predecessor, inside its grace window, is dead.
+    assert_eq!(
+        rotate(&store, 0, 3, now, grace(30)).await,
+        Rotation::Invalid
+    );
+}
+
+async fn revoking_by_another_client_changes_nothing(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    store.revoke_refresh(&rt(0), OTHER_CLIENT).await.unwrap();
+    assert!(store.refresh_info(&rt(0), now).await.unwrap().is_some());
+    assert_eq!(
+        rotate(&store, 0, 1, now, policy()).await,
+        Rotation::Rotated(grant(now))
+    );
+}
+
+async fn revoking_an_unknown_token_succeeds(store: Store) {
+    store.revoke_refresh(&rt(42), CLIENT).await.unwrap();
+}
+
+fn code_record(now: u64) -> CodeRecord {
+    CodeRecord {
+        grant: grant(now),
+        redirect_uri: Some("http://localhost:8080/demo/callback".into()),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        expires_at: now + 60,
+    }
+}
+
+fn code() -> Hashed {
+    Hashed::of("an-authorization-code")
+}
+
+async fn a_code_redeems_once_with_its_record(store: Store) {
+    let now = real_now();
+    store
+        .put_code(&code(), &code_record(now), 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_code(&code(), "fam", now, policy())
+            .await
+            .unwrap(),
+        CodeRedemption::Redeemed(code_record(now))
+    );
+}
+
+async fn a_replayed_code_revokes_the_family_issued_from_it(store: Store) {
+    let now = real_now();
+    store
+        .put_code(&code(), &code_record(now), 60)
+        .await
+        .unwrap();
+    let first = store.redeem_code(&code(), "fam", now, policy()).await;
+    assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
+    family(&store, now, policy()).await;
+    assert_eq!(
+        store
+            .redeem_code(&code(), "fam-2", now + 1, policy())
+            .await
+            .unwrap(),
+        CodeRedemption::Replayed
+    );
+    assert_eq!(
+        rotate(&store, 0, 1, now + 1, policy()).await,
+        Rotation::Invalid
+    );
+    assert_eq!(store.refresh_info(&rt(0), now + 1).await.unwrap(), None);
+}
+
+async fn a_code_replayed_before_its_family_is_created_revokes_that_family_in_advance(store: Store) {
+    let now = real_now();
+    store
+        .put_code(&code(), &code_record(now), 60)
+        .await
+        .unwrap();
+    let first = store.redeem_code(&code(), "fam", now, policy()).await;
+    assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
+    assert_eq!(
+        store
+            .redeem_code(&code(), "fam-2", now, policy())
+            .await
+            .unwrap(),
+        CodeRedemption::Replayed
+    );
+    let created = store
+        .create_family("fam", &grant(now), &rt(0), now, policy())
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(rotate(&store, 0, 1, now, policy()).await, Rotation::Invalid);
+}
+
+async fn a_code_expires_by_the_time_passed_in(store: Store) {
+    let now = real_now();
+    store
+        .put_code(&code(), &code_record(now), 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_code(&code(), "fam", now + 60, policy())
+            .await
+            .unwrap(),
+        CodeRedemption::Unknown
+    );
+}
+
+async fn an_unknown_code_is_unknown(store: Store) {
+    assert_eq!(
+        store
+            .redeem_code(&code(), "fam", real_now(), policy())
+            .await
+            .unwrap(),
+        CodeRedemption::Unknown
+    );
+}
+
+fn session(now: u64) -> Session {
+    Session {
+        username: "jsmith".into(),
+        auth_time: now,
+        expires_at: now + 600,
+    }
+}
+
+async fn a_session_is_stored_read_and_deleted(store: Store) {
+    let now = real_now();
+    let id = Hashed::of("a-session-id");
+    store.put_session(&id, &session(now), 600).await.unwrap();
+    assert_eq!(
+        store.session(&id, now + 1).await.unwrap(),
+        Some(session(now))
+    );
+    store.delete_session(&id).await.unwrap();
+    assert_eq!(store.session(&id, now + 1).await.unwrap(), None);
+    assert_eq!(
+        store.session(&Hashed::of("unknown"), now).await.unwrap(),
+        None
+    );
+}
+
+async fn a_session_expires_by_the_time_passed_in(store: Store) {
+    let now = real_now();
+    let id = Hashed::of("a-session-id");
+    store.put_session(&id, &session(now), 600).await.unwrap();
+    assert!(store.session(&id, now + 599).await.unwrap().is_some());
+    assert_eq!(store.session(&id, now + 600).await.unwrap(), None);
+}
+
+async fn fail(store: &Store, username: &str, times: u32, now: u64) {
+    for _ in 0..times {
+        store
+            .login_failed(username, now, MAX_FAILURES)
+            .await
+            .unwrap();
+    }
+}
+
+async fn failures_under_the_limit_do_not_throttle(store: Store) {
+    let now = real_now();
+    fail(&store, "jsmith", MAX_FAILURES - 1, now).await;
+    assert_eq!(store.login_throttled("jsmith", now).await.unwrap(), None);
+}
+
+async fn the_failure_that_reaches_the_limit_throttles_for_one_second(store: Store) {
+    let now = real_now();
+    fail(&store, "jsmith", MAX_FAILURES, now).await;
+    assert_eq!(store.login_throttled("jsmith", now).await.unwrap(), Some(1));
+    assert_eq!(
+        store.login_throttled("jsmith", now + 1).await.unwrap(),
+        None
+    );
+}
+
+async fn each_failure_after_a_wait_doubles_it_up_to_five_minutes(store: Store) {
+    let mut now = real_now();
+    fail(&store, "jsmith", MAX_FAILURES, now).await;
+    let mut waits = vec![store.login_throttled("jsmith", now).await.unwrap().unwrap()];
+    for _ in 0..10 {
+        now += waits.last().unwrap();
+        assert_eq!(store.login_throttled("jsmith", now).await.unwrap(), None);
+        fail(&store, "jsmith", 1, now).await;
+        waits.push(store.login_throttled("jsmith", now).await.unwrap().unwrap());
+    }
+    assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+}
+
+async fn a_success_resets_the_failure_count(store: Store) {
+    let now = real_now();
+    fail(&store, "jsmith", MAX_FAILURES, now).await;
+    store.login_succeeded("jsmith").await.unwrap();
+    assert_eq!(store.login_throttled("jsmith", now).await.unwrap(), None);
+    fail(&store, "jsmith", MAX_FAILURES - 1, now + 1).await;
+    assert_eq!(
+        store.login_throttled("jsmith", now + 1).await.unwrap(),
+        None
+    );
+}
+
+async fn failures_of_one_username_do_not_throttle_another(store: Store) {
+    let now = real_now();
+    fail(&store, "jsmith", MAX_FAILURES + 2, now).await;
+    assert!(
+        store
+            .login_throttled("jsmith", now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.login_throttled("alice", now).await.unwrap(), None);
+}
+
+async fn the_failure_count_is_forgotten_after_fifteen_minutes_without_failures(store: Store) {
+    let now = real_now();
+    fail(&store, "jsmith", MAX_FAILURES - 1, now).await;
+    fail(&store, "jsmith", 1, now + 900).await;
+    assert_eq!(
+        store.login_throttled("jsmith", now + 900).await.unwrap(),
+        None,
+        "the earlier failures were forgotten"
+    );
+}
+
+async fn twenty_concurrent_rotations_of_one_token_rotate_exactly_once(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    let store = Arc::new(store);
+    let tasks: Vec<_> = (1..=20)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move { rotate(&store, 0, n, now, policy()).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    let rotated = outcomes
+        .iter()
+        .filter(|o| matches!(o, Rotation::Rotated(_)))
+        .count();
+    assert_eq!(rotated, 1, "{outcomes:?}");
+    // The others came second: reuse, or invalid once the first reuse revoked the family.
+    assert!(outcomes.contains(&Rotation::Reused), "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| matches!(
+            o,
+            Rotation::Rotated(_) | Rotation::Reused | Rotation::Invalid
+        )),
+        "{outcomes:?}"
+    );
+}

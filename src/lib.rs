@@ -19,7 +19,9 @@
 //! - [`grants`]: the token request enum, the one `match`, one module per grant
 //! - [`store`]: refresh tokens, codes, sessions, throttling; memory and Redis backends
 //! - [`http`]: the route table, layers, and the handlers of each endpoint
+//! - [`authorize`]: `/authorize` (the SSO login page), SSO sessions, `/logout`, the demo callback
 
+pub mod authorize;
 pub mod cli;
 pub mod clients;
 pub mod clock;

@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(credentialed)
         .merge(public)
         .route("/introspect", post(introspect::introspect))
+        .merge(crate::authorize::router(&state))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

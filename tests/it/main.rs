@@ -6,6 +6,8 @@
 mod common;
 
 mod access_tokens;
+mod authorize;
+mod authorize_flow;
 mod bad_input;
 mod client_auth;
 mod config_cli;

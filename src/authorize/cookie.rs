@@ -1,0 +1,54 @@
+//! Reading and writing the login page's cookies (RFC 6265), without a cookie jar.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+
+/// `SameSite` of a cookie (RFC 6265bis §5.4.7).
+#[derive(Clone, Copy, Debug)]
+pub enum SameSite {
+    Strict,
+    Lax,
+}
+
+/// The value of cookie `name`, from any `Cookie` header of the request.
+pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value: always HttpOnly on `/`; `max_age` 0 expires it; `secure` when the
+/// issuer is https. `value` is one of our base64url tokens, so it needs no quoting.
+pub fn set(
+    name: &str,
+    value: &str,
+    same_site: SameSite,
+    max_age: Option<u64>,
+    secure: bool,
+) -> HeaderValue {
+    let mut cookie = format!("{name}={value}; Path=/; HttpOnly");
+    cookie.push_str(match same_site {
+        SameSite::Strict => "; SameSite=Strict",
+        SameSite::Lax => "; SameSite=Lax",
+    });
+    if let Some(max_age) = max_age {
+        cookie.push_str(&format!("; Max-Age={max_age}"));
+    }
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Whether `value` looks like one of our 256-bit tokens (43 base64url characters); anything
+/// else in a cookie is ignored without asking the store.
+pub fn is_b64_256(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}

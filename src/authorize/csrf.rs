@@ -1,0 +1,49 @@
+//! CSRF protection of the login and logout forms: a double-submit cookie. The GET that shows
+//! a form sets `ts_csrf` (random, HttpOnly, SameSite=Strict) and puts the same value in a
+//! hidden field; the POST must carry both, equal. It needs no shared key, so any replica can
+//! check a form another one served.
+
+use axum::http::{HeaderMap, HeaderValue};
+use subtle::ConstantTimeEq;
+
+use super::cookie::{self, SameSite};
+use super::error::AuthorizeError;
+use crate::state::AppState;
+
+pub const COOKIE: &str = "ts_csrf";
+/// The hidden form field that repeats the cookie.
+pub const FIELD: &str = "csrf_token";
+
+/// The token a form embeds, and the cookie to set when the browser had none.
+pub struct CsrfToken {
+    pub value: String,
+    pub set_cookie: Option<HeaderValue>,
+}
+
+/// Reuses the browser's token if it has a well-formed one, else makes a new one.
+pub fn token(state: &AppState, headers: &HeaderMap) -> Result<CsrfToken, AuthorizeError> {
+    if let Some(value) = cookie::get(headers, COOKIE).filter(|v| cookie::is_b64_256(v)) {
+        return Ok(CsrfToken {
+            value: value.to_owned(),
+            set_cookie: None,
+        });
+    }
+    let value = crate::token::opaque(state.keys.rng())?;
+    let secure = state.config.settings.issuer_is_https();
+    let set_cookie = cookie::set(COOKIE, &value, SameSite::Strict, None, secure);
+    Ok(CsrfToken {
+        value,
+        set_cookie: Some(set_cookie),
+    })
+}
+
+/// The POST's field must equal its cookie (compared in constant time); otherwise 403.
+pub fn verify(headers: &HeaderMap, field: Option<&str>) -> Result<(), AuthorizeError> {
+    let cookie = cookie::get(headers, COOKIE).filter(|v| cookie::is_b64_256(v));
+    match (cookie, field) {
+        (Some(cookie), Some(field)) if bool::from(cookie.as_bytes().ct_eq(field.as_bytes())) => {
+            Ok(())
+        }
+        _ => Err(AuthorizeError::Forbidden),
+    }
+}

@@ -1,0 +1,151 @@
+//! The one error type of /authorize, /logout and the demo page, rendered once: an HTML page
+//! when there is no trustworthy place to send the user, else a redirect carrying the RFC 6749
+//! §4.1.2.1 error.
+
+use std::borrow::Cow;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::page;
+use super::redirect::Target;
+use crate::error::OAuthError;
+use crate::store::StoreError;
+
+type Description = Cow<'static, str>;
+
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// `client_id` missing, repeated or unknown: nobody to send the user back to.
+    UnknownClient,
+    /// `redirect_uri` repeated, not exactly a registered one, or missing while the client
+    /// registered several (RFC 6749 §3.1.2.4: never redirect to an unverified URI).
+    InvalidRedirectUri,
+    /// Query string or form over its limit (SPEC §6).
+    RequestTooLarge,
+    /// The CSRF cookie and field are missing or differ: nothing happens.
+    Forbidden,
+    /// The store (or the argon2 pool) cannot serve the request now (SPEC §8).
+    Unavailable,
+    /// A bug or unexpected failure: logged, never shown.
+    Internal(String),
+    /// Anything wrong after client and redirect_uri were validated: back to the client.
+    Redirect(Box<Target>, RedirectError),
+}
+
+/// The error codes of RFC 6749 §4.1.2.1 and §4.2.2.1 (and OpenID Connect's `login_required`)
+/// that this server sends back to a client.
+#[derive(Debug)]
+pub enum RedirectError {
+    /// Missing, repeated or malformed parameter, or a public client without PKCE.
+    InvalidRequest(Description),
+    /// The client may not use this response type.
+    UnauthorizedClient,
+    /// `response_type` is neither `code` nor `token`.
+    UnsupportedResponseType,
+    /// The scope asked for is not within the client's.
+    InvalidScope,
+    /// `prompt=none` and no live session (OpenID Connect Core §3.1.2.6).
+    LoginRequired,
+}
+
+impl RedirectError {
+    fn parts(&self) -> (&'static str, &str) {
+        match self {
+            RedirectError::InvalidRequest(d) => ("invalid_request", d),
+            RedirectError::UnauthorizedClient => (
+                "unauthorized_client",
+                "the client is not allowed to use this response type",
+            ),
+            RedirectError::UnsupportedResponseType => (
+                "unsupported_response_type",
+                "response_type must be code or token",
+            ),
+            RedirectError::InvalidScope => (
+                "invalid_scope",
+                "the requested scope is invalid or exceeds the client's",
+            ),
+            RedirectError::LoginRequired => ("login_required", "the user is not signed in"),
+        }
+    }
+}
+
+impl AuthorizeError {
+    pub fn redirect(target: &Target, error: RedirectError) -> Self {
+        AuthorizeError::Redirect(Box::new(target.clone()), error)
+    }
+
+    pub fn invalid_request(target: &Target, description: impl Into<Description>) -> Self {
+        Self::redirect(target, RedirectError::InvalidRequest(description.into()))
+    }
+}
+
+impl IntoResponse for AuthorizeError {
+    fn into_response(self) -> Response {
+        let (status, title, text) = match self {
+            AuthorizeError::Redirect(target, error) => {
+                let (error, description) = error.parts();
+                return target.send(&[("error", error), ("error_description", description)]);
+            }
+            AuthorizeError::UnknownClient => (
+                StatusCode::BAD_REQUEST,
+                "Unknown application",
+                "The application that sent you here is not registered with this sign-in service.",
+            ),
+            AuthorizeError::InvalidRedirectUri => (
+                StatusCode::BAD_REQUEST,
+                "Invalid redirect",
+                "The address the application asked to return to is not registered for it, so you \
+                 were not sent there.",
+            ),
+            AuthorizeError::RequestTooLarge => (
+                StatusCode::URI_TOO_LONG,
+                "Request too large",
+                "The sign-in request is too large.",
+            ),
+            AuthorizeError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form could not be verified (it may have expired or come from another \
+                 site). Go back to the application and start again.",
+            ),
+            AuthorizeError::Unavailable => {
+                let mut response = page::message(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "The sign-in service is temporarily unavailable. Try again in a moment.",
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                return response;
+            }
+            AuthorizeError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The sign-in service could not complete the request.",
+                )
+            }
+        };
+        page::message(status, title, text)
+    }
+}
+
+impl From<StoreError> for AuthorizeError {
+    fn from(error: StoreError) -> Self {
+        tracing::warn!(%error, "store unavailable");
+        AuthorizeError::Unavailable
+    }
+}
+
+/// The shared helpers (minting, random values, argon2) speak `OAuthError`.
+impl From<OAuthError> for AuthorizeError {
+    fn from(error: OAuthError) -> Self {
+        match error {
+            OAuthError::TemporarilyUnavailable => AuthorizeError::Unavailable,
+            other => AuthorizeError::Internal(format!("{other:?}")),
+        }
+    }
+}

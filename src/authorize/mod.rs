@@ -1,0 +1,167 @@
+//! `GET /authorize` and the login form's `POST` (RFC 6749 §4.1, §4.2; SPEC §6): validate
+//! the request, use the SSO session or show the login page, then answer with a code or a
+//! token at the client's redirect_uri. Also `/logout` and, in development, `/demo/callback`.
+
+mod cookie;
+mod csrf;
+mod demo;
+mod error;
+mod issue;
+mod logout;
+mod page;
+mod redirect;
+mod request;
+mod session;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+
+use self::error::AuthorizeError;
+use self::page::LoginPage;
+use self::request::{AuthRequest, Params, Prompt};
+use self::session::SignedIn;
+use crate::state::AppState;
+use crate::users::LoginFailure;
+
+/// Longest query string /authorize reads (SPEC §6).
+const MAX_QUERY: usize = 8 * 1024;
+/// Longest login form body: the request's parameters plus the credentials.
+const MAX_FORM: usize = 16 * 1024;
+/// One message for an unknown user and a wrong password (SPEC §6).
+const BAD_CREDENTIALS: &str = "Invalid username or password.";
+
+/// The routes of the login page; `/demo/callback` only when the config file enables it.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let router = Router::new()
+        .route("/authorize", get(authorize).post(login))
+        .route("/logout", get(logout::confirm).post(logout::sign_out));
+    if state.config.demo {
+        router.route("/demo/callback", get(demo::callback))
+    } else {
+        router
+    }
+}
+
+/// `GET /authorize`: with a live session (and no `prompt=login`) straight back to the client,
+/// else the login page (or `login_required` for `prompt=none`).
+async fn authorize(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, AuthorizeError> {
+    let now = state.clock.now();
+    let query = query.unwrap_or_default();
+    if query.len() > MAX_QUERY {
+        return Err(AuthorizeError::RequestTooLarge);
+    }
+    let request = request::validate(&state, &Params::parse(query.as_bytes()))?;
+    if request.prompt != Some(Prompt::Login)
+        && let Some(signed_in) = session::current(&state, &headers, now).await?
+    {
+        return issue::respond(&state, &request, &signed_in, now).await;
+    }
+    if request.prompt == Some(Prompt::None) {
+        return Err(AuthorizeError::redirect(
+            &request.target,
+            error::RedirectError::LoginRequired,
+        ));
+    }
+    login_page(&state, &headers, &request, "", None, StatusCode::OK)
+}
+
+/// `POST /authorize`: the login form. Re-validates the request, checks the CSRF token, logs
+/// in, starts the SSO session and answers 303 to the client.
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AuthorizeError> {
+    let now = state.clock.now();
+    let body = body.map_err(|_| AuthorizeError::RequestTooLarge)?;
+    if body.len() > MAX_FORM {
+        return Err(AuthorizeError::RequestTooLarge);
+    }
+    let params = Params::parse(&body);
+    let request = request::validate(&state, &params)?;
+    // Repeats were refused by `validate`.
+    let field = |name| params.one(name).ok().flatten();
+    csrf::verify(&headers, field(csrf::FIELD))?;
+    let username = field("username").unwrap_or_default();
+    let password = field("password").unwrap_or_default();
+    if username.is_empty() || password.is_empty() {
+        return login_page(
+            &state,
+            &headers,
+            &request,
+            username,
+            Some(BAD_CREDENTIALS),
+            StatusCode::OK,
+        );
+    }
+    let user = match crate::users::login(&state, username, password, now).await {
+        Ok(user) => user,
+        Err(LoginFailure::BadCredentials) => {
+            return login_page(
+                &state,
+                &headers,
+                &request,
+                username,
+                Some(BAD_CREDENTIALS),
+                StatusCode::OK,
+            );
+        }
+        Err(LoginFailure::Throttled(wait)) => {
+            let wait = wait.max(1);
+            let message = format!("Too many failed sign-in attempts. Try again in {wait} seconds.");
+            let mut response = login_page(
+                &state,
+                &headers,
+                &request,
+                username,
+                Some(&message),
+                StatusCode::TOO_MANY_REQUESTS,
+            )?;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            return Ok(response);
+        }
+        Err(LoginFailure::Unavailable(error)) => return Err(error.into()),
+    };
+    let cookie = session::start(&state, &user.username, now).await?;
+    let signed_in = SignedIn {
+        user,
+        auth_time: now,
+    };
+    let mut response = issue::respond(&state, &request, &signed_in, now).await?;
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+fn login_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &AuthRequest,
+    username: &str,
+    message: Option<&str>,
+    status: StatusCode,
+) -> Result<Response, AuthorizeError> {
+    let csrf = csrf::token(state, headers)?;
+    let page = LoginPage {
+        client_name: &request.client.name,
+        hidden: &request.hidden,
+        csrf_token: &csrf.value,
+        username,
+        message,
+    };
+    let mut response = page::html(status, &page);
+    if let Some(cookie) = csrf.set_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}

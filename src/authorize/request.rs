@@ -1,0 +1,213 @@
+//! The authorization request (RFC 6749 §4.1.1, §4.2.1; RFC 7636 §4.3): its parameters, and
+//! their validation in the one order that decides whether an error may redirect.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::error::{AuthorizeError, RedirectError};
+use super::redirect::{ResponseMode, Target};
+use crate::config::Client;
+use crate::grants::GrantType;
+use crate::scope::Scope;
+use crate::state::AppState;
+
+/// The authorization request parameters carried through the login form.
+const REQUEST_PARAMETERS: [&str; 8] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+];
+
+/// Decoded query or form parameters, every value kept so repeats can be refused (RFC 6749
+/// §3.1: parameters must not be included more than once).
+#[derive(Debug, Default)]
+pub struct Params(BTreeMap<String, Vec<String>>);
+
+impl Params {
+    /// Parses `application/x-www-form-urlencoded` (a query string or a form body).
+    pub fn parse(input: &[u8]) -> Self {
+        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (name, value) in url::form_urlencoded::parse(input) {
+            map.entry(name.into_owned())
+                .or_default()
+                .push(value.into_owned());
+        }
+        Params(map)
+    }
+
+    /// The one value of `name`; an empty value counts as absent (RFC 6749 §3.1).
+    /// `Err` names a repeated parameter.
+    pub fn one(&self, name: &str) -> Result<Option<&str>, String> {
+        match self.0.get(name).map(Vec::as_slice) {
+            None | Some([]) => Ok(None),
+            Some([value]) => Ok(Some(value.as_str()).filter(|v| !v.is_empty())),
+            Some(_) => Err(format!("parameter {name} is repeated")),
+        }
+    }
+
+    fn repeated(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(_, values)| values.len() > 1)
+            .map(|(name, _)| name.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseType {
+    /// Authorization code (RFC 6749 §4.1).
+    Code,
+    /// Implicit (RFC 6749 §4.2): the access token in the fragment, never a refresh token.
+    Token,
+}
+
+/// `prompt` (OpenID Connect Core §3.1.2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prompt {
+    /// Show the form even with a live session.
+    Login,
+    /// Never show the form: a session, or `login_required`.
+    None,
+}
+
+/// A validated authorization request.
+#[derive(Debug)]
+pub struct AuthRequest {
+    pub client: Arc<Client>,
+    pub target: Target,
+    /// Whether `redirect_uri` was sent: then /token must get the same (RFC 6749 §4.1.3).
+    pub redirect_uri_sent: bool,
+    pub response_type: ResponseType,
+    pub scope: Scope,
+    pub code_challenge: Option<String>,
+    pub prompt: Option<Prompt>,
+    /// The request's parameters as sent, for the login form's hidden fields.
+    pub hidden: Vec<(&'static str, String)>,
+}
+
+/// Validates in SPEC §6's order: client, redirect_uri (errors so far show a page), then
+/// response_type, scope, PKCE, prompt (errors from here on redirect).
+pub fn validate(state: &AppState, params: &Params) -> Result<AuthRequest, AuthorizeError> {
+    let client_id = params
+        .one("client_id")
+        .map_err(|_| AuthorizeError::UnknownClient)?
+        .ok_or(AuthorizeError::UnknownClient)?;
+    let client = state
+        .config
+        .client(client_id)
+        .ok_or(AuthorizeError::UnknownClient)?
+        .clone();
+    tracing::Span::current().record("client_id", client.id.as_str());
+    let sent = params
+        .one("redirect_uri")
+        .map_err(|_| AuthorizeError::InvalidRedirectUri)?;
+    let redirect_uri = match (sent, client.redirect_uris.as_slice()) {
+        (Some(uri), registered) if registered.iter().any(|r| r == uri) => uri.to_owned(),
+        (None, [only]) => only.clone(),
+        _ => return Err(AuthorizeError::InvalidRedirectUri),
+    };
+
+    let response_type = params.one("response_type");
+    let mode = match response_type {
+        Ok(Some("token")) => ResponseMode::Fragment,
+        _ => ResponseMode::Query,
+    };
+    let target = Target {
+        redirect_uri,
+        mode,
+        state: params.one("state").ok().flatten().map(str::to_owned),
+        issuer: state.config.settings.issuer_base().to_owned(),
+    };
+    let fail = |error| AuthorizeError::redirect(&target, error);
+    if let Some(name) = params.repeated() {
+        return Err(AuthorizeError::invalid_request(
+            &target,
+            format!("parameter {name} is repeated"),
+        ));
+    }
+    let one = |name| params.one(name).ok().flatten();
+
+    let response_type = match one("response_type") {
+        None => {
+            return Err(AuthorizeError::invalid_request(
+                &target,
+                "response_type is required",
+            ));
+        }
+        Some("code") => ResponseType::Code,
+        Some("token") => ResponseType::Token,
+        Some(_) => return Err(fail(RedirectError::UnsupportedResponseType)),
+    };
+    let grant = match response_type {
+        ResponseType::Code => GrantType::AuthorizationCode,
+        ResponseType::Token => GrantType::Implicit,
+    };
+    if !client.allows(grant) {
+        return Err(fail(RedirectError::UnauthorizedClient));
+    }
+
+    let scope = Scope::narrow(&client.scopes, one("scope"))
+        .ok_or_else(|| fail(RedirectError::InvalidScope))?;
+
+    let code_challenge = match (one("code_challenge"), one("code_challenge_method")) {
+        (None, None) => None,
+        (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => {
+            Some(challenge.to_owned())
+        }
+        (Some(_), Some("S256")) => {
+            return Err(AuthorizeError::invalid_request(
+                &target,
+                "code_challenge must be 43 base64url characters (RFC 7636 §4.2)",
+            ));
+        }
+        (Some(_), None) | (_, Some(_)) => {
+            return Err(AuthorizeError::invalid_request(
+                &target,
+                "code_challenge_method must be S256, with a code_challenge",
+            ));
+        }
+    };
+    if response_type == ResponseType::Code && client.is_public() && code_challenge.is_none() {
+        return Err(AuthorizeError::invalid_request(
+            &target,
+            "public clients must use PKCE (code_challenge with S256)",
+        ));
+    }
+
+    let prompt = match one("prompt") {
+        None => None,
+        Some("login") => Some(Prompt::Login),
+        Some("none") => Some(Prompt::None),
+        Some(_) => {
+            return Err(AuthorizeError::invalid_request(
+                &target,
+                "prompt must be login or none",
+            ));
+        }
+    };
+
+    let hidden = REQUEST_PARAMETERS
+        .into_iter()
+        .filter_map(|name| one(name).map(|value| (name, value.to_owned())))
+        .collect();
+    Ok(AuthRequest {
+        client,
+        target,
+        redirect_uri_sent: sent.is_some(),
+        response_type,
+        scope,
+        code_challenge,
+        prompt,
+        hidden,
+    })
+}
+
+/// RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters without padding.
+fn is_s256_challenge(challenge: &str) -> bool {
+    super::cookie::is_b64_256(challenge)
+}

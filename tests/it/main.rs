@@ -9,6 +9,7 @@ mod access_tokens;
 mod authorize;
 mod authorize_flow;
 mod bad_input;
+mod browser;
 mod client_auth;
 mod config_cli;
 mod cors;

@@ -1,0 +1,383 @@
+//! The login page in a real headless Chromium over WebDriver (chromedriver + fantoccini):
+//! type the credentials, submit, land on the redirect, redeem the code, verify the token
+//! through the JWKS; the implicit flow's fragment; the SSO skip; a wrong password.
+//!
+//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian's `chromium` and
+//! `chromium-driver`; `.ci/run` installs them).
+
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use tempfile::TempDir;
+use token_service::AppState;
+use token_service::clock::Clock;
+use token_service::config::Settings;
+use url::Url;
+
+use crate::authorize::{CHALLENGE, VERIFIER, authorize_uri, fragment, query};
+use crate::common::*;
+
+/// One browser at a time: two cores, and Chromium is heavy.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A chromedriver on a free port, in its own process group, killed with it when dropped.
+struct ChromeDriver {
+    child: Child,
+    url: String,
+}
+
+impl ChromeDriver {
+    fn start() -> Self {
+        let port = redis::free_port();
+        let mut command = Command::new("/usr/bin/chromedriver");
+        command
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command
+            .spawn()
+            .expect("chromedriver is installed (apt-get install chromium chromium-driver)");
+        let driver = ChromeDriver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        driver
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        // The group holds chromedriver and the Chromium it started.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A headless Chromium with a fresh profile.
+struct Browser {
+    client: Client,
+    _driver: ChromeDriver,
+    _profile: TempDir,
+}
+
+impl Browser {
+    async fn start() -> Self {
+        let driver = ChromeDriver::start();
+        let profile = tempfile::tempdir().unwrap();
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-dev-shm-usage",
+                    "--no-first-run",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    format!("--user-data-dir={}", profile.path().display()),
+                    "--window-size=900,760",
+                ],
+            },
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&driver.url)
+            .await
+            .expect("a WebDriver session");
+        Browser {
+            client,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    async fn sign_in(&self, username: &str, password: &str) {
+        let c = &self.client;
+        c.find(Locator::Id("username"))
+            .await
+            .unwrap()
+            .send_keys(username)
+            .await
+            .unwrap();
+        c.find(Locator::Id("password"))
+            .await
+            .unwrap()
+            .send_keys(password)
+            .await
+            .unwrap();
+        c.find(Locator::Css("button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Waits until the browser is on a page whose URL starts with `prefix`.
+    async fn wait_for_url(&self, prefix: &str) -> Url {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let url = self.client.current_url().await.unwrap();
+            if url.as_str().starts_with(prefix) {
+                return url;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still on {url}, expected {prefix}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// The service on 127.0.0.1 with tests/fixtures/browser.toml, its redirect URIs on this
+/// server's own port (known only once the listener is bound).
+struct Site {
+    base: String,
+    callback: String,
+    _config: TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Site {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let dir = tempfile::tempdir().unwrap();
+        let template = std::fs::read_to_string(repo_path("tests/fixtures/browser.toml")).unwrap();
+        let config = dir.path().join("browser.toml");
+        std::fs::write(&config, template.replace("PORT", &port.to_string())).unwrap();
+        let settings = Settings::from_vars([
+            ("TS_CONFIG_FILE".to_owned(), config.display().to_string()),
+            (
+                "TS_KEYS_DIR".to_owned(),
+                repo_path("keys").display().to_string(),
+            ),
+        ])
+        .unwrap();
+        let state: AppState = token_service::cli::load(settings, Clock::System).unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = token_service::run(listener, state, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        let base = format!("http://127.0.0.1:{port}");
+        Site {
+            callback: format!("{base}/demo/callback"),
+            base,
+            _config: dir,
+            shutdown: Some(tx),
+        }
+    }
+
+    fn code_request(&self) -> String {
+        let request = [
+            ("response_type", "code"),
+            ("client_id", CLIENT_ID),
+            ("redirect_uri", self.callback.as_str()),
+            ("state", "xyz"),
+        ];
+        format!("{}{}", self.base, authorize_uri(&request))
+    }
+
+    /// Redeems a code at /token as the example client (or demo-spa with the verifier).
+    async fn redeem(&self, body: serde_json::Value) -> serde_json::Value {
+        let response = http()
+            .post(format!("{}/token", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_user_signs_in_in_a_browser_and_the_code_redeems_for_a_token_that_verifies() {
+    let _one = ONE_BROWSER.lock().await;
+    let site = Site::start().await;
+    let browser = Browser::start().await;
+    browser.client.goto(&site.code_request()).await.unwrap();
+    let heading = browser
+        .client
+        .find(Locator::Css("main p strong"))
+        .await
+        .unwrap();
+    assert_eq!(heading.text().await.unwrap(), "Example app");
+    let focused = browser
+        .client
+        .execute("return document.activeElement.id", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, "username", "the username field has the focus");
+    let png = browser.client.screenshot().await.unwrap();
+    std::fs::write("/tmp/login-page.png", png).unwrap();
+
+    browser.sign_in(USERNAME, PASSWORD).await;
+    let url = browser.wait_for_url(&site.callback).await;
+    let params = query(&url);
+    assert_eq!(params["state"], "xyz");
+    assert_eq!(params["iss"], "http://localhost:8080");
+    let shown = browser.client.find(Locator::Id("code")).await.unwrap();
+    assert_eq!(
+        shown.text().await.unwrap(),
+        params["code"],
+        "the demo page shows it"
+    );
+
+    let tokens = site
+        .redeem(json!({
+            "grant_type": "authorization_code",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "code": params["code"],
+            "redirect_uri": site.callback,
+        }))
+        .await;
+    assert!(tokens["refresh_token"].is_string());
+    let (_, claims) = resource_server::verify(
+        &site.base,
+        tokens["access_token"].as_str().unwrap(),
+        "https://api.example.com",
+    )
+    .await;
+    assert_eq!(claims["sub"], SUBJECT);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_implicit_flow_leaves_the_token_in_the_fragment_of_the_browsers_url() {
+    let _one = ONE_BROWSER.lock().await;
+    let site = Site::start().await;
+    let browser = Browser::start().await;
+    let request = [
+        ("response_type", "token"),
+        ("client_id", CLIENT_ID),
+        ("redirect_uri", site.callback.as_str()),
+        ("state", "imp"),
+    ];
+    let start = format!("{}{}", site.base, authorize_uri(&request));
+    browser.client.goto(&start).await.unwrap();
+    browser.sign_in(USERNAME, PASSWORD).await;
+    let url = browser.wait_for_url(&site.callback).await;
+    assert_eq!(url.query(), None);
+    let params = fragment(&url);
+    assert_eq!(params["token_type"], "Bearer");
+    assert_eq!(params["state"], "imp");
+    assert!(!params.contains_key("refresh_token"));
+    let (_, claims) = resource_server::verify(
+        &site.base,
+        &params["access_token"],
+        "https://api.example.com",
+    )
+    .await;
+    assert_eq!(claims["client_id"], CLIENT_ID);
+    let page = browser.client.source().await.unwrap();
+    assert!(
+        page.contains("fragment"),
+        "the demo page explains where the token is"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_second_client_skips_the_form_thanks_to_the_sso_session() {
+    let _one = ONE_BROWSER.lock().await;
+    let site = Site::start().await;
+    let browser = Browser::start().await;
+    browser.client.goto(&site.code_request()).await.unwrap();
+    browser.sign_in(USERNAME, PASSWORD).await;
+    browser.wait_for_url(&site.callback).await;
+
+    let request = [
+        ("response_type", "code"),
+        ("client_id", PUBLIC_CLIENT),
+        ("redirect_uri", site.callback.as_str()),
+        ("state", "second"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    let start = format!("{}{}", site.base, authorize_uri(&request));
+    browser.client.goto(&start).await.unwrap();
+    let url = browser.wait_for_url(&site.callback).await;
+    let params = query(&url);
+    assert_eq!(params["state"], "second", "straight back, no form");
+    let tokens = site
+        .redeem(json!({
+            "grant_type": "authorization_code",
+            "client_id": PUBLIC_CLIENT,
+            "code": params["code"],
+            "redirect_uri": site.callback,
+            "code_verifier": VERIFIER,
+        }))
+        .await;
+    let (_, claims) = resource_server::verify(
+        &site.base,
+        tokens["access_token"].as_str().unwrap(),
+        "https://api.example.com",
+    )
+    .await;
+    assert_eq!(claims["client_id"], PUBLIC_CLIENT);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_shows_the_generic_message_in_the_browser() {
+    let _one = ONE_BROWSER.lock().await;
+    let site = Site::start().await;
+    let browser = Browser::start().await;
+    browser.client.goto(&site.code_request()).await.unwrap();
+    browser.sign_in(USERNAME, "not-the-password").await;
+    let message = browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("login-error"))
+        .await
+        .unwrap();
+    assert_eq!(
+        message.text().await.unwrap(),
+        "Invalid username or password."
+    );
+    let url = browser.client.current_url().await.unwrap();
+    assert_eq!(url.path(), "/authorize");
+    let username = browser.client.find(Locator::Id("username")).await.unwrap();
+    assert_eq!(
+        username.prop("value").await.unwrap().as_deref(),
+        Some(USERNAME)
+    );
+    browser.close().await;
+}

@@ -21,8 +21,10 @@ pub enum AuthorizeError {
     /// `redirect_uri` repeated, not exactly a registered one, or missing while the client
     /// registered several (RFC 6749 §3.1.2.4: never redirect to an unverified URI).
     InvalidRedirectUri,
-    /// Query string or form over its limit (SPEC §6).
-    RequestTooLarge,
+    /// Query string over 8 KiB (SPEC §6).
+    QueryTooLong,
+    /// Form body over its limit, or unreadable.
+    BodyTooLarge,
     /// The CSRF cookie and field are missing or differ: nothing happens.
     Forbidden,
     /// The store (or the argon2 pool) cannot serve the request now (SPEC §8).
@@ -98,10 +100,15 @@ impl IntoResponse for AuthorizeError {
                 "The address the application asked to return to is not registered for it, so you \
                  were not sent there.",
             ),
-            AuthorizeError::RequestTooLarge => (
+            AuthorizeError::QueryTooLong => (
                 StatusCode::URI_TOO_LONG,
                 "Request too large",
                 "The sign-in request is too large.",
+            ),
+            AuthorizeError::BodyTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request too large",
+                "The form is too large.",
             ),
             AuthorizeError::Forbidden => (
                 StatusCode::FORBIDDEN,

@@ -35,7 +35,7 @@ pub async fn sign_out(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AuthorizeError> {
-    let body = body.map_err(|_| AuthorizeError::RequestTooLarge)?;
+    let body = body.map_err(|_| AuthorizeError::BodyTooLarge)?;
     let params = Params::parse(&body);
     let field = params
         .one(csrf::FIELD)

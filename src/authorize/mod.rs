@@ -57,7 +57,7 @@ async fn authorize(
     let now = state.clock.now();
     let query = query.unwrap_or_default();
     if query.len() > MAX_QUERY {
-        return Err(AuthorizeError::RequestTooLarge);
+        return Err(AuthorizeError::QueryTooLong);
     }
     let request = request::validate(&state, &Params::parse(query.as_bytes()))?;
     if request.prompt != Some(Prompt::Login)
@@ -82,9 +82,9 @@ async fn login(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AuthorizeError> {
     let now = state.clock.now();
-    let body = body.map_err(|_| AuthorizeError::RequestTooLarge)?;
+    let body = body.map_err(|_| AuthorizeError::BodyTooLarge)?;
     if body.len() > MAX_FORM {
-        return Err(AuthorizeError::RequestTooLarge);
+        return Err(AuthorizeError::BodyTooLarge);
     }
     let params = Params::parse(&body);
     let request = request::validate(&state, &params)?;

@@ -750,3 +750,13 @@ async fn the_login_page_answers_503_when_the_store_is_down() {
     assert_eq!(response.header("retry-after"), Some("1"));
     assert!(response.text().contains("temporarily unavailable"));
 }
+
+#[tokio::test]
+async fn a_login_form_over_16_kib_is_refused_with_an_error_page() {
+    let app = TestApp::new();
+    let mut jar = Jar::default();
+    let long = "a".repeat(16 * 1024);
+    let pairs = with(&login_fields(None), "nonce", &long);
+    let response = jar.post(&app, "/authorize", &pairs).await;
+    assert_error_page(&response, StatusCode::PAYLOAD_TOO_LARGE);
+}

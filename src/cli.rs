@@ -50,7 +50,8 @@ fn serve() -> Result<(), StartupError> {
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| StartupError(format!("TS_LISTEN={listen}: cannot listen: {e}")))?;
-        tracing::info!(%listen, store = ?state.store.health().await, "token-service listening");
+        let store = state.store.health().await;
+        tracing::info!(%listen, store = store.as_str(), "token-service listening");
         crate::run(listener, state, shutdown_signal())
             .await
             .map_err(|e| StartupError(format!("server error: {e}")))?;
@@ -228,6 +229,7 @@ fn init_logging(format: Option<LogFormat>) {
             .json()
             .flatten_event(true)
             .with_current_span(true)
+            .with_span_list(false)
             .init(),
     }
 }

@@ -154,6 +154,16 @@ pub enum StoreHealth {
     Down,
 }
 
+impl StoreHealth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreHealth::Memory => "memory",
+            StoreHealth::Up => "up",
+            StoreHealth::Down => "down",
+        }
+    }
+}
+
 macro_rules! dispatch {
     ($self:ident, $store:ident => $call:expr) => {
         match $self {

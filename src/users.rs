@@ -27,8 +27,8 @@ impl From<OAuthError> for LoginFailure {
     }
 }
 
-/// Checks `username` and `password`: the attempt is counted (or refused while throttled,
-/// without argon2) before the hash is checked, and a success resets the count.
+/// Checks `username` and `password`: throttle first (no argon2 while throttled), then the
+/// hash, then the failure count.
 pub async fn login(
     state: &AppState,
     username: &str,
@@ -36,9 +36,8 @@ pub async fn login(
     now: UnixTime,
 ) -> Result<Arc<User>, LoginFailure> {
     let store = &state.store;
-    let max = state.config.settings.login_max_failures;
     if let Some(wait) = store
-        .login_attempt(username, now, max)
+        .login_throttled(username, now)
         .await
         .map_err(OAuthError::from)?
     {
@@ -55,5 +54,10 @@ pub async fn login(
             .map_err(OAuthError::from)?;
         return Ok(user.clone());
     }
+    let max = state.config.settings.login_max_failures;
+    store
+        .login_failed(username, now, max)
+        .await
+        .map_err(OAuthError::from)?;
     Err(LoginFailure::BadCredentials)
 }

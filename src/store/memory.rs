@@ -262,12 +262,12 @@ impl MemoryStore {
             .map(|l| l.locked_until - now))
     }
 
-    pub fn login_attempt(
+    pub fn login_failed(
         &self,
         username: &str,
         now: UnixTime,
         max_failures: u32,
-    ) -> StoreResult<Option<RetryAfter>> {
+    ) -> StoreResult<()> {
         let mut inner = self.lock()?;
         inner.wrote(now);
         let entry = inner
@@ -281,16 +281,13 @@ impl MemoryStore {
         if entry.expires_at <= now {
             entry.failures = 0;
         }
-        if entry.locked_until > now {
-            return Ok(Some(entry.locked_until - now));
-        }
         entry.failures += 1;
         let wait = throttle_wait(entry.failures, u64::from(max_failures));
         if wait > 0 {
             entry.locked_until = now + wait;
         }
         entry.expires_at = now + THROTTLE_WINDOW;
-        Ok(None)
+        Ok(())
     }
 
     pub fn login_succeeded(&self, username: &str) -> StoreResult<()> {

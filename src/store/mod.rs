@@ -241,7 +241,7 @@ impl Store {
         dispatch!(self, s => s.delete_session(id))
     }
 
-    /// `Some(wait)` while `username` is throttled (SPEC §8); reads only.
+    /// `Some(wait)` while `username` is throttled (SPEC §8).
     pub async fn login_throttled(
         &self,
         username: &str,
@@ -250,17 +250,14 @@ impl Store {
         dispatch!(self, s => s.login_throttled(username, now))
     }
 
-    /// Begins a login attempt for `username`, atomically: `Some(wait)` while it is throttled
-    /// (the attempt is refused and not counted), else the attempt is counted as a failure in
-    /// advance, so that concurrent attempts cannot slip past the limit; a success then
-    /// resets the count with `login_succeeded` (SPEC §8).
-    pub async fn login_attempt(
+    /// Counts a failed login for `username`.
+    pub async fn login_failed(
         &self,
         username: &str,
         now: UnixTime,
         max_failures: u32,
-    ) -> StoreResult<Option<RetryAfter>> {
-        dispatch!(self, s => s.login_attempt(username, now, max_failures))
+    ) -> StoreResult<()> {
+        dispatch!(self, s => s.login_failed(username, now, max_failures))
     }
 
     /// A successful login resets the count.

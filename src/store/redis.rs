@@ -105,10 +105,8 @@ redis.call('HSET', KEYS[1], 'fam', ARGV[1])
 return {1, rec}
 "#;
 
-const LOGIN_ATTEMPT: &str = r#"
+const LOGIN_FAILED: &str = r#"
 local now, window = tonumber(ARGV[1]), tonumber(ARGV[4])
-local locked = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
-if locked > now then return locked - now end
 local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
 if now >= last + window then redis.call('DEL', KEYS[1]) end
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
@@ -119,7 +117,7 @@ if n >= max then
 end
 redis.call('HSET', KEYS[1], 'last', ARGV[1])
 redis.call('EXPIRE', KEYS[1], window)
-return 0
+return n
 "#;
 
 /// A connection to one Redis or to a Redis Cluster; both reconnect by themselves.
@@ -175,7 +173,7 @@ struct Scripts {
     revoke_family: Script,
     revoke_owned_family: Script,
     redeem_code: Script,
-    login_attempt: Script,
+    login_failed: Script,
 }
 
 impl RedisStore {
@@ -212,7 +210,7 @@ impl RedisStore {
                 revoke_family: Script::new(REVOKE_FAMILY),
                 revoke_owned_family: Script::new(REVOKE_OWNED_FAMILY),
                 redeem_code: Script::new(REDEEM_CODE),
-                login_attempt: Script::new(LOGIN_ATTEMPT),
+                login_failed: Script::new(LOGIN_FAILED),
             },
         })
     }
@@ -522,27 +520,26 @@ impl RedisStore {
         Ok(until.filter(|&u| u > now).map(|u| u - now))
     }
 
-    pub async fn login_attempt(
+    pub async fn login_failed(
         &self,
         username: &str,
         now: UnixTime,
         max_failures: u32,
-    ) -> StoreResult<Option<RetryAfter>> {
+    ) -> StoreResult<()> {
         let key = self.login_key(username);
-        let wait: u64 = self
-            .run(|mut c| async move {
-                self.scripts
-                    .login_attempt
-                    .key(key)
-                    .arg(now)
-                    .arg(max_failures)
-                    .arg(THROTTLE_MAX_WAIT)
-                    .arg(THROTTLE_WINDOW)
-                    .invoke_async(&mut c)
-                    .await
-            })
-            .await?;
-        Ok((wait > 0).then_some(wait))
+        self.run(|mut c| async move {
+            self.scripts
+                .login_failed
+                .key(key)
+                .arg(now)
+                .arg(max_failures)
+                .arg(THROTTLE_MAX_WAIT)
+                .arg(THROTTLE_WINDOW)
+                .invoke_async::<i64>(&mut c)
+                .await
+                .map(drop)
+        })
+        .await
     }
 
     pub async fn login_succeeded(&self, username: &str) -> StoreResult<()> {

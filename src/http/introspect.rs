@@ -38,7 +38,9 @@ pub async fn introspect(
 #[derive(Serialize)]
 struct Active<'a> {
     active: bool,
-    token_type: &'static str,
+    /// RFC 7662 §2.2 means a type of RFC 6749 §7.1 (`Bearer`); a refresh token has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
     scope: String,
     client_id: String,
     sub: String,
@@ -68,7 +70,7 @@ fn access_token(state: &AppState, claims: AccessClaims, now: u64) -> Value {
     }
     json!(Active {
         active: true,
-        token_type: "Bearer",
+        token_type: Some("Bearer"),
         scope: claims.scope,
         client_id: claims.client_id,
         sub: claims.sub,
@@ -97,7 +99,7 @@ async fn refresh_token(state: &AppState, token: &str, now: u64) -> Result<Value,
     };
     Ok(json!(Active {
         active: true,
-        token_type: "refresh_token",
+        token_type: None,
         scope: grant.scope,
         client_id: grant.client_id,
         sub,

@@ -161,6 +161,11 @@ async fn a_live_refresh_token_introspects_as_active() {
     assert_eq!(body["client_id"], CLIENT_ID);
     assert_eq!(body["scope"], "read write");
     assert_eq!(body["sub"], SUBJECT);
+    assert_eq!(body["username"], USERNAME);
+    assert!(
+        body.get("token_type").is_none(),
+        "not a Bearer token: {body}"
+    );
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ mod redis_scale_out;
 mod redis_throughput;
 mod refresh_rotation;
 mod revoke_introspect;
+mod shutdown;
 mod store_contract;
 mod throttling;
 mod token_errors;

@@ -293,9 +293,12 @@ async fn a_redirect_uri_that_is_not_exactly_a_registered_one_shows_an_error_page
 #[tokio::test]
 async fn a_missing_redirect_uri_shows_an_error_page_when_the_client_registered_several() {
     let app = TestApp::new();
-    let response = app
-        .get(&authorize_uri(&without(&code_request(), "redirect_uri")))
-        .await;
+    let several = with(
+        &without(&spa_request(), "redirect_uri"),
+        "client_id",
+        PUBLIC_CLIENT,
+    );
+    let response = app.get(&authorize_uri(&several)).await;
     assert_error_page(&response, StatusCode::BAD_REQUEST);
 }
 

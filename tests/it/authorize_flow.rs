@@ -37,6 +37,29 @@ fn spa_redeem_body(code: &str, verifier: &str) -> Value {
     })
 }
 
+#[tokio::test]
+async fn the_original_descriptions_code_body_redeems_a_code_asked_for_without_redirect_uri() {
+    let app = TestApp::new();
+    let mut jar = Jar::default();
+    let code = code_for(&app, &mut jar, &without(&code_request(), "redirect_uri")).await;
+    // Option 1 of the original API description, verbatim but for the code.
+    let response = app
+        .post_json(
+            "/token",
+            &json!({
+                "grant_type": "authorization_code",
+                "client_id": "BA779C49-4D93-4785-9596-25805A24C5DC",
+                "client_secret": "4AD3CE00-8ED5-4F0A-A979-ACE64A15207C",
+                "code": code,
+            }),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let body = response.json();
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body["refresh_token"].is_string());
+}
+
 // --- SSO ---
 
 #[tokio::test]

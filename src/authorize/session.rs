@@ -31,12 +31,10 @@ pub async fn current(
     let Some(id) = cookie::get(headers, COOKIE).filter(|v| cookie::is_b64_256(v)) else {
         return Ok(None);
     };
+    // The store answers only live sessions (by `now`).
     let Some(session) = state.store.session(&Hashed::of(id), now).await? else {
         return Ok(None);
     };
-    if session.expires_at <= now {
-        return Ok(None);
-    }
     Ok(state.config.user(&session.username).map(|user| SignedIn {
         user: user.clone(),
         auth_time: session.auth_time,

@@ -46,6 +46,9 @@ struct Family {
 struct Code {
     record: CodeRecord,
     redeemed_by: Option<String>,
+    /// Until the code's expiry; once redeemed, as long as the family it started may live,
+    /// so that a replay at any time revokes it (SPEC §7).
+    retain_until: UnixTime,
 }
 
 struct LoginFailures {
@@ -186,6 +189,7 @@ impl MemoryStore {
             Code {
                 record: record.clone(),
                 redeemed_by: None,
+                retain_until: record.expires_at,
             },
         );
         Ok(())
@@ -200,16 +204,14 @@ impl MemoryStore {
     ) -> StoreResult<CodeRedemption> {
         let mut inner = self.lock()?;
         inner.wrote(now);
-        let Some(entry) = inner
-            .codes
-            .get_mut(code)
-            .filter(|c| c.record.expires_at > now)
-        else {
+        let Some(entry) = inner.codes.get_mut(code).filter(|c| c.retain_until > now) else {
             return Ok(CodeRedemption::Unknown);
         };
         match entry.redeemed_by.clone() {
+            None if entry.record.expires_at <= now => Ok(CodeRedemption::Unknown),
             None => {
                 entry.redeemed_by = Some(family.to_owned());
+                entry.retain_until = now + policy.ttl;
                 Ok(CodeRedemption::Redeemed(entry.record.clone()))
             }
             Some(issued) => {
@@ -316,7 +318,7 @@ impl Inner {
         }
         self.tokens.retain(|_, t| t.expires_at > now);
         self.families.retain(|_, f| f.expires_at > now);
-        self.codes.retain(|_, c| c.record.expires_at > now);
+        self.codes.retain(|_, c| c.retain_until > now);
         self.sessions.retain(|_, s| s.expires_at > now);
         self.logins.retain(|_, l| l.expires_at > now);
     }

@@ -7,7 +7,8 @@
 //!   scripts), `revoked`, and `t:<hash>` per token,
 //!   `issued:expires[:used]`; a used token's field is dropped after the grace window, and a
 //!   token whose lookup key points here but whose field is gone was used: reuse
-//! - `p:ac:<hash>`: authorization code: `rec`, `exp`, `fam` once redeemed
+//! - `p:ac:<hash>`: authorization code: `rec` and `exp` until redeemed; then only `fam`,
+//!   kept for the refresh TTL so that a replay at any time revokes that family
 //! - `p:ss:<hash>`: SSO session
 //! - `p:lf:<sha256(username)>`: failed logins: `n`, `until` (throttled until), `last` (last
 //!   failure; the count restarts 15 minutes after it, by the `now` passed in)
@@ -97,11 +98,13 @@ return 1
 "#;
 
 const REDEEM_CODE: &str = r#"
-local rec = redis.call('HGET', KEYS[1], 'rec')
-if not rec or tonumber(redis.call('HGET', KEYS[1], 'exp')) <= tonumber(ARGV[2]) then return {0, false} end
 local fam = redis.call('HGET', KEYS[1], 'fam')
 if fam then return {2, fam} end
+local rec = redis.call('HGET', KEYS[1], 'rec')
+if not rec or tonumber(redis.call('HGET', KEYS[1], 'exp')) <= tonumber(ARGV[2]) then return {0, false} end
 redis.call('HSET', KEYS[1], 'fam', ARGV[1])
+redis.call('HDEL', KEYS[1], 'rec')
+redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {1, rec}
 "#;
 
@@ -458,6 +461,7 @@ impl RedisStore {
                     .key(key)
                     .arg(family)
                     .arg(now)
+                    .arg(policy.ttl)
                     .invoke_async(&mut c)
                     .await
             })

@@ -92,6 +92,7 @@ contract!(
     revoking_an_unknown_token_succeeds,
     a_code_redeems_once_with_its_record,
     a_replayed_code_revokes_the_family_issued_from_it,
+    a_code_replayed_after_its_expiry_still_revokes_the_family,
     a_code_replayed_before_its_family_is_created_revokes_that_family_in_advance,
     a_code_expires_by_the_time_passed_in,
     an_unknown_code_is_unknown,
@@ -445,6 +446,29 @@ async fn a_code_redeems_once_with_its_record(store: Store) {
             .await
             .unwrap(),
         CodeRedemption::Redeemed(code_record(now))
+    );
+}
+
+async fn a_code_replayed_after_its_expiry_still_revokes_the_family(store: Store) {
+    let now = real_now();
+    store
+        .put_code(&code(), &code_record(now), 60)
+        .await
+        .unwrap();
+    let first = store.redeem_code(&code(), "fam", now, policy()).await;
+    assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
+    family(&store, now, policy()).await;
+    let late = now + 600;
+    assert_eq!(
+        store
+            .redeem_code(&code(), "fam-2", late, policy())
+            .await
+            .unwrap(),
+        CodeRedemption::Replayed
+    );
+    assert_eq!(
+        rotate(&store, 0, 1, late, policy()).await,
+        Rotation::Invalid
     );
 }
 

@@ -2,13 +2,6 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
-/// `SameSite` of a cookie (RFC 6265bis §5.4.7).
-#[derive(Clone, Copy, Debug)]
-pub enum SameSite {
-    Strict,
-    Lax,
-}
-
 /// The value of cookie `name`, from any `Cookie` header of the request.
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -21,20 +14,12 @@ pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// A `Set-Cookie` value: always HttpOnly on `/`; `max_age` 0 expires it; `secure` when the
-/// issuer is https. `value` is one of our base64url tokens, so it needs no quoting.
-pub fn set(
-    name: &str,
-    value: &str,
-    same_site: SameSite,
-    max_age: Option<u64>,
-    secure: bool,
-) -> HeaderValue {
-    let mut cookie = format!("{name}={value}; Path=/; HttpOnly");
-    cookie.push_str(match same_site {
-        SameSite::Strict => "; SameSite=Strict",
-        SameSite::Lax => "; SameSite=Lax",
-    });
+/// A `Set-Cookie` value: always HttpOnly and `SameSite=Lax` on `/` (sent when another site
+/// sends the user here, never with another site's POST, RFC 6265bis §5.4.7); `max_age` 0
+/// expires it; `secure` when the issuer is https. `value` is one of our base64url tokens, so
+/// it needs no quoting.
+pub fn set(name: &str, value: &str, max_age: Option<u64>, secure: bool) -> HeaderValue {
+    let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
     if let Some(max_age) = max_age {
         cookie.push_str(&format!("; Max-Age={max_age}"));
     }

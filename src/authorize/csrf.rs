@@ -1,12 +1,14 @@
 //! CSRF protection of the login and logout forms: a double-submit cookie. The GET that shows
-//! a form sets `ts_csrf` (random, HttpOnly, SameSite=Strict) and puts the same value in a
+//! a form sets `ts_csrf` (random, HttpOnly, SameSite=Lax) and puts the same value in a
 //! hidden field; the POST must carry both, equal. It needs no shared key, so any replica can
-//! check a form another one served.
+//! check a form another one served. Lax, not Strict: the cookie comes along when a client
+//! site sends the user here, so a second tab reuses it instead of replacing the first tab's;
+//! another site's POST never carries it.
 
 use axum::http::{HeaderMap, HeaderValue};
 use subtle::ConstantTimeEq;
 
-use super::cookie::{self, SameSite};
+use super::cookie;
 use super::error::AuthorizeError;
 use crate::state::AppState;
 
@@ -30,7 +32,7 @@ pub fn token(state: &AppState, headers: &HeaderMap) -> Result<CsrfToken, Authori
     }
     let value = crate::token::opaque(state.keys.rng())?;
     let secure = state.config.settings.issuer_is_https();
-    let set_cookie = cookie::set(COOKIE, &value, SameSite::Strict, None, secure);
+    let set_cookie = cookie::set(COOKIE, &value, None, secure);
     Ok(CsrfToken {
         value,
         set_cookie: Some(set_cookie),

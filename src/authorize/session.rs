@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue};
 
-use super::cookie::{self, SameSite};
+use super::cookie;
 use super::error::AuthorizeError;
 use crate::clock::UnixTime;
 use crate::config::User;
@@ -71,5 +71,5 @@ pub async fn end(state: &AppState, headers: &HeaderMap) -> Result<HeaderValue, A
 
 fn set_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
     let secure = state.config.settings.issuer_is_https();
-    cookie::set(COOKIE, value, SameSite::Lax, Some(max_age), secure)
+    cookie::set(COOKIE, value, Some(max_age), secure)
 }

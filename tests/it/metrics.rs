@@ -1,5 +1,6 @@
 //! `GET /metrics`: Prometheus text with requests by route, tokens by grant, errors by code.
 
+use axum::body::Body;
 use axum::http::StatusCode;
 
 use crate::common::*;
@@ -41,7 +42,23 @@ async fn metrics_count_requests_by_route_tokens_by_grant_and_errors_by_code() {
         );
     }
     assert!(
-        !text.contains("secret"),
+        !text.contains("/no/such/path") && !text.contains("code=secret"),
         "no raw paths or queries in labels"
+    );
+}
+
+#[tokio::test]
+async fn requests_with_unknown_methods_share_one_label() {
+    let app = TestApp::new();
+    for method in ["QQQ1", "QQQ2", "BREW"] {
+        app.request(request(method, "/token").body(Body::empty()).unwrap())
+            .await;
+    }
+    let text = app.get("/metrics").await.text();
+    assert!(!text.contains("QQQ") && !text.contains("BREW"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l == r#"token_service_http_requests_total{method="other",route="/token",status="405"} 3"#),
+        "{text}"
     );
 }

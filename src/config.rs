@@ -62,6 +62,10 @@ pub struct Settings {
     pub log_format: Option<LogFormat>,
 }
 
+/// The longest lifetime any setting may give: far beyond sensible, well short of overflowing
+/// `now + ttl` or Redis's expiry range.
+pub const MAX_LIFETIME: u64 = 366 * 86_400;
+
 /// The variables `Settings` reads, without the prefix; anything else with `TS_` is a typo.
 const KNOWN_VARIABLES: &[&str] = &[
     "LISTEN",
@@ -164,6 +168,19 @@ impl Settings {
         for (name, value) in positive {
             if value == 0 {
                 return Err(StartupError(format!("{name}: must be greater than 0")));
+            }
+        }
+        let lifetimes = [
+            ("TS_ACCESS_TOKEN_TTL", self.access_token_ttl),
+            ("TS_REFRESH_TOKEN_TTL", self.refresh_token_ttl),
+            ("TS_SESSION_TTL", self.session_ttl),
+            ("TS_REFRESH_REUSE_GRACE", self.refresh_reuse_grace),
+        ];
+        for (name, value) in lifetimes {
+            if value > MAX_LIFETIME {
+                return Err(StartupError(format!(
+                    "{name}: at most {MAX_LIFETIME} seconds (one year)"
+                )));
             }
         }
         if self.auth_code_ttl > 600 {
@@ -367,7 +384,11 @@ impl Config {
             let client =
                 validate_client(entry, &settings).map_err(|m| at(Some(span.clone()), &m))?;
             for uri in &client.redirect_uris {
-                if let Ok(url) = url::Url::parse(uri) {
+                // Only web origins: a native app's `com.example:/cb` has an opaque origin,
+                // which browsers send as `null` from any sandboxed frame.
+                if let Ok(url) = url::Url::parse(uri)
+                    && matches!(url.scheme(), "http" | "https")
+                {
                     cors_origins.insert(url.origin().ascii_serialization());
                 }
             }
@@ -466,9 +487,11 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, St
             ));
         }
     }
-    if entry.access_token_ttl == Some(0) {
+    if let Some(ttl) = entry.access_token_ttl
+        && !(1..=MAX_LIFETIME).contains(&ttl)
+    {
         return Err(format!(
-            "client {id:?}: access_token_ttl must be greater than 0"
+            "client {id:?}: access_token_ttl must be 1 to {MAX_LIFETIME} seconds"
         ));
     }
     let audience = if entry.audience.is_empty() {

@@ -107,6 +107,12 @@ fn an_unparsable_number_names_the_variable_with_its_ts_prefix() {
 }
 
 #[test]
+fn a_lifetime_beyond_a_year_exits_2_naming_the_variable() {
+    let output = run(&[], &[("TS_ACCESS_TOKEN_TTL", "18446744073709551615")]);
+    assert_startup_error(&output, "TS_ACCESS_TOKEN_TTL");
+}
+
+#[test]
 fn an_auth_code_ttl_over_600_exits_2_naming_the_variable() {
     let output = run(&[], &[("TS_AUTH_CODE_TTL", "601")]);
     assert_startup_error(&output, "TS_AUTH_CODE_TTL");

@@ -135,3 +135,11 @@ async fn an_origin_that_only_shares_a_prefix_with_a_registered_one_gets_no_cors_
         assert_no_cors_headers(&response);
     }
 }
+
+#[tokio::test]
+async fn a_native_apps_redirect_uri_does_not_open_cors_to_the_null_origin() {
+    let app = TestApp::with_vars(&[("TS_CONFIG_FILE", &fixture("config.toml"))]);
+    let response = post_token_from(&app, "null").await;
+    assert_no_cors_headers(&response);
+    assert_no_cors_headers(&preflight_from(&app, "null").await);
+}

@@ -15,13 +15,17 @@ use crate::error::OAuthError;
 /// No single parameter needs more; a longer one is hostile or broken.
 const MAX_VALUE_LEN: usize = 8 * 1024;
 
-/// Parameters by name; each present at most once, empty values dropped (RFC 6749 §3.1).
+/// Parameters by name, each present at most once (RFC 6749 §3.2); an empty value reads as
+/// absent (§3.1) but still counts as present for the repeat check.
 #[derive(Debug, Default)]
 pub struct Params(HashMap<String, String>);
 
 impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     pub fn required(&self, name: &str) -> Result<&str, OAuthError> {
@@ -31,7 +35,11 @@ impl Params {
 
     /// Deserializes the parameters into a typed request.
     pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, OAuthError> {
-        let pairs = self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let pairs = self
+            .0
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.as_str(), v.as_str()));
         T::deserialize(de::value::MapDeserializer::<_, de::value::Error>::new(
             pairs,
         ))
@@ -45,9 +53,7 @@ impl Params {
         if self.0.contains_key(&name) {
             return Err(format!("parameter {name} is repeated"));
         }
-        if !value.is_empty() {
-            self.0.insert(name, value);
-        }
+        self.0.insert(name, value);
         Ok(())
     }
 

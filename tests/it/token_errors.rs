@@ -75,6 +75,40 @@ async fn repeated_json_member_is_invalid_request() {
 }
 
 #[tokio::test]
+async fn a_parameter_repeated_after_an_empty_value_is_invalid_request() {
+    let app = TestApp::new();
+    let body = "grant_type=client_credentials&scope=&scope=write";
+    app.post_raw(
+        "/token",
+        Some(FORM),
+        Some(basic_auth(CLIENT_ID, CLIENT_SECRET).as_bytes()),
+        body,
+    )
+    .await
+    .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+    let json = format!(
+        r#"{{"grant_type":"client_credentials","client_id":"{CLIENT_ID}","client_secret":"{CLIENT_SECRET}","scope":null,"scope":"read"}}"#
+    );
+    app.post_raw("/token", Some("application/json"), None, json)
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+}
+
+#[tokio::test]
+async fn an_empty_parameter_reads_as_absent() {
+    let app = TestApp::new();
+    let response = app
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials"), ("scope", "")],
+            Some((CLIENT_ID, CLIENT_SECRET)),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(response.json()["scope"], "read write", "the default scope");
+}
+
+#[tokio::test]
 async fn a_content_type_other_than_json_or_form_is_invalid_request() {
     let app = TestApp::new();
     let body = form(&[

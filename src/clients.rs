@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
 use base64::Engine;
@@ -73,12 +74,32 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
 }
 
 /// SHA-256 of each client's secret once argon2 has verified it.
-#[derive(Default)]
 pub struct SecretCache {
     verified: RwLock<HashMap<String, [u8; 32]>>,
+    /// One argon2 verification at a time per client, so that concurrent first requests with
+    /// the right secret wait for the first and then find it cached (SPEC §8: argon2 at most
+    /// once per (client, secret)).
+    turns: HashMap<String, tokio::sync::Mutex<()>>,
 }
 
+/// How long a request waits for its client's turn before verifying anyway.
+const TURN_TIMEOUT: Duration = Duration::from_secs(2);
+
 impl SecretCache {
+    pub fn new<'a>(client_ids: impl Iterator<Item = &'a String>) -> Self {
+        SecretCache {
+            verified: RwLock::default(),
+            turns: client_ids
+                .map(|id| (id.clone(), tokio::sync::Mutex::new(())))
+                .collect(),
+        }
+    }
+
+    async fn turn(&self, client_id: &str) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        let turn = self.turns.get(client_id)?;
+        tokio::time::timeout(TURN_TIMEOUT, turn.lock()).await.ok()
+    }
+
     fn matches(&self, client_id: &str, digest: &[u8; 32]) -> bool {
         self.verified
             .read()
@@ -131,6 +152,10 @@ pub async fn authenticate(
         (None, None) => Ok(client.clone()),
         (Some(hash), Some(secret)) => {
             let digest = sha256(secret);
+            if state.secrets.matches(id, &digest) {
+                return Ok(client.clone());
+            }
+            let _turn = state.secrets.turn(id).await;
             if state.secrets.matches(id, &digest) {
                 return Ok(client.clone());
             }

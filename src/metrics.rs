@@ -42,6 +42,7 @@ pub struct Metrics {
     oauth_errors: Family<ErrorLabels, Counter>,
     refresh_reuse: Counter,
     login_throttled: Counter,
+    argon2_verifications: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -58,6 +59,7 @@ impl Default for Metrics {
         let oauth_errors = Family::<ErrorLabels, Counter>::default();
         let refresh_reuse = Counter::default();
         let login_throttled = Counter::default();
+        let argon2_verifications = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -88,6 +90,11 @@ impl Default for Metrics {
             "Login attempts refused by failed-login throttling",
             login_throttled.clone(),
         );
+        registry.register(
+            "argon2_verifications",
+            "argon2id verifications of passwords and client secrets",
+            argon2_verifications.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -96,6 +103,7 @@ impl Default for Metrics {
             oauth_errors,
             refresh_reuse,
             login_throttled,
+            argon2_verifications,
         }
     }
 }
@@ -129,6 +137,11 @@ impl Metrics {
 
     pub fn refresh_reuse(&self) {
         self.refresh_reuse.inc();
+    }
+
+    /// The counter the argon2 pool increments for each verification it runs.
+    pub fn argon2_counter(&self) -> Counter {
+        self.argon2_verifications.clone()
     }
 
     pub fn login_throttled(&self) {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, Params};
+use prometheus_client::metrics::counter::Counter;
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio::sync::Semaphore;
 
@@ -16,6 +17,7 @@ const QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Argon2Pool {
     permits: Arc<Semaphore>,
+    verifications: Counter,
     /// A hash of a random password with the users' parameters: unknown usernames are
     /// verified against it so they cost the same time as known ones (SPEC §8).
     dummy_hash: String,
@@ -23,7 +25,7 @@ pub struct Argon2Pool {
 
 impl Argon2Pool {
     /// `like` is a PHC string whose parameters the dummy hash copies.
-    pub fn new(like: Option<&str>) -> Result<Self, String> {
+    pub fn new(like: Option<&str>, verifications: Counter) -> Result<Self, String> {
         let params = like
             .and_then(|h| PasswordHash::new(h).ok())
             .and_then(|h| Params::try_from(&h).ok())
@@ -37,6 +39,7 @@ impl Argon2Pool {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Argon2Pool {
             permits: Arc::new(Semaphore::new((cores / 2).max(1))),
+            verifications,
             dummy_hash,
         })
     }
@@ -51,6 +54,7 @@ impl Argon2Pool {
             .await
             .map_err(|_| OAuthError::TemporarilyUnavailable)?
             .map_err(|_| OAuthError::Internal("argon2 pool closed".into()))?;
+        self.verifications.inc();
         let matches = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             PasswordHash::new(&hash)

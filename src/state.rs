@@ -45,15 +45,17 @@ impl AppState {
             .values()
             .next()
             .map(|u| u.password_hash.as_str());
-        let argon2 = Argon2Pool::new(like).map_err(StartupError::new)?;
+        let metrics = Metrics::default();
+        let argon2 = Argon2Pool::new(like, metrics.argon2_counter()).map_err(StartupError::new)?;
+        let secrets = SecretCache::new(config.clients.keys());
         Ok(AppState(Arc::new(Shared {
             config,
             keys,
             store,
             clock,
             argon2,
-            secrets: SecretCache::default(),
-            metrics: Metrics::default(),
+            secrets,
+            metrics,
         })))
     }
 

@@ -68,3 +68,67 @@ async fn a_client_not_allowed_the_grant_is_unauthorized_client() {
     .await
     .assert_oauth_error(StatusCode::BAD_REQUEST, "unauthorized_client");
 }
+
+/// argon2 verifications so far, from `/metrics`.
+async fn argon2_runs(app: &TestApp) -> u64 {
+    let text = app.get("/metrics").await.text();
+    text.lines()
+        .find_map(|l| l.strip_prefix("token_service_argon2_verifications_total "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no argon2 counter in\n{text}"))
+}
+
+async fn client_credentials(app: &TestApp, secret: &str) -> StatusCode {
+    app.post_form(
+        "/token",
+        &[("grant_type", "client_credentials")],
+        Some((CC_CLIENT, secret)),
+    )
+    .await
+    .status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_requests_with_the_right_secret_run_argon2_once() {
+    let app = std::sync::Arc::new(TestApp::new());
+    let requests: Vec<_> = (0..10)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { client_credentials(&app, CC_SECRET).await })
+        })
+        .collect();
+    for request in requests {
+        assert_eq!(request.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(argon2_runs(&app).await, 1);
+    for _ in 0..5 {
+        assert_eq!(client_credentials(&app, CC_SECRET).await, StatusCode::OK);
+    }
+    assert_eq!(
+        argon2_runs(&app).await,
+        1,
+        "later requests use the cached digest"
+    );
+}
+
+#[tokio::test]
+async fn wrong_secrets_are_never_cached() {
+    let app = TestApp::new();
+    for run in 1..=3 {
+        assert_eq!(
+            client_credentials(&app, "wrong").await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            argon2_runs(&app).await,
+            run,
+            "each wrong secret costs argon2"
+        );
+    }
+    assert_eq!(client_credentials(&app, CC_SECRET).await, StatusCode::OK);
+    assert_eq!(
+        client_credentials(&app, "wrong").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(argon2_runs(&app).await, 5);
+}

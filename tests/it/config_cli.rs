@@ -317,62 +317,176 @@ fn keygen_for_rs256_exits_2_with_one_line_pointing_to_openssl() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
+/// `serve` as a child process with JSON logs, up and listening.
+struct Served {
+    child: Child,
+    listen: String,
+    lines: mpsc::Receiver<String>,
+    /// The log lines read so far.
+    seen: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    fn start(vars: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut all = vec![("TS_LISTEN", listen.as_str())];
+        all.extend_from_slice(vars);
+        let mut child = command(dir.path(), &["serve"], &all)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut served = Served {
+            child,
+            listen,
+            lines,
+            seen: Vec::new(),
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !served.seen.iter().any(|l| l.contains("listening")) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match served.lines.recv_timeout(left) {
+                Ok(line) => served.seen.push(line),
+                Err(_) => {
+                    let _ = served.child.kill();
+                    panic!("no 'listening' log line: {:#?}", served.seen);
+                }
+            }
+        }
+        served
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.listen)
+    }
+
+    /// The first log line (as JSON) whose text contains `needle`.
+    fn logged(&self, needle: &str) -> Option<serde_json::Value> {
+        self.seen
+            .iter()
+            .filter(|l| l.contains(needle))
+            .map(|l| serde_json::from_str(l).unwrap())
+            .next()
+    }
+
+    /// SIGTERM, then the exit status, the remaining log lines read, and stderr.
+    fn stop(mut self) -> (ExitStatus, Vec<String>, String) {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = wait_with_timeout(&mut self.child, Duration::from_secs(10));
+        self.seen.extend(self.lines.try_iter());
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            self.seen.push(line);
+        }
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut self.child.stderr.take().unwrap(), &mut stderr).unwrap();
+        (status, self.seen, stderr)
+    }
+}
+
 #[tokio::test]
 async fn serve_warns_about_an_unknown_ts_variable_and_exits_0_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let listen = format!("127.0.0.1:{}", free_port());
-    let mut child = command(
-        dir.path(),
-        &["serve"],
-        &[("TS_LISTEN", &listen), ("TS_TYPO", "1")],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut lines = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !lines.iter().any(|l: &String| l.contains("listening")) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => lines.push(line),
-            Err(_) => {
-                let _ = child.kill();
-                panic!("no 'listening' log line: {lines:#?}");
-            }
-        }
-    }
-    let warning = lines
-        .iter()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|l| l.to_string().contains("TS_TYPO"));
-    let warning = warning.unwrap_or_else(|| panic!("no warning naming TS_TYPO: {lines:#?}"));
+    let served = Served::start(&[("TS_TYPO", "1")]);
+    let warning = served
+        .logged("TS_TYPO")
+        .unwrap_or_else(|| panic!("no warning naming TS_TYPO: {:#?}", served.seen));
     assert_eq!(warning["level"], "WARN", "{warning}");
+    assert!(
+        served.logged("DEVELOPMENT KEY").is_none(),
+        "the dev key on a localhost issuer is expected"
+    );
 
-    let health = http()
-        .get(format!("http://{listen}/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let health = http().get(served.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    let (status, _, stderr) = served.stop();
     assert_eq!(status.code(), Some(0));
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[tokio::test]
+async fn serve_warns_loudly_when_the_dev_key_signs_for_a_non_local_issuer() {
+    let served = Served::start(&[("TS_ISSUER", "https://auth.example.com")]);
+    let warning = served
+        .logged("DEVELOPMENT KEY")
+        .unwrap_or_else(|| panic!("no dev-key warning: {:#?}", served.seen));
+    assert_eq!(warning["level"], "WARN", "{warning}");
+    let (status, _, _) = served.stop();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn logs_never_contain_secrets_passwords_or_tokens() {
+    let served = Served::start(&[("RUST_LOG", "trace")]);
+    let client = http();
+    let token = |body: serde_json::Value| client.post(served.url("/token")).json(&body).send();
+    let issued: serde_json::Value = token(serde_json::json!({
+        "grant_type": "password", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+        "username": USERNAME, "password": PASSWORD,
+    }))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let first_refresh = issued["refresh_token"].as_str().unwrap().to_owned();
+    let refreshed: serde_json::Value = token(serde_json::json!({
+        "grant_type": "refresh_token", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+        "refresh_token": first_refresh,
+    }))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    // A reuse (logged as a warning) and a wrong password.
+    let reused = token(serde_json::json!({
+        "grant_type": "refresh_token", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+        "refresh_token": first_refresh,
+    }))
+    .await
+    .unwrap();
+    assert_eq!(reused.status(), 400);
+    let wrong = token(serde_json::json!({
+        "grant_type": "password", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+        "username": USERNAME, "password": "not-password123-but-close",
+    }))
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), 400);
+
+    let (status, lines, stderr) = served.stop();
+    assert_eq!(status.code(), Some(0));
+    let logs = lines.join("\n") + &stderr;
+    assert!(
+        logs.contains("refresh token reused"),
+        "the reuse was logged"
+    );
+    for secret in [
+        CLIENT_SECRET,
+        PASSWORD,
+        "not-password123-but-close",
+        issued["access_token"].as_str().unwrap(),
+        refreshed["access_token"].as_str().unwrap(),
+        &first_refresh,
+        refreshed["refresh_token"].as_str().unwrap(),
+    ] {
+        assert!(!logs.contains(secret), "a secret or token reached the logs");
+    }
+    assert!(!logs.contains("eyJ"), "no JWT fragment in the logs");
 }

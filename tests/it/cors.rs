@@ -143,3 +143,43 @@ async fn a_native_apps_redirect_uri_does_not_open_cors_to_the_null_origin() {
     assert_no_cors_headers(&response);
     assert_no_cors_headers(&preflight_from(&app, "null").await);
 }
+
+async fn post_from(app: &TestApp, path: &str, origin: &str) -> TestResponse {
+    app.request(
+        request("POST", path)
+            .header(header::ORIGIN, origin)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::AUTHORIZATION, basic_auth(CLIENT_ID, CLIENT_SECRET))
+            .body(Body::from(form(&[("token", "unknown")])))
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn revoke_allows_a_registered_origin() {
+    let app = TestApp::new();
+    let response = post_from(&app, "/revoke", REGISTERED).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(
+        response.header("access-control-allow-origin"),
+        Some(REGISTERED)
+    );
+}
+
+#[tokio::test]
+async fn introspect_and_authorize_send_no_cors_headers_even_to_a_registered_origin() {
+    let app = TestApp::new();
+    let introspect = post_from(&app, "/introspect", REGISTERED).await;
+    assert_eq!(introspect.status, StatusCode::OK, "{}", introspect.text());
+    assert_no_cors_headers(&introspect);
+    let authorize = app
+        .request(
+            request("GET", "/authorize?response_type=code&client_id=demo-spa")
+                .header(header::ORIGIN, REGISTERED)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_no_cors_headers(&authorize);
+}

@@ -132,3 +132,35 @@ async fn wrong_secrets_are_never_cached() {
     );
     assert_eq!(argon2_runs(&app).await, 5);
 }
+
+#[tokio::test]
+async fn basic_credentials_are_form_decoded_before_comparison() {
+    let app = TestApp::with_vars(&[("TS_CONFIG_FILE", &fixture("config.toml"))]);
+    let (id, secret) = ("odd:client id", "a+b:c%3A d/é");
+    // basic_auth form-encodes each half: `odd%3Aclient+id:a%2Bb%3Ac%253A+d%2F%C3%A9`.
+    let response = app
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Some((id, secret)),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let raw = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{id}:{secret}")
+        )
+    );
+    let unencoded = app
+        .request(
+            request("POST", "/token")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("authorization", raw)
+                .body(axum::body::Body::from("grant_type=client_credentials"))
+                .unwrap(),
+        )
+        .await;
+    unencoded.assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+}

@@ -45,6 +45,7 @@ fn serve() -> Result<(), StartupError> {
         tracing::warn!(variable = %name, "unknown TS_ variable ignored (a typo?)");
     }
     runtime()?.block_on(async {
+        let shutdown = shutdown_signal()?;
         let listen = settings.listen;
         let state = load(settings, Clock::System)?;
         let listener = TcpListener::bind(listen)
@@ -52,7 +53,7 @@ fn serve() -> Result<(), StartupError> {
             .map_err(|e| StartupError(format!("TS_LISTEN={listen}: cannot listen: {e}")))?;
         let store = state.store.health().await;
         tracing::info!(%listen, store = store.as_str(), "token-service listening");
-        crate::run(listener, state, shutdown_signal())
+        crate::run(listener, state, shutdown)
             .await
             .map_err(|e| StartupError(format!("server error: {e}")))?;
         tracing::info!("drained, exiting");
@@ -234,27 +235,31 @@ fn init_logging(format: Option<LogFormat>) {
     }
 }
 
-/// Resolves on SIGTERM or Ctrl-C: stop accepting, let in-flight requests finish.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Listens for SIGTERM and Ctrl-C from the moment it is called (so a SIGTERM during
+/// start-up is not fatal), and resolves on the first: stop accepting, drain in-flight
+/// requests. Needs a Tokio runtime.
+pub fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, StartupError> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let listen = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| StartupError(format!("cannot listen for {name}: {e}")))
+        };
+        let mut terminate = listen(SignalKind::terminate(), "SIGTERM")?;
+        let mut interrupt = listen(SignalKind::interrupt(), "SIGINT")?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => {},
+                _ = interrupt.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+            tracing::info!("shutdown signal received: draining");
+        })
     }
-    tracing::info!("shutdown signal received: draining");
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown signal received: draining");
+    })
 }
 
 #[cfg(test)]

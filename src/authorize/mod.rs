@@ -93,17 +93,13 @@ async fn login(
     csrf::verify(&headers, field(csrf::FIELD))?;
     let username = field("username").unwrap_or_default();
     let password = field("password").unwrap_or_default();
-    if username.is_empty() || password.is_empty() {
-        return login_page(
-            &state,
-            &headers,
-            &request,
-            username,
-            Some(BAD_CREDENTIALS),
-            StatusCode::OK,
-        );
-    }
-    let user = match crate::users::login(&state, username, password, now).await {
+    // An empty field is answered like wrong credentials, without counting a failure.
+    let outcome = if username.is_empty() || password.is_empty() {
+        Err(LoginFailure::BadCredentials)
+    } else {
+        crate::users::login(&state, username, password, now).await
+    };
+    let user = match outcome {
         Ok(user) => user,
         Err(LoginFailure::BadCredentials) => {
             return login_page(

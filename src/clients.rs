@@ -6,71 +6,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use axum::http::{HeaderMap, header};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use subtle::ConstantTimeEq;
 
-use crate::config::Client;
 use crate::error::OAuthError;
-use crate::http::params::Params;
-use crate::state::AppState;
+use crate::password::Argon2Pool;
+use crate::records::{Client, Clients};
 
-/// The client credentials of one request, from the `Authorization` header and the body.
+/// The client credentials of one request, as the HTTP layer read them (Basic or body).
 #[derive(Default)]
 pub struct Credentials {
     pub client_id: Option<String>,
-    secret: Option<String>,
-}
-
-impl Credentials {
-    /// Reads HTTP Basic (form-decoded, RFC 6749 §2.3.1) and `client_id`/`client_secret` in
-    /// the body. A secret in both places, or two different client ids, is `invalid_request`.
-    pub fn from_request(headers: &HeaderMap, params: &Params) -> Result<Self, OAuthError> {
-        let body_id = params.get("client_id").map(str::to_owned);
-        let body_secret = params.get("client_secret").map(str::to_owned);
-        let Some(basic) = basic_credentials(headers)? else {
-            return Ok(Credentials {
-                client_id: body_id,
-                secret: body_secret,
-            });
-        };
-        if body_secret.is_some() {
-            return Err(OAuthError::invalid_request(
-                "client credentials in both the Authorization header and the body",
-            ));
-        }
-        if body_id.as_ref().is_some_and(|id| *id != basic.0) {
-            return Err(OAuthError::invalid_request(
-                "client_id in the body differs from the Authorization header",
-            ));
-        }
-        Ok(Credentials {
-            client_id: Some(basic.0),
-            secret: Some(basic.1),
-        })
-    }
-}
-
-/// `Authorization: Basic` credentials, each half form-urlencoded (RFC 6749 §2.3.1).
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let malformed = || OAuthError::InvalidClient;
-    let value = value.to_str().map_err(|_| malformed())?;
-    let Some((scheme, encoded)) = value.split_once(' ') else {
-        return Err(malformed());
-    };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(malformed());
-    }
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-    let id = crate::http::params::form_decode(id).ok_or_else(malformed)?;
-    let secret = crate::http::params::form_decode(secret).ok_or_else(malformed)?;
-    Ok(Some((id, secret)))
+    pub secret: Option<String>,
 }
 
 /// SHA-256 of each client's secret once argon2 has verified it.
@@ -124,43 +70,32 @@ fn sha256(secret: &str) -> [u8; 32] {
     out
 }
 
-/// Reads and authenticates the client of a request, and names it in the request's span.
-pub async fn authenticate_request(
-    state: &AppState,
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<Arc<Client>, OAuthError> {
-    let credentials = Credentials::from_request(headers, params)?;
-    if let Some(id) = &credentials.client_id {
-        tracing::Span::current().record("client_id", id.as_str());
-    }
-    authenticate(state, &credentials).await
-}
-
 /// Authenticates the client of a request. Unknown client, wrong secret, missing secret of a
 /// confidential client and a secret sent by a public client all answer `invalid_client`.
 pub async fn authenticate(
-    state: &AppState,
+    clients: &Clients,
+    argon2: &Argon2Pool,
+    secrets: &SecretCache,
     credentials: &Credentials,
 ) -> Result<Arc<Client>, OAuthError> {
     let id = credentials
         .client_id
         .as_deref()
         .ok_or(OAuthError::InvalidClient)?;
-    let client = state.config.client(id).ok_or(OAuthError::InvalidClient)?;
+    let client = clients.get(id).ok_or(OAuthError::InvalidClient)?;
     match (&client.secret_hash, &credentials.secret) {
         (None, None) => Ok(client.clone()),
         (Some(hash), Some(secret)) => {
             let digest = sha256(secret);
-            if state.secrets.matches(id, &digest) {
+            if secrets.matches(id, &digest) {
                 return Ok(client.clone());
             }
-            let _turn = state.secrets.turn(id).await;
-            if state.secrets.matches(id, &digest) {
+            let _turn = secrets.turn(id).await;
+            if secrets.matches(id, &digest) {
                 return Ok(client.clone());
             }
-            if state.argon2.verify(Some(hash), secret).await? {
-                state.secrets.remember(id, digest);
+            if argon2.verify(Some(hash), secret).await? {
+                secrets.remember(id, digest);
                 return Ok(client.clone());
             }
             Err(OAuthError::InvalidClient)

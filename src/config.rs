@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::grants::GrantType;
+use crate::records::{Client, Clients, GrantType, User, Users};
 use crate::scope::{Scope, is_scope_token};
 
 /// A start-up failure: one line naming the variable, or the file and line, that is wrong.
@@ -41,92 +41,79 @@ pub enum LogFormat {
     Json,
 }
 
-/// The environment (SPEC §2). Every variable is optional.
-#[derive(Clone, Deserialize)]
-#[serde(default)]
-pub struct Settings {
-    pub listen: SocketAddr,
-    pub issuer: String,
-    pub config_file: PathBuf,
-    pub keys_dir: PathBuf,
-    pub signing_key: Option<String>,
-    pub redis_url: Option<String>,
-    pub redis_cluster: bool,
-    pub redis_prefix: String,
-    pub access_token_ttl: u64,
-    pub refresh_token_ttl: u64,
-    pub auth_code_ttl: u64,
-    pub session_ttl: u64,
-    pub refresh_reuse_grace: u64,
-    pub login_max_failures: u32,
-    pub log_format: Option<LogFormat>,
+/// Declares `Settings` once: each field with its default, and whether `Debug` redacts it.
+/// The struct, its `Default`, its `Debug` and the list of known `TS_` variables all come from
+/// this one list, so none of them can miss a field.
+macro_rules! settings {
+    ($( $(#[doc = $doc:literal])+ $name:ident: $ty:ty = $default:expr $(, $redacted:ident)?; )+) => {
+        /// The environment (SPEC §2). Every variable is optional.
+        #[derive(Clone, Deserialize)]
+        #[serde(default)]
+        pub struct Settings {
+            $( $(#[doc = $doc])+ pub $name: $ty, )+
+        }
+
+        impl Default for Settings {
+            fn default() -> Self {
+                Settings { $( $name: $default, )+ }
+            }
+        }
+
+        impl fmt::Debug for Settings {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut debug = f.debug_struct("Settings");
+                $( settings!(@field debug, self, $name $(, $redacted)?); )+
+                debug.finish()
+            }
+        }
+
+        /// The variables `Settings` reads, lower case, without the prefix.
+        const KNOWN_VARIABLES: &[&str] = &[$( stringify!($name) ),+];
+    };
+    (@field $debug:ident, $self:ident, $name:ident) => {
+        $debug.field(stringify!($name), &$self.$name);
+    };
+    (@field $debug:ident, $self:ident, $name:ident, redacted) => {
+        $debug.field(stringify!($name), &$self.$name.as_ref().map(|_| "<redacted>"));
+    };
+}
+
+settings! {
+    /// `TS_LISTEN`: the address to serve on.
+    listen: SocketAddr = SocketAddr::from(([0, 0, 0, 0], 8080));
+    /// `TS_ISSUER`: the `iss` claim and the base of every published URL.
+    issuer: String = "http://localhost:8080".into();
+    /// `TS_CONFIG_FILE`: clients and users.
+    config_file: PathBuf = "config/dev.toml".into();
+    /// `TS_KEYS_DIR`: the PKCS#8 PEM signing keys.
+    keys_dir: PathBuf = "keys".into();
+    /// `TS_SIGNING_KEY`: the kid or file stem of the key that signs (default: the last file).
+    signing_key: Option<String> = None;
+    /// `TS_REDIS_URL`: unset for the in-memory store. May carry a password.
+    redis_url: Option<String> = None, redacted;
+    /// `TS_REDIS_CLUSTER`: `TS_REDIS_URL` lists the nodes of a Redis Cluster.
+    redis_cluster: bool = false;
+    /// `TS_REDIS_PREFIX`: the prefix of every key the service writes.
+    redis_prefix: String = "ts:".into();
+    /// `TS_ACCESS_TOKEN_TTL`: seconds.
+    access_token_ttl: u64 = 900;
+    /// `TS_REFRESH_TOKEN_TTL`: seconds a refresh token stays valid if unused.
+    refresh_token_ttl: u64 = 2_592_000;
+    /// `TS_AUTH_CODE_TTL`: seconds, at most 600.
+    auth_code_ttl: u64 = 60;
+    /// `TS_SESSION_TTL`: seconds an SSO session lasts.
+    session_ttl: u64 = 28_800;
+    /// `TS_REFRESH_REUSE_GRACE`: seconds a consumed refresh token may be used again (SPEC §7).
+    refresh_reuse_grace: u64 = 0;
+    /// `TS_LOGIN_MAX_FAILURES`: failed logins per username before throttling (SPEC §8).
+    login_max_failures: u32 = 5;
+    /// `TS_LOG_FORMAT`: `pretty` or `json` (default: pretty on a terminal).
+    log_format: Option<LogFormat> = None;
 }
 
 /// The longest lifetime any setting may give: far beyond sensible, well short of overflowing
 /// `now + ttl` or Redis's expiry range.
 pub const MAX_LIFETIME: u64 = 366 * 86_400;
-
-/// The variables `Settings` reads, without the prefix; anything else with `TS_` is a typo.
-const KNOWN_VARIABLES: &[&str] = &[
-    "LISTEN",
-    "ISSUER",
-    "CONFIG_FILE",
-    "KEYS_DIR",
-    "SIGNING_KEY",
-    "REDIS_URL",
-    "REDIS_CLUSTER",
-    "REDIS_PREFIX",
-    "ACCESS_TOKEN_TTL",
-    "REFRESH_TOKEN_TTL",
-    "AUTH_CODE_TTL",
-    "SESSION_TTL",
-    "REFRESH_REUSE_GRACE",
-    "LOGIN_MAX_FAILURES",
-    "LOG_FORMAT",
-];
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
-            issuer: "http://localhost:8080".into(),
-            config_file: "config/dev.toml".into(),
-            keys_dir: "keys".into(),
-            signing_key: None,
-            redis_url: None,
-            redis_cluster: false,
-            redis_prefix: "ts:".into(),
-            access_token_ttl: 900,
-            refresh_token_ttl: 2_592_000,
-            auth_code_ttl: 60,
-            session_ttl: 28_800,
-            refresh_reuse_grace: 0,
-            login_max_failures: 5,
-            log_format: None,
-        }
-    }
-}
-
-impl fmt::Debug for Settings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Settings")
-            .field("listen", &self.listen)
-            .field("issuer", &self.issuer)
-            .field("config_file", &self.config_file)
-            .field("keys_dir", &self.keys_dir)
-            .field("signing_key", &self.signing_key)
-            .field("redis_url", &self.redis_url.as_ref().map(|_| "<redacted>"))
-            .field("redis_cluster", &self.redis_cluster)
-            .field("redis_prefix", &self.redis_prefix)
-            .field("access_token_ttl", &self.access_token_ttl)
-            .field("refresh_token_ttl", &self.refresh_token_ttl)
-            .field("auth_code_ttl", &self.auth_code_ttl)
-            .field("session_ttl", &self.session_ttl)
-            .field("refresh_reuse_grace", &self.refresh_reuse_grace)
-            .field("login_max_failures", &self.login_max_failures)
-            .finish()
-    }
-}
 
 impl Settings {
     /// Reads `TS_*` from the process environment.
@@ -141,8 +128,8 @@ impl Settings {
     {
         let vars: Vec<(String, String)> = vars.into_iter().collect();
         let settings: Settings = envy::prefixed("TS_")
-            .from_iter(vars)
-            .map_err(|e| StartupError(envy_message(&e.to_string())))?;
+            .from_iter(vars.clone())
+            .map_err(|e| StartupError(envy_message(&vars, &e.to_string())))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -151,8 +138,8 @@ impl Settings {
     pub fn unknown_variables() -> Vec<String> {
         std::env::vars()
             .filter_map(|(name, _)| {
-                let rest = name.strip_prefix("TS_")?;
-                (!KNOWN_VARIABLES.contains(&rest)).then_some(name)
+                let rest = name.strip_prefix("TS_")?.to_ascii_lowercase();
+                (!KNOWN_VARIABLES.contains(&rest.as_str())).then_some(name)
             })
             .collect()
     }
@@ -233,62 +220,6 @@ impl Settings {
     }
 }
 
-/// A registered client (SPEC §3). Immutable while the process runs.
-pub struct Client {
-    pub id: String,
-    pub name: String,
-    /// argon2id PHC string; `None` for a public client.
-    pub secret_hash: Option<String>,
-    pub redirect_uris: Vec<String>,
-    pub grant_types: Vec<GrantType>,
-    pub scopes: Scope,
-    pub audience: Vec<String>,
-    pub access_token_ttl: Option<u64>,
-}
-
-impl Client {
-    pub fn is_public(&self) -> bool {
-        self.secret_hash.is_none()
-    }
-
-    pub fn allows(&self, grant: GrantType) -> bool {
-        self.grant_types.contains(&grant)
-    }
-}
-
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .field("public", &self.is_public())
-            .field("redirect_uris", &self.redirect_uris)
-            .field("grant_types", &self.grant_types)
-            .field("scopes", &self.scopes)
-            .field("audience", &self.audience)
-            .field("access_token_ttl", &self.access_token_ttl)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A user who can log in (SPEC §3).
-pub struct User {
-    pub username: String,
-    pub password_hash: String,
-    pub subject: String,
-    pub claims: serde_json::Map<String, serde_json::Value>,
-}
-
-impl fmt::Debug for User {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("User")
-            .field("username", &self.username)
-            .field("subject", &self.subject)
-            .field("claims", &self.claims)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Claims the service sets itself; a user's extra `claims` may not name them.
 const RESERVED_CLAIMS: &[&str] = &[
     "iss",
@@ -308,12 +239,15 @@ const RESERVED_CLAIMS: &[&str] = &[
 #[derive(Debug)]
 pub struct Config {
     pub settings: Settings,
-    pub clients: HashMap<String, Arc<Client>>,
-    pub users: HashMap<String, Arc<User>>,
+    pub clients: Clients,
+    pub users: Users,
     /// Serve `/demo/callback`, a page that shows the code it receives (development only).
     pub demo: bool,
     /// Origins of every registered redirect URI: the browser apps allowed CORS on `/token`.
     pub cors_origins: HashSet<String>,
+    /// The first user's password hash in file order: unknown usernames are checked against a
+    /// dummy hash with its parameters (SPEC §8).
+    pub password_hash_like: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -402,6 +336,7 @@ impl Config {
         }
 
         let mut users = HashMap::new();
+        let password_hash_like = file.users.first().map(|u| u.password_hash.clone());
         for entry in file.users {
             let span = entry.username.span();
             let user = validate_user(entry).map_err(|m| at(Some(span.clone()), &m))?;
@@ -420,6 +355,7 @@ impl Config {
             users,
             demo: file.demo,
             cors_origins,
+            password_hash_like,
         })
     }
 
@@ -432,11 +368,21 @@ impl Config {
     }
 }
 
-/// envy names the variable without its prefix ("... provided by ACCESS_TOKEN_TTL"); the
-/// operator set `TS_ACCESS_TOKEN_TTL`, so lead with that.
-fn envy_message(message: &str) -> String {
-    match message.rsplit_once(" provided by ") {
-        Some((problem, name)) => format!("TS_{name}: {problem}"),
+/// Leads an envy error with the variable the operator set. envy names it for some errors
+/// ("... provided by ACCESS_TOKEN_TTL"), not for others (an address or an enum that does not
+/// parse): then each `TS_` variable is read alone until the one that fails is found.
+fn envy_message(vars: &[(String, String)], message: &str) -> String {
+    if let Some((problem, name)) = message.rsplit_once(" provided by ") {
+        return format!("TS_{name}: {problem}");
+    }
+    let culprit = vars.iter().find(|(name, value)| {
+        name.starts_with("TS_")
+            && envy::prefixed("TS_")
+                .from_iter::<_, Settings>([(name.clone(), value.clone())])
+                .is_err()
+    });
+    match culprit {
+        Some((name, _)) => format!("{name}: {message}"),
         None => format!("environment: {message}"),
     }
 }
@@ -543,4 +489,47 @@ fn check_phc(hash: &str) -> Result<(), String> {
     }
     argon2::Params::try_from(&parsed).map_err(|e| format!("bad argon2 parameters: {e}"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn an_unparsable_number_names_its_variable() {
+        let error = Settings::from_vars(vars(&[("TS_ACCESS_TOKEN_TTL", "soon")])).unwrap_err();
+        assert!(error.0.starts_with("TS_ACCESS_TOKEN_TTL: "), "{error}");
+    }
+
+    #[test]
+    fn an_unparsable_address_names_its_variable() {
+        let error = Settings::from_vars(vars(&[
+            ("TS_ISSUER", "http://localhost:8080"),
+            ("TS_LISTEN", "not-an-address"),
+        ]))
+        .unwrap_err();
+        assert!(error.0.starts_with("TS_LISTEN: "), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_log_format_names_its_variable() {
+        let error = Settings::from_vars(vars(&[("TS_LOG_FORMAT", "xml")])).unwrap_err();
+        assert!(error.0.starts_with("TS_LOG_FORMAT: "), "{error}");
+    }
+
+    #[test]
+    fn debug_redacts_the_redis_url() {
+        let settings =
+            Settings::from_vars(vars(&[("TS_REDIS_URL", "redis://:hunter2@redis:6379")])).unwrap();
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("<redacted>"), "{debug}");
+    }
 }

@@ -6,6 +6,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::failure::Failure;
+use crate::params::ParamsError;
+
 type Description = Cow<'static, str>;
 
 /// Every way a request to `/token`, `/revoke` or `/introspect` can fail, named after the
@@ -32,10 +35,9 @@ pub enum OAuthError {
     PayloadTooLarge,
     /// Too many failed logins for a username (SPEC §8: 429 with `Retry-After`).
     TooManyAttempts { retry_after: u64 },
-    /// The store is unreachable or overloaded (SPEC §8: 503 with `Retry-After`).
-    TemporarilyUnavailable,
-    /// A bug or an unexpected failure: logged with detail, answered without any.
-    Internal(String),
+    /// The store or the argon2 pool cannot serve now (SPEC §8: 503 with `Retry-After`), or a
+    /// bug (500); the detail is logged by the HTTP layer, never sent.
+    Failed(Failure),
     /// No such endpoint.
     NotFound,
     /// The endpoint exists but not for this method.
@@ -106,12 +108,12 @@ impl OAuthError {
                 "invalid_request",
                 "too many failed attempts",
             ),
-            TemporarilyUnavailable => (
+            Failed(Failure::Unavailable(_)) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
                 "the service is temporarily unavailable, retry later",
             ),
-            Internal(_) => (
+            Failed(Failure::Internal(_)) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
                 "an unexpected error occurred",
@@ -128,19 +130,20 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        if let OAuthError::Internal(detail) = &self {
-            tracing::error!(%detail, "internal error");
-        }
         let (status, error, error_description) = self.parts();
+        let error_description = sanitize(error_description);
         let mut response = (
             status,
             axum::Json(ErrorBody {
                 error,
-                error_description,
+                error_description: &error_description,
             }),
         )
             .into_response();
         response.extensions_mut().insert(ErrorCode(error));
+        if let OAuthError::Failed(failure) = &self {
+            response.extensions_mut().insert(failure.clone());
+        }
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
@@ -154,7 +157,7 @@ impl IntoResponse for OAuthError {
             OAuthError::TooManyAttempts { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
             }
-            OAuthError::TemporarilyUnavailable => {
+            OAuthError::Failed(Failure::Unavailable(_)) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
@@ -163,9 +166,42 @@ impl IntoResponse for OAuthError {
     }
 }
 
-impl From<crate::store::StoreError> for OAuthError {
-    fn from(error: crate::store::StoreError) -> Self {
-        tracing::warn!(%error, "store unavailable");
-        OAuthError::TemporarilyUnavailable
+/// Everything that converts into the domain's `Failure` (the store's error among them)
+/// converts into a 503 or a 500 here, so handlers and grants use `?` on it.
+impl<E: Into<Failure>> From<E> for OAuthError {
+    fn from(error: E) -> Self {
+        OAuthError::Failed(error.into())
+    }
+}
+
+impl From<ParamsError> for OAuthError {
+    fn from(error: ParamsError) -> Self {
+        OAuthError::InvalidRequest(error.to_string().into())
+    }
+}
+
+/// RFC 6749 §5.2 allows only `%x20-21 / %x23-5B / %x5D-7E` in `error_description`; anything
+/// else becomes `?`. Descriptions never carry request text, so this only guards the rule.
+fn sanitize(description: &str) -> Cow<'_, str> {
+    let allowed = |c: char| matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e');
+    if description.chars().all(allowed) {
+        return Cow::Borrowed(description);
+    }
+    Cow::Owned(
+        description
+            .chars()
+            .map(|c| if allowed(c) { c } else { '?' })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize;
+
+    #[test]
+    fn a_description_keeps_only_what_rfc_6749_allows() {
+        assert_eq!(sanitize("missing parameter code"), "missing parameter code");
+        assert_eq!(sanitize("a\"b\\c é\n"), "a?b?c ??");
     }
 }

@@ -4,22 +4,35 @@
 //! published JWKS, rotating refresh tokens in Redis or in memory, an SSO login page.
 //!
 //! # Layout
-//! - [`cli`]: subcommands (`serve`, `keygen`, `hash-secret`, `check-config`) and start-up
-//! - [`config`]: `TS_*` environment and the clients and users of the config file
-//! - [`state`]: the state every handler shares
+//! From the bottom up; each module imports only modules listed above it.
+//!
+//! Records and pure logic:
 //! - [`clock`]: the only reader of the system time
-//! - [`error`]: the token endpoint's errors, RFC 6749 §5.2, rendered once
-//! - [`keys`]: signing keys, `kid`, JWT signing, JWKS
-//! - [`metrics`]: Prometheus counters and histograms behind `/metrics`
-//! - [`token`]: access-token claims and minting, opaque random tokens
+//! - [`failure`]: the domain's failure (unavailable, internal), logged once by the HTTP layer
 //! - [`scope`]: scope sets and narrowing
+//! - [`records`]: clients, users and grant types
+//! - [`params`]: the one parser of form, query and JSON parameters
+//! - [`pkce`]: PKCE S256 checks
+//! - [`metrics`]: Prometheus counters and histograms behind `/metrics`
+//! - [`config`]: `TS_*` environment and the clients and users of the config file
+//! - [`error`]: the token endpoint's errors, RFC 6749 §5.2, rendered once
+//!
+//! Store and crypto:
+//! - [`keys`]: signing keys, `kid`, JWT signing, JWKS
+//! - [`token`]: access-token claims and minting, opaque random tokens
+//! - [`store`]: refresh tokens, codes, sessions, throttling; memory and Redis backends
+//! - [`password`]: argon2 on a bounded pool
+//!
+//! Domain:
 //! - [`clients`]: client authentication and the verified-secret cache
-//! - [`password`]: argon2 on a bounded blocking pool
 //! - [`users`]: password login with per-username throttling
 //! - [`grants`]: the token request enum, the one `match`, one module per grant
-//! - [`store`]: refresh tokens, codes, sessions, throttling; memory and Redis backends
-//! - [`http`]: the route table, layers, and the handlers of each endpoint
+//!
+//! Wiring, pages and HTTP:
+//! - [`state`]: the state every handler shares, and the views it hands the domain
 //! - [`authorize`]: `/authorize` (the SSO login page), SSO sessions, `/logout`, the demo callback
+//! - [`http`]: the route table, layers, and the handlers of each endpoint
+//! - [`cli`]: subcommands (`serve`, `keygen`, `hash-secret`, `check-config`) and start-up
 
 pub mod authorize;
 pub mod cli;
@@ -27,11 +40,15 @@ pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod failure;
 pub mod grants;
 pub mod http;
 pub mod keys;
 pub mod metrics;
+pub mod params;
 pub mod password;
+pub mod pkce;
+pub mod records;
 pub mod scope;
 pub mod state;
 pub mod store;

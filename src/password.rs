@@ -10,7 +10,7 @@ use prometheus_client::metrics::counter::Counter;
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio::sync::Semaphore;
 
-use crate::error::OAuthError;
+use crate::failure::Failure;
 
 /// How long a verification may wait for a place in the pool before the request is shed.
 const QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -46,14 +46,14 @@ impl Argon2Pool {
 
     /// Verifies `password` against `hash`, or against the dummy hash when `hash` is `None`
     /// (the answer is then always `false`, after the same work).
-    pub async fn verify(&self, hash: Option<&str>, password: &str) -> Result<bool, OAuthError> {
+    pub async fn verify(&self, hash: Option<&str>, password: &str) -> Result<bool, Failure> {
         let known = hash.is_some();
         let hash = hash.unwrap_or(&self.dummy_hash).to_owned();
         let password = password.to_owned();
         let permit = tokio::time::timeout(QUEUE_TIMEOUT, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| OAuthError::TemporarilyUnavailable)?
-            .map_err(|_| OAuthError::Internal("argon2 pool closed".into()))?;
+            .map_err(|_| Failure::unavailable("argon2 queue full"))?
+            .map_err(|_| Failure::internal("argon2 pool closed"))?;
         self.verifications.inc();
         let matches = tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -66,7 +66,7 @@ impl Argon2Pool {
                 .unwrap_or(false)
         })
         .await
-        .map_err(|e| OAuthError::Internal(format!("argon2 task failed: {e}")))?;
+        .map_err(|e| Failure::internal(format!("argon2 task failed: {e}")))?;
         Ok(known && matches)
     }
 }

@@ -65,3 +65,72 @@ impl fmt::Display for Scope {
         Ok(())
     }
 }
+
+/// Stored and sent as the space-separated string; a stored string that is not a valid scope
+/// is an error, never an empty scope.
+impl serde::Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Scope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Scope::parse(&text).ok_or_else(|| serde::de::Error::custom("not a valid scope"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scope;
+
+    fn scope(s: &str) -> Scope {
+        Scope::parse(s).unwrap()
+    }
+
+    #[test]
+    fn nothing_requested_grants_everything_allowed() {
+        let allowed = scope("read write");
+        assert_eq!(Scope::narrow(&allowed, None), Some(allowed.clone()));
+        assert_eq!(Scope::narrow(&allowed, Some("")), Some(allowed.clone()));
+        assert_eq!(Scope::narrow(&allowed, Some("  ")), Some(allowed));
+    }
+
+    #[test]
+    fn a_subset_is_granted_as_asked() {
+        assert_eq!(
+            Scope::narrow(&scope("read write"), Some("write")),
+            Some(scope("write"))
+        );
+    }
+
+    #[test]
+    fn asking_beyond_what_is_allowed_is_refused() {
+        assert_eq!(Scope::narrow(&scope("read"), Some("read write")), None);
+    }
+
+    #[test]
+    fn a_token_with_a_forbidden_character_is_refused() {
+        assert_eq!(Scope::parse("read \"write\""), None);
+        assert_eq!(Scope::parse("a\\b"), None);
+        assert_eq!(Scope::narrow(&scope("read"), Some("ré")), None);
+    }
+
+    #[test]
+    fn the_wire_form_is_sorted_and_single_spaced() {
+        assert_eq!(scope("write  read read").to_string(), "read write");
+    }
+
+    #[test]
+    fn a_stored_scope_round_trips_and_a_corrupt_one_is_an_error() {
+        let json = serde_json::to_string(&scope("write read")).unwrap();
+        assert_eq!(json, "\"read write\"");
+        assert_eq!(
+            serde_json::from_str::<Scope>(&json).unwrap(),
+            scope("read write")
+        );
+        assert!(serde_json::from_str::<Scope>("\"a\\\"b\"").is_err());
+        assert!(serde_json::from_str::<Scope>("42").is_err());
+    }
+}

@@ -1,5 +1,6 @@
 //! The application state every handler gets: config, keys, store, clock, argon2 pool and
-//! the client-secret cache; cheap to clone.
+//! the client-secret cache, cheap to clone. Handlers pick from it what the domain functions
+//! they call take; nothing below the handlers sees the whole state.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -11,6 +12,8 @@ use crate::keys::KeySet;
 use crate::metrics::Metrics;
 use crate::password::Argon2Pool;
 use crate::store::{RefreshPolicy, Store};
+use crate::token::Minter;
+use crate::users::Login;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
@@ -40,13 +43,12 @@ impl AppState {
         store: Store,
         clock: Clock,
     ) -> Result<Self, StartupError> {
-        let like = config
-            .users
-            .values()
-            .next()
-            .map(|u| u.password_hash.as_str());
         let metrics = Metrics::default();
-        let argon2 = Argon2Pool::new(like, metrics.argon2_counter()).map_err(StartupError::new)?;
+        let argon2 = Argon2Pool::new(
+            config.password_hash_like.as_deref(),
+            metrics.argon2_counter(),
+        )
+        .map_err(StartupError::new)?;
         let secrets = SecretCache::new(config.clients.keys());
         Ok(AppState(Arc::new(Shared {
             config,
@@ -57,6 +59,28 @@ impl AppState {
             secrets,
             metrics,
         })))
+    }
+}
+
+impl Shared {
+    /// Access-token minting with the configured issuer and lifetime.
+    pub fn minter(&self) -> Minter<'_> {
+        let settings = &self.config.settings;
+        Minter {
+            keys: &self.keys,
+            issuer: settings.issuer_base(),
+            default_ttl: settings.access_token_ttl,
+        }
+    }
+
+    /// Password login against the configured users, throttled in the store.
+    pub fn login(&self) -> Login<'_> {
+        Login {
+            users: &self.config.users,
+            store: &self.store,
+            argon2: &self.argon2,
+            max_failures: self.config.settings.login_max_failures,
+        }
     }
 
     pub fn refresh_policy(&self) -> RefreshPolicy {

@@ -7,9 +7,9 @@ use ring::rand::SecureRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
-use crate::config::{Client, User};
-use crate::error::OAuthError;
+use crate::failure::Failure;
 use crate::keys::KeySet;
+use crate::records::{Client, User};
 use crate::scope::Scope;
 
 /// The claims of an access token (RFC 9068 §2.2), plus the user's extra claims.
@@ -59,54 +59,73 @@ pub struct Minted {
     pub expires_in: u64,
 }
 
-/// Mints an access token for `client` (SPEC §5).
-pub fn mint(
-    keys: &KeySet,
-    issuer: &str,
-    default_ttl: u64,
-    client: &Client,
-    subject: Subject<'_>,
-    scope: &Scope,
-    now: UnixTime,
-) -> Result<Minted, OAuthError> {
-    let ttl = client.access_token_ttl.unwrap_or(default_ttl);
-    let (sub, auth_time, extra) = match subject {
-        Subject::User { user, auth_time } => {
-            (user.subject.clone(), Some(auth_time), user.claims.clone())
-        }
-        Subject::Client => (client.id.clone(), None, serde_json::Map::new()),
-    };
-    let claims = AccessClaims {
-        iss: issuer.to_owned(),
-        sub,
-        aud: Audience::of(&client.audience),
-        client_id: client.id.clone(),
-        scope: scope.to_string(),
-        iat: now,
-        nbf: now,
-        exp: now + ttl,
-        jti: random_b64::<16>(keys.rng())?,
-        auth_time,
-        extra,
-    };
-    let token = keys.sign(&claims).map_err(OAuthError::Internal)?;
-    Ok(Minted {
-        token,
-        expires_in: ttl,
-    })
+/// What minting an access token needs: the keys, the issuer and the default lifetime.
+#[derive(Clone, Copy)]
+pub struct Minter<'a> {
+    pub keys: &'a KeySet,
+    /// `iss`, without a trailing slash.
+    pub issuer: &'a str,
+    /// `TS_ACCESS_TOKEN_TTL`, unless the client overrides it.
+    pub default_ttl: u64,
+}
+
+impl Minter<'_> {
+    /// Mints an access token for `client` (SPEC §5).
+    pub fn mint(
+        &self,
+        client: &Client,
+        subject: Subject<'_>,
+        scope: &Scope,
+        now: UnixTime,
+    ) -> Result<Minted, Failure> {
+        let ttl = client.access_token_ttl.unwrap_or(self.default_ttl);
+        let (sub, auth_time, extra) = match subject {
+            Subject::User { user, auth_time } => {
+                (user.subject.clone(), Some(auth_time), user.claims.clone())
+            }
+            Subject::Client => (client.id.clone(), None, serde_json::Map::new()),
+        };
+        let claims = AccessClaims {
+            iss: self.issuer.to_owned(),
+            sub,
+            aud: Audience::of(&client.audience),
+            client_id: client.id.clone(),
+            scope: scope.to_string(),
+            iat: now,
+            nbf: now,
+            exp: now + ttl,
+            jti: random_b64::<16>(self.keys.rng())?,
+            auth_time,
+            extra,
+        };
+        let token = self.keys.sign(&claims).map_err(Failure::Internal)?;
+        Ok(Minted {
+            token,
+            expires_in: ttl,
+        })
+    }
 }
 
 /// `N` random bytes from `ring`, base64url without padding.
-pub fn random_b64<const N: usize>(rng: &dyn SecureRandom) -> Result<String, OAuthError> {
+pub fn random_b64<const N: usize>(rng: &dyn SecureRandom) -> Result<String, Failure> {
     let mut bytes = [0u8; N];
     rng.fill(&mut bytes)
-        .map_err(|_| OAuthError::Internal("random generator failed".into()))?;
+        .map_err(|_| Failure::internal("random generator failed"))?;
     Ok(B64.encode(bytes))
 }
 
 /// A new 256-bit opaque token: refresh token, authorization code, session id (SPEC §7).
-pub fn opaque(rng: &dyn SecureRandom) -> Result<String, OAuthError> {
+pub fn opaque(rng: &dyn SecureRandom) -> Result<String, Failure> {
     random_b64::<32>(rng)
+}
+
+/// Whether `value` looks like one of our 256-bit opaque values (43 base64url characters);
+/// anything else is refused without asking the store.
+pub fn is_opaque(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// base64url SHA-256, the at-rest form of every opaque token.

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use crate::clock::UnixTime;
-use crate::config::User;
-use crate::error::OAuthError;
-use crate::state::AppState;
-use crate::store::RetryAfter;
+use crate::failure::Failure;
+use crate::password::Argon2Pool;
+use crate::records::{User, Users};
+use crate::store::{RetryAfter, Store};
 
 /// Why a login failed; the two front doors (JSON grant, HTML form) each render it.
 #[derive(Debug)]
@@ -18,46 +18,48 @@ pub enum LoginFailure {
     /// Too many failures for this username (SPEC §8).
     Throttled(RetryAfter),
     /// The store or the argon2 pool could not serve the attempt.
-    Unavailable(OAuthError),
+    Failed(Failure),
 }
 
-impl From<OAuthError> for LoginFailure {
-    fn from(error: OAuthError) -> Self {
-        LoginFailure::Unavailable(error)
+impl<E: Into<Failure>> From<E> for LoginFailure {
+    fn from(error: E) -> Self {
+        LoginFailure::Failed(error.into())
     }
 }
 
-/// Checks `username` and `password`: throttle first (no argon2 while throttled), then the
-/// hash, then the failure count.
-pub async fn login(
-    state: &AppState,
-    username: &str,
-    password: &str,
-    now: UnixTime,
-) -> Result<Arc<User>, LoginFailure> {
-    let store = &state.store;
-    if let Some(wait) = store
-        .login_throttled(username, now)
-        .await
-        .map_err(OAuthError::from)?
-    {
-        return Err(LoginFailure::Throttled(wait));
+/// What a password login needs.
+#[derive(Clone, Copy)]
+pub struct Login<'a> {
+    pub users: &'a Users,
+    pub store: &'a Store,
+    pub argon2: &'a Argon2Pool,
+    /// `TS_LOGIN_MAX_FAILURES`.
+    pub max_failures: u32,
+}
+
+impl Login<'_> {
+    /// Checks `username` and `password`: throttle first (no argon2 while throttled), then the
+    /// hash, then the failure count.
+    pub async fn check(
+        &self,
+        username: &str,
+        password: &str,
+        now: UnixTime,
+    ) -> Result<Arc<User>, LoginFailure> {
+        if let Some(wait) = self.store.login_throttled(username, now).await? {
+            return Err(LoginFailure::Throttled(wait));
+        }
+        let user = self.users.get(username);
+        let hash = user.map(|u| u.password_hash.as_str());
+        if self.argon2.verify(hash, password).await?
+            && let Some(user) = user
+        {
+            self.store.login_succeeded(username).await?;
+            return Ok(user.clone());
+        }
+        self.store
+            .login_failed(username, now, self.max_failures)
+            .await?;
+        Err(LoginFailure::BadCredentials)
     }
-    let user = state.config.user(username);
-    let hash = user.map(|u| u.password_hash.as_str());
-    if state.argon2.verify(hash, password).await?
-        && let Some(user) = user
-    {
-        store
-            .login_succeeded(username)
-            .await
-            .map_err(OAuthError::from)?;
-        return Ok(user.clone());
-    }
-    let max = state.config.settings.login_max_failures;
-    store
-        .login_failed(username, now, max)
-        .await
-        .map_err(OAuthError::from)?;
-    Err(LoginFailure::BadCredentials)
 }

@@ -28,12 +28,3 @@ pub fn set(name: &str, value: &str, max_age: Option<u64>, secure: bool) -> Heade
     }
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
-
-/// Whether `value` looks like one of our 256-bit tokens (43 base64url characters); anything
-/// else in a cookie is ignored without asking the store.
-pub fn is_b64_256(value: &str) -> bool {
-    value.len() == 43
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}

@@ -6,11 +6,12 @@
 //! another site's POST never carries it.
 
 use axum::http::{HeaderMap, HeaderValue};
+use ring::rand::SecureRandom;
 use subtle::ConstantTimeEq;
 
 use super::cookie;
 use super::error::AuthorizeError;
-use crate::state::AppState;
+use crate::token;
 
 pub const COOKIE: &str = "ts_csrf";
 /// The hidden form field that repeats the cookie.
@@ -23,15 +24,19 @@ pub struct CsrfToken {
 }
 
 /// Reuses the browser's token if it has a well-formed one, else makes a new one.
-pub fn token(state: &AppState, headers: &HeaderMap) -> Result<CsrfToken, AuthorizeError> {
-    if let Some(value) = cookie::get(headers, COOKIE).filter(|v| cookie::is_b64_256(v)) {
+/// `secure` when the issuer is https.
+pub fn token(
+    rng: &dyn SecureRandom,
+    secure: bool,
+    headers: &HeaderMap,
+) -> Result<CsrfToken, AuthorizeError> {
+    if let Some(value) = cookie::get(headers, COOKIE).filter(|v| token::is_opaque(v)) {
         return Ok(CsrfToken {
             value: value.to_owned(),
             set_cookie: None,
         });
     }
-    let value = crate::token::opaque(state.keys.rng())?;
-    let secure = state.config.settings.issuer_is_https();
+    let value = token::opaque(rng)?;
     let set_cookie = cookie::set(COOKIE, &value, None, secure);
     Ok(CsrfToken {
         value,
@@ -41,7 +46,7 @@ pub fn token(state: &AppState, headers: &HeaderMap) -> Result<CsrfToken, Authori
 
 /// The POST's field must equal its cookie (compared in constant time); otherwise 403.
 pub fn verify(headers: &HeaderMap, field: Option<&str>) -> Result<(), AuthorizeError> {
-    let cookie = cookie::get(headers, COOKIE).filter(|v| cookie::is_b64_256(v));
+    let cookie = cookie::get(headers, COOKIE).filter(|v| token::is_opaque(v));
     match (cookie, field) {
         (Some(cookie), Some(field)) if bool::from(cookie.as_bytes().ct_eq(field.as_bytes())) => {
             Ok(())

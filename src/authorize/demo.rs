@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
 use super::page::{self, DemoPage};
-use super::request::Params;
+use crate::params::Params;
 use crate::state::AppState;
 
 /// The example client of the original API description, as config/dev.toml registers it
@@ -20,14 +20,14 @@ pub async fn callback(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let params = Params::parse(query.unwrap_or_default().as_bytes());
-    let one = |name| params.one(name).ok().flatten();
+    let params = Params::from_form(query.unwrap_or_default().as_bytes()).unwrap_or_default();
+    let one = |name| params.get(name);
     let code = one("code");
     let base = base_url(&state, &headers);
     // A code is shown in a shell command only if it is one of ours: a crafted link must not
     // put shell syntax into something a developer copies and pastes.
     let curl = code
-        .filter(|c| super::cookie::is_b64_256(c))
+        .filter(|c| crate::token::is_opaque(c))
         .map(|code| curl_command(&base, code));
     page::html(
         StatusCode::OK,

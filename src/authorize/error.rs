@@ -9,8 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::page;
 use super::redirect::Target;
-use crate::error::OAuthError;
-use crate::store::StoreError;
+use crate::failure::Failure;
 
 type Description = Cow<'static, str>;
 
@@ -23,14 +22,15 @@ pub enum AuthorizeError {
     InvalidRedirectUri,
     /// Query string over 8 KiB (SPEC §6).
     QueryTooLong,
+    /// Parameters that are not UTF-8 or hold an absurdly long value: nobody to trust.
+    Malformed,
     /// Form body over its limit, or unreadable.
     BodyTooLarge,
     /// The CSRF cookie and field are missing or differ: nothing happens.
     Forbidden,
-    /// The store (or the argon2 pool) cannot serve the request now (SPEC §8).
-    Unavailable,
-    /// A bug or unexpected failure: logged, never shown.
-    Internal(String),
+    /// The store or the argon2 pool cannot serve the request now (SPEC §8), or a bug; the
+    /// detail is logged by the HTTP layer, never shown.
+    Failed(Failure),
     /// Anything wrong after client and redirect_uri were validated: back to the client.
     Redirect(Box<Target>, RedirectError),
 }
@@ -105,6 +105,11 @@ impl IntoResponse for AuthorizeError {
                 "Request too large",
                 "The sign-in request is too large.",
             ),
+            AuthorizeError::Malformed => (
+                StatusCode::BAD_REQUEST,
+                "Invalid request",
+                "The sign-in request could not be read.",
+            ),
             AuthorizeError::BodyTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Request too large",
@@ -116,43 +121,37 @@ impl IntoResponse for AuthorizeError {
                 "This form could not be verified (it may have expired or come from another \
                  site). Go back to the application and start again.",
             ),
-            AuthorizeError::Unavailable => {
-                let mut response = page::message(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Temporarily unavailable",
-                    "The sign-in service is temporarily unavailable. Try again in a moment.",
-                );
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            AuthorizeError::Failed(failure) => {
+                let mut response = match failure {
+                    Failure::Unavailable(_) => {
+                        let mut response = page::message(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "Temporarily unavailable",
+                            "The sign-in service is temporarily unavailable. Try again in a \
+                             moment.",
+                        );
+                        response
+                            .headers_mut()
+                            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                        response
+                    }
+                    Failure::Internal(_) => page::message(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Something went wrong",
+                        "The sign-in service could not complete the request.",
+                    ),
+                };
+                response.extensions_mut().insert(failure);
                 return response;
-            }
-            AuthorizeError::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "The sign-in service could not complete the request.",
-                )
             }
         };
         page::message(status, title, text)
     }
 }
 
-impl From<StoreError> for AuthorizeError {
-    fn from(error: StoreError) -> Self {
-        tracing::warn!(%error, "store unavailable");
-        AuthorizeError::Unavailable
-    }
-}
-
-/// The shared helpers (minting, random values, argon2) speak `OAuthError`.
-impl From<OAuthError> for AuthorizeError {
-    fn from(error: OAuthError) -> Self {
-        match error {
-            OAuthError::TemporarilyUnavailable => AuthorizeError::Unavailable,
-            other => AuthorizeError::Internal(format!("{other:?}")),
-        }
+/// Everything that converts into the domain's `Failure` (the store's error among them).
+impl<E: Into<Failure>> From<E> for AuthorizeError {
+    fn from(error: E) -> Self {
+        AuthorizeError::Failed(error.into())
     }
 }

@@ -7,17 +7,21 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
+use super::csrf;
 use super::error::AuthorizeError;
 use super::page::{self, LogoutPage};
-use super::request::Params;
-use super::{csrf, session};
+use crate::params::Params;
 use crate::state::AppState;
 
 pub async fn confirm(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, AuthorizeError> {
-    let csrf = csrf::token(&state, &headers)?;
+    let csrf = csrf::token(
+        state.keys.rng(),
+        state.config.settings.issuer_is_https(),
+        &headers,
+    )?;
     let mut response = page::html(
         StatusCode::OK,
         &LogoutPage {
@@ -36,12 +40,12 @@ pub async fn sign_out(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AuthorizeError> {
     let body = body.map_err(|_| AuthorizeError::BodyTooLarge)?;
-    let params = Params::parse(&body);
+    let params = Params::from_form(&body).map_err(|_| AuthorizeError::Forbidden)?;
     let field = params
         .one(csrf::FIELD)
         .map_err(|_| AuthorizeError::Forbidden)?;
     csrf::verify(&headers, field)?;
-    let expired = session::end(&state, &headers).await?;
+    let expired = super::sessions(&state).end(&headers).await?;
     let mut response = page::message(
         StatusCode::OK,
         "Signed out",

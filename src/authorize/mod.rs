@@ -22,9 +22,11 @@ use axum::response::Response;
 use axum::routing::get;
 
 use self::error::AuthorizeError;
+use self::issue::Issuer;
 use self::page::LoginPage;
-use self::request::{AuthRequest, Params, Prompt};
-use self::session::SignedIn;
+use self::request::{AuthRequest, Prompt};
+use self::session::{Sessions, SignedIn};
+use crate::params::Params;
 use crate::state::AppState;
 use crate::users::LoginFailure;
 
@@ -59,11 +61,12 @@ async fn authorize(
     if query.len() > MAX_QUERY {
         return Err(AuthorizeError::QueryTooLong);
     }
-    let request = request::validate(&state, &Params::parse(query.as_bytes()))?;
+    let params = Params::from_form(query.as_bytes()).map_err(|_| AuthorizeError::Malformed)?;
+    let request = validate(&state, &params)?;
     if request.prompt != Some(Prompt::Login)
-        && let Some(signed_in) = session::current(&state, &headers, now).await?
+        && let Some(signed_in) = sessions(&state).current(&headers, now).await?
     {
-        return issue::respond(&state, &request, &signed_in, now).await;
+        return issuer(&state).respond(&request, &signed_in, now).await;
     }
     if request.prompt == Some(Prompt::None) {
         return Err(AuthorizeError::redirect(
@@ -86,10 +89,10 @@ async fn login(
     if body.len() > MAX_FORM {
         return Err(AuthorizeError::BodyTooLarge);
     }
-    let params = Params::parse(&body);
-    let request = request::validate(&state, &params)?;
+    let params = Params::from_form(&body).map_err(|_| AuthorizeError::Malformed)?;
+    let request = validate(&state, &params)?;
     // Repeats were refused by `validate`.
-    let field = |name| params.one(name).ok().flatten();
+    let field = |name| params.get(name);
     csrf::verify(&headers, field(csrf::FIELD))?;
     let username = field("username").unwrap_or_default();
     let password = field("password").unwrap_or_default();
@@ -97,7 +100,7 @@ async fn login(
     let outcome = if username.is_empty() || password.is_empty() {
         Err(LoginFailure::BadCredentials)
     } else {
-        crate::users::login(&state, username, password, now).await
+        state.login().check(username, password, now).await
     };
     let user = match outcome {
         Ok(user) => user,
@@ -127,14 +130,14 @@ async fn login(
                 .insert(header::RETRY_AFTER, HeaderValue::from(wait));
             return Ok(response);
         }
-        Err(LoginFailure::Unavailable(error)) => return Err(error.into()),
+        Err(LoginFailure::Failed(failure)) => return Err(failure.into()),
     };
-    let cookie = session::start(&state, &user.username, now).await?;
+    let cookie = sessions(&state).start(&user.username, now).await?;
     let signed_in = SignedIn {
         user,
         auth_time: now,
     };
-    let mut response = issue::respond(&state, &request, &signed_in, now).await?;
+    let mut response = issuer(&state).respond(&request, &signed_in, now).await?;
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
 }
@@ -147,7 +150,11 @@ fn login_page(
     message: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, AuthorizeError> {
-    let csrf = csrf::token(state, headers)?;
+    let csrf = csrf::token(
+        state.keys.rng(),
+        state.config.settings.issuer_is_https(),
+        headers,
+    )?;
     let page = LoginPage {
         client_name: &request.client.name,
         hidden: &request.hidden,
@@ -160,4 +167,28 @@ fn login_page(
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     Ok(response)
+}
+
+fn validate(state: &AppState, params: &Params) -> Result<AuthRequest, AuthorizeError> {
+    let issuer = state.config.settings.issuer_base();
+    request::validate(&state.config.clients, issuer, params)
+}
+
+fn sessions(state: &AppState) -> Sessions<'_> {
+    let settings = &state.config.settings;
+    Sessions {
+        store: &state.store,
+        users: &state.config.users,
+        rng: state.keys.rng(),
+        ttl: settings.session_ttl,
+        secure: settings.issuer_is_https(),
+    }
+}
+
+fn issuer(state: &AppState) -> Issuer<'_> {
+    Issuer {
+        store: &state.store,
+        minter: state.minter(),
+        code_ttl: state.config.settings.auth_code_ttl,
+    }
 }

@@ -1,15 +1,14 @@
 //! The authorization request (RFC 6749 §4.1.1, §4.2.1; RFC 7636 §4.3): its parameters, and
 //! their validation in the one order that decides whether an error may redirect.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::error::{AuthorizeError, RedirectError};
 use super::redirect::{ResponseMode, Target};
-use crate::config::Client;
-use crate::grants::GrantType;
+use crate::params::Params;
+use crate::pkce;
+use crate::records::{Client, Clients, GrantType};
 use crate::scope::Scope;
-use crate::state::AppState;
 
 /// The authorization request parameters carried through the login form.
 const REQUEST_PARAMETERS: [&str; 8] = [
@@ -22,41 +21,6 @@ const REQUEST_PARAMETERS: [&str; 8] = [
     "code_challenge_method",
     "prompt",
 ];
-
-/// Decoded query or form parameters, every value kept so repeats can be refused (RFC 6749
-/// §3.1: parameters must not be included more than once).
-#[derive(Debug, Default)]
-pub struct Params(BTreeMap<String, Vec<String>>);
-
-impl Params {
-    /// Parses `application/x-www-form-urlencoded` (a query string or a form body).
-    pub fn parse(input: &[u8]) -> Self {
-        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (name, value) in url::form_urlencoded::parse(input) {
-            map.entry(name.into_owned())
-                .or_default()
-                .push(value.into_owned());
-        }
-        Params(map)
-    }
-
-    /// The one value of `name`; an empty value counts as absent (RFC 6749 §3.1).
-    /// `Err` names a repeated parameter.
-    pub fn one(&self, name: &str) -> Result<Option<&str>, String> {
-        match self.0.get(name).map(Vec::as_slice) {
-            None | Some([]) => Ok(None),
-            Some([value]) => Ok(Some(value.as_str()).filter(|v| !v.is_empty())),
-            Some(_) => Err(format!("parameter {name} is repeated")),
-        }
-    }
-
-    fn repeated(&self) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(_, values)| values.len() > 1)
-            .map(|(name, _)| name.as_str())
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResponseType {
@@ -92,14 +56,17 @@ pub struct AuthRequest {
 
 /// Validates in SPEC §6's order: client, redirect_uri (errors so far show a page), then
 /// response_type, scope, PKCE, prompt (errors from here on redirect).
-pub fn validate(state: &AppState, params: &Params) -> Result<AuthRequest, AuthorizeError> {
+pub fn validate(
+    clients: &Clients,
+    issuer: &str,
+    params: &Params,
+) -> Result<AuthRequest, AuthorizeError> {
     let client_id = params
         .one("client_id")
         .map_err(|_| AuthorizeError::UnknownClient)?
         .ok_or(AuthorizeError::UnknownClient)?;
-    let client = state
-        .config
-        .client(client_id)
+    let client = clients
+        .get(client_id)
         .ok_or(AuthorizeError::UnknownClient)?
         .clone();
     tracing::Span::current().record("client_id", client.id.as_str());
@@ -121,7 +88,7 @@ pub fn validate(state: &AppState, params: &Params) -> Result<AuthRequest, Author
         redirect_uri,
         mode,
         state: params.one("state").ok().flatten().map(str::to_owned),
-        issuer: state.config.settings.issuer_base().to_owned(),
+        issuer: issuer.to_owned(),
     };
     let fail = |error| AuthorizeError::redirect(&target, error);
     if let Some(name) = params.repeated() {
@@ -156,7 +123,7 @@ pub fn validate(state: &AppState, params: &Params) -> Result<AuthRequest, Author
 
     let code_challenge = match (one("code_challenge"), one("code_challenge_method")) {
         (None, None) => None,
-        (Some(challenge), Some("S256")) if is_s256_challenge(challenge) => {
+        (Some(challenge), Some("S256")) if pkce::is_s256_challenge(challenge) => {
             Some(challenge.to_owned())
         }
         (Some(_), Some("S256")) => {
@@ -205,9 +172,4 @@ pub fn validate(state: &AppState, params: &Params) -> Result<AuthRequest, Author
         prompt,
         hidden,
     })
-}
-
-/// RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters without padding.
-fn is_s256_challenge(challenge: &str) -> bool {
-    super::cookie::is_b64_256(challenge)
 }

@@ -5,13 +5,14 @@
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, HeaderValue};
+use ring::rand::SecureRandom;
 
 use super::cookie;
 use super::error::AuthorizeError;
 use crate::clock::UnixTime;
-use crate::config::User;
-use crate::state::AppState;
-use crate::store::{Hashed, Session};
+use crate::records::{User, Users};
+use crate::store::{Hashed, Session, Store};
+use crate::token;
 
 pub const COOKIE: &str = "ts_session";
 
@@ -21,55 +22,62 @@ pub struct SignedIn {
     pub auth_time: UnixTime,
 }
 
-/// The live session of this browser, if any. A session whose user is no longer in the config
-/// counts as none.
-pub async fn current(
-    state: &AppState,
-    headers: &HeaderMap,
-    now: UnixTime,
-) -> Result<Option<SignedIn>, AuthorizeError> {
-    let Some(id) = cookie::get(headers, COOKIE).filter(|v| cookie::is_b64_256(v)) else {
-        return Ok(None);
-    };
-    // The store answers only live sessions (by `now`).
-    let Some(session) = state.store.session(&Hashed::of(id), now).await? else {
-        return Ok(None);
-    };
-    Ok(state.config.user(&session.username).map(|user| SignedIn {
-        user: user.clone(),
-        auth_time: session.auth_time,
-    }))
+/// What SSO sessions need.
+#[derive(Clone, Copy)]
+pub struct Sessions<'a> {
+    pub store: &'a Store,
+    pub users: &'a Users,
+    pub rng: &'a (dyn SecureRandom + Sync),
+    /// `TS_SESSION_TTL`.
+    pub ttl: u64,
+    /// Cookies are `Secure` when the issuer is https.
+    pub secure: bool,
 }
 
-/// Starts a session for `username`; returns the cookie that carries it.
-pub async fn start(
-    state: &AppState,
-    username: &str,
-    now: UnixTime,
-) -> Result<HeaderValue, AuthorizeError> {
-    let ttl = state.config.settings.session_ttl;
-    let id = crate::token::opaque(state.keys.rng())?;
-    let session = Session {
-        username: username.to_owned(),
-        auth_time: now,
-        expires_at: now + ttl,
-    };
-    state
-        .store
-        .put_session(&Hashed::of(&id), &session, ttl)
-        .await?;
-    Ok(set_cookie(state, &id, ttl))
-}
-
-/// Ends this browser's session, if it has one; returns the cookie that expires it.
-pub async fn end(state: &AppState, headers: &HeaderMap) -> Result<HeaderValue, AuthorizeError> {
-    if let Some(id) = cookie::get(headers, COOKIE).filter(|v| cookie::is_b64_256(v)) {
-        state.store.delete_session(&Hashed::of(id)).await?;
+impl Sessions<'_> {
+    /// The live session of this browser, if any. A session whose user is no longer in the
+    /// config counts as none.
+    pub async fn current(
+        &self,
+        headers: &HeaderMap,
+        now: UnixTime,
+    ) -> Result<Option<SignedIn>, AuthorizeError> {
+        let Some(id) = cookie::get(headers, COOKIE).filter(|v| token::is_opaque(v)) else {
+            return Ok(None);
+        };
+        // The store answers only live sessions (by `now`).
+        let Some(session) = self.store.session(&Hashed::of(id), now).await? else {
+            return Ok(None);
+        };
+        Ok(self.users.get(&session.username).map(|user| SignedIn {
+            user: user.clone(),
+            auth_time: session.auth_time,
+        }))
     }
-    Ok(set_cookie(state, "", 0))
-}
 
-fn set_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
-    let secure = state.config.settings.issuer_is_https();
-    cookie::set(COOKIE, value, Some(max_age), secure)
+    /// Starts a session for `username`; returns the cookie that carries it.
+    pub async fn start(
+        &self,
+        username: &str,
+        now: UnixTime,
+    ) -> Result<HeaderValue, AuthorizeError> {
+        let id = token::opaque(self.rng)?;
+        let session = Session {
+            username: username.to_owned(),
+            auth_time: now,
+            expires_at: now + self.ttl,
+        };
+        self.store
+            .put_session(&Hashed::of(&id), &session, self.ttl)
+            .await?;
+        Ok(cookie::set(COOKIE, &id, Some(self.ttl), self.secure))
+    }
+
+    /// Ends this browser's session, if it has one; returns the cookie that expires it.
+    pub async fn end(&self, headers: &HeaderMap) -> Result<HeaderValue, AuthorizeError> {
+        if let Some(id) = cookie::get(headers, COOKIE).filter(|v| token::is_opaque(v)) {
+            self.store.delete_session(&Hashed::of(id)).await?;
+        }
+        Ok(cookie::set(COOKIE, "", Some(0), self.secure))
+    }
 }

@@ -1,14 +1,11 @@
 //! `authorization_code` (RFC 6749 §4.1.3) with PKCE (RFC 7636): redeem the one-time code
 //! bound at /authorize, then mint.
 
-use subtle::ConstantTimeEq;
-
-use super::{access_token, response, start_family};
+use super::{Deps, response, start_family};
 use crate::clock::UnixTime;
-use crate::config::Client;
 use crate::error::OAuthError;
-use crate::scope::Scope;
-use crate::state::AppState;
+use crate::pkce::{self, PkceError};
+use crate::records::Client;
 use crate::store::{CodeRedemption, Hashed};
 use crate::token::{self, Subject, TokenResponse};
 
@@ -19,7 +16,7 @@ pub struct Request<'a> {
 }
 
 pub async fn grant(
-    state: &AppState,
+    deps: Deps<'_>,
     client: &Client,
     request: Request<'_>,
     now: UnixTime,
@@ -29,33 +26,22 @@ pub async fn grant(
             "code_verifier is required (PKCE)",
         ));
     }
+    let invalid = || OAuthError::invalid_grant("the authorization code is invalid");
     // The family is chosen before the code is spent, so a replay can always revoke it.
-    let family = token::random_b64::<16>(state.keys.rng())?;
-    let redemption = state
+    let family = token::random_b64::<16>(deps.minter.keys.rng())?;
+    let redemption = deps
         .store
-        .redeem_code(
-            &Hashed::of(request.code),
-            &family,
-            now,
-            state.refresh_policy(),
-        )
+        .redeem_code(&Hashed::of(request.code), &family, now, deps.refresh)
         .await?;
     let record = match redemption {
         CodeRedemption::Redeemed(record) => record,
         CodeRedemption::Replayed => {
-            state.metrics.refresh_reuse();
+            deps.metrics.refresh_reuse();
             tracing::warn!(client_id = %client.id, "authorization code replayed: family revoked");
-            return Err(OAuthError::invalid_grant(
-                "the authorization code is invalid",
-            ));
+            return Err(invalid());
         }
-        CodeRedemption::Unknown => {
-            return Err(OAuthError::invalid_grant(
-                "the authorization code is invalid",
-            ));
-        }
+        CodeRedemption::Unknown => return Err(invalid()),
     };
-    let invalid = || OAuthError::invalid_grant("the authorization code is invalid");
     if record.grant.client_id != client.id || record.expires_at <= now {
         return Err(invalid());
     }
@@ -69,46 +55,22 @@ pub async fn grant(
             "redirect_uri does not match the authorization request",
         ));
     }
-    verify_pkce(record.code_challenge.as_deref(), request.code_verifier)?;
+    pkce::verify(record.code_challenge.as_deref(), request.code_verifier).map_err(|e| match e {
+        PkceError::MalformedVerifier => OAuthError::invalid_request("malformed code_verifier"),
+        PkceError::Mismatch => OAuthError::invalid_grant("PKCE verification failed"),
+        PkceError::UnexpectedVerifier => {
+            OAuthError::invalid_grant("code_verifier sent but no code_challenge was used")
+        }
+        PkceError::MissingVerifier => OAuthError::invalid_grant("code_verifier is required"),
+    })?;
     let username = record.grant.username.as_deref().ok_or_else(invalid)?;
-    let user = state.config.user(username).ok_or_else(invalid)?;
-    let scope = Scope::parse(&record.grant.scope).unwrap_or_default();
+    let user = deps.users.get(username).ok_or_else(invalid)?;
     let subject = Subject::User {
         user,
         auth_time: record.grant.auth_time.unwrap_or(now),
     };
-    let access = access_token(state, client, subject, &scope, now)?;
-    let refresh = start_family(state, client, &record.grant, Some(family), now).await?;
-    Ok(response(access, refresh, &scope))
-}
-
-/// RFC 7636 §4.6: `BASE64URL(SHA256(code_verifier)) == code_challenge`. A verifier without a
-/// challenge, or a challenge without a verifier, fails.
-fn verify_pkce(challenge: Option<&str>, verifier: Option<&str>) -> Result<(), OAuthError> {
-    match (challenge, verifier) {
-        (None, None) => Ok(()),
-        (Some(challenge), Some(verifier)) => {
-            if !is_valid_verifier(verifier) {
-                return Err(OAuthError::invalid_request("malformed code_verifier"));
-            }
-            let computed = token::sha256_b64(verifier.as_bytes());
-            if bool::from(computed.as_bytes().ct_eq(challenge.as_bytes())) {
-                Ok(())
-            } else {
-                Err(OAuthError::invalid_grant("PKCE verification failed"))
-            }
-        }
-        (None, Some(_)) => Err(OAuthError::invalid_grant(
-            "code_verifier sent but no code_challenge was used",
-        )),
-        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required")),
-    }
-}
-
-/// RFC 7636 §4.1: 43 to 128 characters of `[A-Za-z0-9-._~]`.
-fn is_valid_verifier(verifier: &str) -> bool {
-    (43..=128).contains(&verifier.len())
-        && verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    let scope = &record.grant.scope;
+    let access = deps.minter.mint(client, subject, scope, now)?;
+    let refresh = start_family(deps, client, &record.grant, Some(family), now).await?;
+    Ok(response(access, refresh, scope))
 }

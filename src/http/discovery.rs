@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::grants::GrantType;
+use crate::records::GrantType;
 use crate::state::AppState;
 
 /// `GET /.well-known/jwks.json`: cacheable for five minutes, with a strong ETag.

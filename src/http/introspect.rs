@@ -9,9 +9,9 @@ use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::params::Params;
-use crate::clients;
+use super::credentials;
 use crate::error::OAuthError;
+use crate::params::Params;
 use crate::state::AppState;
 use crate::store::Hashed;
 use crate::token::{AccessClaims, Audience};
@@ -22,7 +22,7 @@ pub async fn introspect(
     params: Params,
 ) -> Result<Response, OAuthError> {
     let now = state.clock.now();
-    let client = clients::authenticate_request(&state, &headers, &params).await?;
+    let client = credentials::authenticate(&state, &headers, &params).await?;
     if client.is_public() {
         return Err(OAuthError::InvalidClient);
     }
@@ -100,7 +100,7 @@ async fn refresh_token(state: &AppState, token: &str, now: u64) -> Result<Value,
     Ok(json!(Active {
         active: true,
         token_type: None,
-        scope: grant.scope,
+        scope: grant.scope.to_string(),
         client_id: grant.client_id,
         sub,
         username,

@@ -8,13 +8,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::{ErrorCode, OAuthError};
+use crate::failure::Failure;
 use crate::state::AppState;
 
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, OAuthError> {
     let text = state
         .metrics
         .render()
-        .map_err(|e| OAuthError::Internal(format!("metrics encoding: {e}")))?;
+        .map_err(|e| Failure::internal(format!("metrics encoding: {e}")))?;
     Ok((
         [(
             header::CONTENT_TYPE,

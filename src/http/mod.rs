@@ -1,11 +1,12 @@
 //! The route table in one place, and the layers around it.
 
 mod cors;
+mod credentials;
 mod discovery;
+mod extract;
 mod health;
 mod introspect;
 mod metrics;
-pub mod params;
 mod revoke;
 mod token;
 
@@ -21,6 +22,7 @@ use tracing::Span;
 use axum::response::IntoResponse;
 
 use crate::error::OAuthError;
+use crate::failure::Failure;
 use crate::state::AppState;
 
 /// Request bodies over this answer 413 (SPEC §6).
@@ -85,7 +87,7 @@ const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 async fn deadline(request: Request, next: middleware::Next) -> axum::response::Response {
     match tokio::time::timeout(REQUEST_DEADLINE, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => OAuthError::TemporarilyUnavailable.into_response(),
+        Err(_) => OAuthError::from(Failure::unavailable("request deadline passed")).into_response(),
     }
 }
 
@@ -106,8 +108,14 @@ fn request_span(request: &Request) -> Span {
     )
 }
 
+/// Logs the response, and the one place a failure's detail is logged: the error types put it
+/// in the response's extensions when they render it (internal detail is never sent).
 fn on_response(response: &axum::response::Response, latency: Duration, span: &Span) {
     span.record("status", response.status().as_u16());
     span.record("latency_ms", latency.as_secs_f64() * 1000.0);
-    tracing::info!("response");
+    match response.extensions().get::<Failure>() {
+        Some(Failure::Unavailable(detail)) => tracing::warn!(%detail, "response: unavailable"),
+        Some(Failure::Internal(detail)) => tracing::error!(%detail, "response: internal error"),
+        None => tracing::info!("response"),
+    }
 }

@@ -4,9 +4,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::params::Params;
-use crate::clients;
+use super::credentials;
 use crate::error::OAuthError;
+use crate::params::Params;
 use crate::state::AppState;
 use crate::store::Hashed;
 use crate::token::AccessClaims;
@@ -16,7 +16,7 @@ pub async fn revoke(
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, OAuthError> {
-    let client = clients::authenticate_request(&state, &headers, &params).await?;
+    let client = credentials::authenticate(&state, &headers, &params).await?;
     let token = params.required("token")?;
     // Access tokens are stateless: say so rather than pretend (RFC 7009 §2.2.1).
     if state.keys.verify::<AccessClaims>(token).is_some() {

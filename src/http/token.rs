@@ -5,10 +5,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use super::params::Params;
-use crate::clients;
+use super::credentials;
 use crate::error::OAuthError;
-use crate::grants::{self, GrantType, TokenRequest};
+use crate::grants::{self, Deps, TokenRequest};
+use crate::params::Params;
+use crate::records::GrantType;
 use crate::state::AppState;
 
 pub async fn token(
@@ -20,12 +21,20 @@ pub async fn token(
     let grant_type = params.required("grant_type")?;
     let grant_type =
         GrantType::at_token_endpoint(grant_type).ok_or(OAuthError::UnsupportedGrantType)?;
-    let client = clients::authenticate_request(&state, &headers, &params).await?;
+    let client = credentials::authenticate(&state, &headers, &params).await?;
     if !client.allows(grant_type) {
         return Err(OAuthError::UnauthorizedClient);
     }
     let request: TokenRequest = params.parse()?;
-    let body = grants::issue(&state, &client, request, now).await?;
+    let deps = Deps {
+        store: &state.store,
+        minter: state.minter(),
+        users: &state.config.users,
+        login: state.login(),
+        refresh: state.refresh_policy(),
+        metrics: &state.metrics,
+    };
+    let body = grants::issue(deps, &client, request, now).await?;
     state.metrics.token_issued(grant_type.as_str());
     Ok(no_store(Json(body)))
 }

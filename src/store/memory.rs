@@ -9,7 +9,6 @@ use super::{
     Rotation, Session, StoreError, StoreResult, THROTTLE_WINDOW, throttle_wait,
 };
 use crate::clock::UnixTime;
-use crate::scope::Scope;
 
 /// Sweep expired records once per this many writes.
 const SWEEP_EVERY: u64 = 1024;
@@ -65,7 +64,7 @@ impl MemoryStore {
     fn lock(&self) -> StoreResult<MutexGuard<'_, Inner>> {
         self.inner
             .lock()
-            .map_err(|_| StoreError("memory store lock poisoned".into()))
+            .map_err(|_| StoreError::Corrupt("memory store lock poisoned".into()))
     }
 
     pub fn create_family(
@@ -123,11 +122,12 @@ impl MemoryStore {
         // With no grace, any second use is reuse, whatever the clocks of two replicas say.
         let in_grace =
             |used_at: UnixTime| policy.reuse_grace > 0 && now < used_at + policy.reuse_grace;
-        if token.used_at.is_none_or(in_grace) {
-            let granted = Scope::parse(&grant.scope).unwrap_or_default();
-            if rotate.scope.is_some_and(|asked| !asked.is_subset(&granted)) {
-                return Ok(Rotation::ScopeExceeded);
-            }
+        if token.used_at.is_none_or(in_grace)
+            && rotate
+                .scope
+                .is_some_and(|asked| !asked.is_subset(&grant.scope))
+        {
+            return Ok(Rotation::ScopeExceeded);
         }
         match token.used_at {
             None => token.used_at = Some(now),

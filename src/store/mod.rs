@@ -11,6 +11,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
+use crate::failure::Failure;
+use crate::scope::Scope;
 
 /// base64url SHA-256 of a token, code or session id: the only form a backend sees.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -32,7 +34,7 @@ pub struct Grant {
     pub client_id: String,
     /// The user's username, or `None` for a client acting for itself (client_credentials).
     pub username: Option<String>,
-    pub scope: String,
+    pub scope: Scope,
     pub auth_time: Option<UnixTime>,
 }
 
@@ -62,7 +64,7 @@ pub struct Rotate<'a> {
     pub new: &'a Hashed,
     pub client_id: &'a str,
     /// A narrower scope for this access token, checked against the family's (RFC 6749 §6).
-    pub scope: Option<&'a crate::scope::Scope>,
+    pub scope: Option<&'a Scope>,
     pub now: UnixTime,
 }
 
@@ -101,17 +103,34 @@ pub struct RefreshInfo {
 /// How long a username must wait before its next login attempt.
 pub type RetryAfter = u64;
 
-/// The store could not be reached or did not answer in time.
+/// Why the store could not answer.
 #[derive(Debug)]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    /// Unreachable, or no answer in time: the request may be retried (SPEC §8).
+    Unavailable(String),
+    /// A record that does not decode: a bug or tampering, never read as something else.
+    Corrupt(String),
+}
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "store: {}", self.0)
+        match self {
+            StoreError::Unavailable(detail) => write!(f, "store unavailable: {detail}"),
+            StoreError::Corrupt(detail) => write!(f, "store record corrupt: {detail}"),
+        }
     }
 }
 
 impl std::error::Error for StoreError {}
+
+impl From<StoreError> for Failure {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => Failure::Unavailable(error.to_string()),
+            StoreError::Corrupt(_) => Failure::Internal(error.to_string()),
+        }
+    }
+}
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -127,6 +146,29 @@ pub fn throttle_wait(failures: u64, max_failures: u64) -> u64 {
     }
     let doublings = (failures - max_failures).min(16);
     (1u64 << doublings).min(THROTTLE_MAX_WAIT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{THROTTLE_MAX_WAIT, throttle_wait};
+
+    #[test]
+    fn there_is_no_wait_below_the_limit() {
+        assert_eq!(throttle_wait(0, 5), 0);
+        assert_eq!(throttle_wait(4, 5), 0);
+    }
+
+    #[test]
+    fn the_wait_doubles_from_one_second_at_the_limit() {
+        let waits: Vec<u64> = (5..10).map(|n| throttle_wait(n, 5)).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16]);
+    }
+
+    #[test]
+    fn the_wait_stops_at_five_minutes_however_many_failures() {
+        assert_eq!(throttle_wait(14, 5), 300);
+        assert_eq!(throttle_wait(u64::MAX, 5), THROTTLE_MAX_WAIT);
+    }
 }
 
 /// Lifetimes of the records a grant writes.

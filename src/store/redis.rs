@@ -226,7 +226,7 @@ impl RedisStore {
                 .get_or_try_init(|| cluster.0.get_async_connection())
                 .await
                 .map(|c| Conn::Cluster(c.clone()))
-                .map_err(|e| StoreError(e.to_string())),
+                .map_err(|e| StoreError::Unavailable(e.to_string())),
         }
     }
 
@@ -246,11 +246,13 @@ impl RedisStore {
     {
         let work = async {
             let conn = self.conn().await?;
-            op(conn).await.map_err(|e| StoreError(e.to_string()))
+            op(conn)
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
         };
         tokio::time::timeout(limit, work)
             .await
-            .map_err(|_| StoreError("redis did not answer in time".into()))?
+            .map_err(|_| StoreError::Unavailable("redis did not answer in time".into()))?
     }
 
     fn key(&self, kind: &str, id: &str) -> String {
@@ -307,7 +309,7 @@ impl RedisStore {
         now: UnixTime,
         policy: RefreshPolicy,
     ) -> StoreResult<bool> {
-        let (grant_client, grant_scope) = (grant.client_id.clone(), grant.scope.clone());
+        let (grant_client, grant_scope) = (grant.client_id.clone(), grant.scope.to_string());
         let grant = encode(grant)?;
         let key = self.family_key(family);
         let created = self
@@ -566,9 +568,9 @@ impl RedisStore {
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| StoreError(format!("encode: {e}")))
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("encode: {e}")))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(value: &str) -> StoreResult<T> {
-    serde_json::from_str(value).map_err(|e| StoreError(format!("decode: {e}")))
+    serde_json::from_str(value).map_err(|e| StoreError::Corrupt(format!("decode: {e}")))
 }

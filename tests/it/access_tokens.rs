@@ -14,7 +14,7 @@ use crate::common::*;
 const ISSUER: &str = "http://localhost:8080";
 /// Kids printed by `token-service keygen` for the keys in tests/fixtures/ (checked
 /// independently against RFC 7638 in discovery.rs).
-const DEV_KID: &str = "kup_IbfZDx6nrNLk3QbyXXz6SufSqFR1Ia3PQxfmdk4";
+const TEST_KID: &str = "urvd7BLSaynMB5R-yV_bGCPHn-kH3e9bzoLIqdeCCTM";
 const EDDSA_KID: &str = "EC2vNKSRjhuoPcai7HDoRqrBHHNc_6DlEa0oqJjNOEk";
 const RS256_KID: &str = "vcKhXHwFZMqvfyHhwDvBCjIAAezph0ngbqeRJEAVbug";
 const OLDER_KID: &str = "MvNNurVvG9NhVa7QlrODOpK3C2fAspyF3f8dWCGWZZE";
@@ -124,7 +124,7 @@ async fn header_is_typ_at_jwt_with_alg_and_kid_and_nothing_else() {
     let body = client_credentials(&app, CLIENT_ID, CLIENT_SECRET).await;
     assert_eq!(
         raw_header(access_token(&body)),
-        json!({"typ": "at+jwt", "alg": "ES256", "kid": DEV_KID})
+        json!({"typ": "at+jwt", "alg": "ES256", "kid": TEST_KID})
     );
 }
 

@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::authorize::*;
+use crate::common::login::*;
 use crate::common::*;
 
 /// A code for `request`: by the live session if the jar has one, else by signing in.
@@ -39,7 +39,7 @@ fn spa_redeem_body(code: &str, verifier: &str) -> Value {
 
 #[tokio::test]
 async fn the_original_descriptions_code_body_redeems_a_code_asked_for_without_redirect_uri() {
-    let app = TestApp::new();
+    let app = TestApp::dev();
     let mut jar = Jar::default();
     let code = code_for(&app, &mut jar, &without(&code_request(), "redirect_uri")).await;
     // Option 1 of the original API description, verbatim but for the code.

@@ -17,7 +17,7 @@ use token_service::clock::Clock;
 use token_service::config::Settings;
 use url::Url;
 
-use crate::authorize::{CHALLENGE, VERIFIER, authorize_uri, fragment, query};
+use crate::common::login::{CHALLENGE, VERIFIER, authorize_uri, fragment, query};
 use crate::common::*;
 
 /// One browser at a time: two cores, and Chromium is heavy.

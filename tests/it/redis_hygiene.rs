@@ -4,6 +4,7 @@
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
+use token_service::scope::Scope;
 use token_service::store::{CodeRecord, Grant, Hashed, Session};
 
 use crate::common::redis::RedisServer;
@@ -88,7 +89,7 @@ async fn run_every_flow(app: &TestApp) -> Secrets {
         grant: Grant {
             client_id: CLIENT_ID.into(),
             username: Some(USERNAME.into()),
-            scope: "read".into(),
+            scope: Scope::parse("read").unwrap(),
             auth_time: Some(now),
         },
         redirect_uri: Some(REDIRECT_URI.into()),

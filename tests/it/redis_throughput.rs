@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use token_service::scope::Scope;
 use token_service::store::memory::MemoryStore;
 use token_service::store::redis::RedisStore;
 use token_service::store::{Grant, Hashed, RefreshPolicy, Rotate, Rotation, Store};
@@ -22,7 +23,7 @@ async fn rotations_per_second(store: &Store) -> f64 {
     let grant = Grant {
         client_id: "client".into(),
         username: Some("jsmith".into()),
-        scope: "read write".into(),
+        scope: Scope::parse("read write").unwrap(),
         auth_time: Some(now),
     };
     let tokens: Vec<Hashed> = (0..=ROTATIONS)

@@ -125,7 +125,7 @@ fn grant(now: u64) -> Grant {
     Grant {
         client_id: CLIENT.into(),
         username: Some("jsmith".into()),
-        scope: "read write".into(),
+        scope: Scope::parse("read write").unwrap(),
         auth_time: Some(now),
     }
 }
@@ -335,7 +335,7 @@ async fn a_narrower_scope_rotates_and_keeps_the_family_scope(store: Store) {
             .unwrap()
             .grant
             .scope,
-        "read write"
+        Scope::parse("read write").unwrap()
     );
 }
 

@@ -36,7 +36,7 @@ fn assert_token_response(response: &TestResponse, scope: &str, with_refresh: boo
 
 #[tokio::test]
 async fn password_grant_with_the_original_json_body_issues_tokens_that_verify_through_the_jwks() {
-    let app = TestApp::new();
+    let app = TestApp::dev();
     let server = TestServer::spawn(app.state.clone()).await;
     let before = real_now();
     let response = app.post_json("/token", &password_body()).await;
@@ -99,7 +99,7 @@ async fn password_grant_with_a_wrong_password_is_invalid_grant_without_naming_th
 
 #[tokio::test]
 async fn client_credentials_with_the_original_json_body_issues_a_client_token() {
-    let app = TestApp::new();
+    let app = TestApp::dev();
     let server = TestServer::spawn(app.state.clone()).await;
     let response = app
         .post_json(
@@ -147,7 +147,7 @@ async fn client_credentials_only_client_gets_no_refresh_token() {
 
 #[tokio::test]
 async fn refresh_token_grant_with_the_original_json_body_rotates_the_refresh_token() {
-    let app = TestApp::new();
+    let app = TestApp::dev();
     let first = app.password_tokens().await;
     let response = app
         .post_json(

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod login;
 pub mod redis;
 pub mod resource_server;
 
@@ -20,7 +21,8 @@ use token_service::clock::Clock;
 use token_service::config::Settings;
 use tower::ServiceExt;
 
-/// The original API description's example client and user, verbatim (config/dev.toml).
+/// The original API description's example client and user, verbatim (config/dev.toml, and
+/// tests/fixtures/service.toml).
 pub const CLIENT_ID: &str = "BA779C49-4D93-4785-9596-25805A24C5DC";
 pub const CLIENT_SECRET: &str = "4AD3CE00-8ED5-4F0A-A979-ACE64A15207C";
 pub const USERNAME: &str = "jsmith";
@@ -44,16 +46,29 @@ pub fn fixture(relative: &str) -> String {
         .to_string()
 }
 
-/// Settings on the dev config and dev key, plus `vars` (`("TS_X", "v")`).
+/// The test suite's config file and signing key (its own fixtures, not the dev setup's).
+pub const TEST_CONFIG: &str = "tests/fixtures/service.toml";
+pub const TEST_KEYS: &str = "tests/fixtures/keys";
+
+/// Settings on the test config and test key, plus `vars` (`("TS_X", "v")`).
 pub fn settings(vars: &[(&str, &str)]) -> Settings {
+    settings_on(TEST_CONFIG, TEST_KEYS, vars)
+}
+
+/// Settings on the shipped dev config and dev key, for the tests of the dev setup itself.
+pub fn dev_settings(vars: &[(&str, &str)]) -> Settings {
+    settings_on("config/dev.toml", "keys", vars)
+}
+
+fn settings_on(config: &str, keys: &str, vars: &[(&str, &str)]) -> Settings {
     let mut all = vec![
         (
             "TS_CONFIG_FILE".to_owned(),
-            repo_path("config/dev.toml").display().to_string(),
+            repo_path(config).display().to_string(),
         ),
         (
             "TS_KEYS_DIR".to_owned(),
-            repo_path("keys").display().to_string(),
+            repo_path(keys).display().to_string(),
         ),
     ];
     all.retain(|(name, _)| !vars.iter().any(|(k, _)| k == name));
@@ -77,9 +92,14 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// The dev config on the in-memory store.
+    /// The test config on the in-memory store.
     pub fn new() -> Self {
         Self::with_settings(settings(&[]))
+    }
+
+    /// The shipped dev config and dev key, as `cargo run` serves them.
+    pub fn dev() -> Self {
+        Self::with_settings(dev_settings(&[]))
     }
 
     pub fn with_vars(vars: &[(&str, &str)]) -> Self {

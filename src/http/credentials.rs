@@ -1,0 +1,122 @@
+//! Reading client credentials off a request (RFC 6749 §2.3.1): HTTP Basic, each half
+//! form-decoded, or `client_id`/`client_secret` in the body; never both secrets.
+
+use axum::http::{HeaderMap, header};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use std::sync::Arc;
+
+use crate::clients::{self, Credentials};
+use crate::error::OAuthError;
+use crate::params::{Params, form_decode};
+use crate::records::Client;
+use crate::state::AppState;
+
+/// Reads and authenticates the client of a request, and names it in the request's span.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Arc<Client>, OAuthError> {
+    let credentials = from_request(headers, params)?;
+    if let Some(id) = &credentials.client_id {
+        tracing::Span::current().record("client_id", id.as_str());
+    }
+    clients::authenticate(
+        &state.config.clients,
+        &state.argon2,
+        &state.secrets,
+        &credentials,
+    )
+    .await
+}
+
+/// Reads HTTP Basic and the body's `client_id`/`client_secret`. A secret in both places, or
+/// two different client ids, is `invalid_request`; Basic plus the same `client_id` in the
+/// body (as many libraries send) is fine.
+pub fn from_request(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAuthError> {
+    let body_id = params.get("client_id").map(str::to_owned);
+    let body_secret = params.get("client_secret").map(str::to_owned);
+    let basic = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(basic)
+                .ok_or(OAuthError::InvalidClient)?,
+        ),
+    };
+    let Some((id, secret)) = basic else {
+        return Ok(Credentials {
+            client_id: body_id,
+            secret: body_secret,
+        });
+    };
+    if body_secret.is_some() {
+        return Err(OAuthError::invalid_request(
+            "client credentials in both the Authorization header and the body",
+        ));
+    }
+    if body_id.as_ref().is_some_and(|body| *body != id) {
+        return Err(OAuthError::invalid_request(
+            "client_id in the body differs from the Authorization header",
+        ));
+    }
+    Ok(Credentials {
+        client_id: Some(id),
+        secret: Some(secret),
+    })
+}
+
+/// The id and secret of an `Authorization: Basic` value, each half form-decoded; `None` if
+/// it is anything else.
+fn basic(value: &str) -> Option<(String, String)> {
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((form_decode(id)?, form_decode(secret)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::basic;
+
+    fn encode(raw: &str) -> String {
+        format!("Basic {}", base64::Engine::encode(&super::STANDARD, raw))
+    }
+
+    #[test]
+    fn basic_credentials_are_split_at_the_first_colon() {
+        assert_eq!(
+            basic(&encode("client:sec:ret")),
+            Some(("client".into(), "sec:ret".into()))
+        );
+    }
+
+    #[test]
+    fn each_half_is_form_decoded() {
+        assert_eq!(
+            basic(&encode("a%3Ab:x+y%2B%C3%A9")),
+            Some(("a:b".into(), "x y+é".into()))
+        );
+    }
+
+    #[test]
+    fn the_scheme_is_case_insensitive() {
+        let lower = encode("id:secret").replacen("Basic", "basic", 1);
+        assert_eq!(basic(&lower), Some(("id".into(), "secret".into())));
+    }
+
+    #[test]
+    fn anything_but_basic_with_a_colon_is_refused() {
+        assert_eq!(basic("Bearer abc"), None);
+        assert_eq!(basic(&encode("no-colon")), None);
+        assert_eq!(basic("Basic !!!"), None);
+        assert_eq!(basic(&encode("id:%FF")), None);
+    }
+}

@@ -1,0 +1,310 @@
+//! Request parameters, one parser for every endpoint: a form body or query string
+//! (`application/x-www-form-urlencoded`) or a JSON object of strings (as the original API
+//! description sends them). One policy: non-UTF-8 is refused, a value over 8 KiB is refused,
+//! and a repeated parameter is kept so the caller can report it by name (RFC 6749 §3.1).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+/// No single parameter needs more; a longer one is hostile or broken.
+pub const MAX_VALUE_LEN: usize = 8 * 1024;
+
+/// The parameter names the service reads. Only these are ever named back in an error
+/// description: anything else a client sent is request text, and is never echoed.
+const KNOWN: &[&str] = &[
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "username",
+    "password",
+    "scope",
+    "refresh_token",
+    "token",
+    "token_type_hint",
+    "response_type",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "csrf_token",
+];
+
+/// Why a request's parameters could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParamsError {
+    NotUtf8,
+    TooLong,
+    /// Not a JSON object of strings.
+    MalformedJson,
+    /// A JSON value that is not a string (or number).
+    NotAString(&'static str),
+    /// A parameter the request type needs is missing.
+    Missing(&'static str),
+    /// The parameters do not fit the request type in another way.
+    Invalid,
+}
+
+impl fmt::Display for ParamsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamsError::NotUtf8 => f.write_str("the parameters are not UTF-8"),
+            ParamsError::TooLong => f.write_str("a parameter is too long"),
+            ParamsError::MalformedJson => {
+                f.write_str("the body is not a JSON object of string parameters")
+            }
+            ParamsError::NotAString(name) => write!(f, "{name} must be a string"),
+            ParamsError::Missing(name) => write!(f, "missing parameter {name}"),
+            ParamsError::Invalid => f.write_str("malformed parameters"),
+        }
+    }
+}
+
+/// The name to show for a parameter: its own if the service knows it, else a placeholder.
+pub fn label(name: &str) -> &'static str {
+    KNOWN
+        .iter()
+        .find(|known| **known == name)
+        .copied()
+        .unwrap_or("a parameter")
+}
+
+/// Parameters by name, with every value sent, in name order.
+#[derive(Debug, Default)]
+pub struct Params(BTreeMap<String, Vec<String>>);
+
+impl Params {
+    /// Parses a form body or a query string strictly: UTF-8 after decoding.
+    pub fn from_form(input: &[u8]) -> Result<Self, ParamsError> {
+        let text = std::str::from_utf8(input).map_err(|_| ParamsError::NotUtf8)?;
+        let mut params = Params::default();
+        for pair in text.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = form_decode(name).ok_or(ParamsError::NotUtf8)?;
+            let value = form_decode(value).ok_or(ParamsError::NotUtf8)?;
+            params.push(name, value)?;
+        }
+        Ok(params)
+    }
+
+    /// Parses a JSON object whose values are strings (numbers are read as their text, `null`
+    /// as absent).
+    pub fn from_json(body: &[u8]) -> Result<Self, ParamsError> {
+        let mut deserializer = serde_json::Deserializer::from_slice(body);
+        let params = deserializer
+            .deserialize_map(ParamsVisitor)
+            .map_err(|_| ParamsError::MalformedJson)?;
+        deserializer.end().map_err(|_| ParamsError::MalformedJson)?;
+        params
+    }
+
+    fn push(&mut self, name: String, value: String) -> Result<(), ParamsError> {
+        if name.len() > MAX_VALUE_LEN || value.len() > MAX_VALUE_LEN {
+            return Err(ParamsError::TooLong);
+        }
+        self.0.entry(name).or_default().push(value);
+        Ok(())
+    }
+
+    /// The first parameter sent more than once, as `label` names it.
+    pub fn repeated(&self) -> Option<&'static str> {
+        self.0
+            .iter()
+            .find(|(_, values)| values.len() > 1)
+            .map(|(name, _)| label(name))
+    }
+
+    /// The one value of `name`; an empty value counts as absent (RFC 6749 §3.1). `Err` if it
+    /// was sent more than once.
+    pub fn one(&self, name: &str) -> Result<Option<&str>, Repeated> {
+        match self.0.get(name).map(Vec::as_slice) {
+            None | Some([]) => Ok(None),
+            Some([value]) => Ok(Some(value.as_str()).filter(|v| !v.is_empty())),
+            Some(_) => Err(Repeated(label(name))),
+        }
+    }
+
+    /// The value of `name`, for callers that refused repeats up front (a repeat reads as
+    /// absent).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.one(name).ok().flatten()
+    }
+
+    /// The value of `name`, or an error naming it.
+    pub fn required(&self, name: &str) -> Result<&str, ParamsError> {
+        self.get(name).ok_or(ParamsError::Missing(label(name)))
+    }
+
+    /// Deserializes the (non-empty, single) values into a typed request.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ParamsError> {
+        let pairs = self
+            .0
+            .iter()
+            .filter_map(|(name, values)| match values.as_slice() {
+                [value] if !value.is_empty() => Some((name.as_str(), value.as_str())),
+                _ => None,
+            });
+        T::deserialize(de::value::MapDeserializer::<_, de::value::Error>::new(
+            pairs,
+        ))
+        .map_err(|e| {
+            // serde names a missing field after the request type, never after request text.
+            let message = e.to_string();
+            match message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.strip_suffix('`'))
+            {
+                Some(name) => ParamsError::Missing(label(name)),
+                None => ParamsError::Invalid,
+            }
+        })
+    }
+}
+
+/// A parameter was sent more than once; the name is `label`'s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Repeated(pub &'static str);
+
+/// Decodes one `application/x-www-form-urlencoded` component; `None` if not UTF-8.
+pub fn form_decode(s: &str) -> Option<String> {
+    let plus_as_space = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&plus_as_space)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
+}
+
+/// Reads a JSON object into `Params`. A well-formed object with a value the service refuses
+/// (not a string, too long) is our error, not the JSON parser's: the visitor returns it.
+struct ParamsVisitor;
+
+impl<'de> Visitor<'de> for ParamsVisitor {
+    type Value = Result<Params, ParamsError>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of string parameters")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut params = Params::default();
+        let mut refused = None;
+        while let Some(name) = map.next_key::<String>()? {
+            let value = match map.next_value::<serde_json::Value>()? {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => {
+                    refused.get_or_insert(ParamsError::NotAString(label(&name)));
+                    continue;
+                }
+            };
+            if let Err(e) = params.push(name, value) {
+                refused.get_or_insert(e);
+            }
+        }
+        Ok(match refused {
+            Some(error) => Err(error),
+            None => Ok(params),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_form_decodes_plus_and_percent_escapes() {
+        let params = Params::from_form(b"a=x+y&b=%C3%A9%3D").unwrap();
+        assert_eq!(params.get("a"), Some("x y"));
+        assert_eq!(params.get("b"), Some("é="));
+    }
+
+    #[test]
+    fn non_utf8_after_decoding_is_refused() {
+        assert_eq!(
+            Params::from_form(b"a=%FF").unwrap_err(),
+            ParamsError::NotUtf8
+        );
+        assert_eq!(
+            Params::from_form(b"a=\xff").unwrap_err(),
+            ParamsError::NotUtf8
+        );
+    }
+
+    #[test]
+    fn a_repeated_parameter_is_reported_by_its_known_name() {
+        let params = Params::from_form(b"scope=&scope=x&state=s").unwrap();
+        assert_eq!(params.repeated(), Some("scope"));
+        assert_eq!(params.one("scope"), Err(Repeated("scope")));
+        assert_eq!(params.one("state"), Ok(Some("s")));
+    }
+
+    #[test]
+    fn an_unknown_repeated_name_is_never_echoed() {
+        let params = Params::from_form(b"a%22%5C%C3%A9=1&a%22%5C%C3%A9=2").unwrap();
+        assert_eq!(params.repeated(), Some("a parameter"));
+    }
+
+    #[test]
+    fn an_empty_value_reads_as_absent() {
+        let params = Params::from_form(b"scope=&state").unwrap();
+        assert_eq!(params.one("scope"), Ok(None));
+        assert_eq!(params.one("state"), Ok(None));
+    }
+
+    #[test]
+    fn a_value_over_8_kib_is_refused() {
+        let body = format!("code={}", "a".repeat(MAX_VALUE_LEN + 1));
+        assert_eq!(
+            Params::from_form(body.as_bytes()).unwrap_err(),
+            ParamsError::TooLong
+        );
+    }
+
+    #[test]
+    fn json_repeats_are_kept_like_form_repeats() {
+        let params = Params::from_json(br#"{"code":"a","code":"b"}"#).unwrap();
+        assert_eq!(params.repeated(), Some("code"));
+    }
+
+    #[test]
+    fn a_json_value_that_is_not_a_string_names_only_a_known_parameter() {
+        assert_eq!(
+            Params::from_json(br#"{"grant_type":{"a":"\""}}"#).unwrap_err(),
+            ParamsError::NotAString("grant_type")
+        );
+        assert_eq!(
+            Params::from_json(br#"{"x\"y":[1]}"#).unwrap_err(),
+            ParamsError::NotAString("a parameter")
+        );
+    }
+
+    #[test]
+    fn json_that_is_not_one_object_is_malformed() {
+        for body in [&b"[]"[..], b"{\"a\":\"b\"} {}", b"{", b"\"x\""] {
+            assert_eq!(
+                Params::from_json(body).unwrap_err(),
+                ParamsError::MalformedJson
+            );
+        }
+    }
+
+    #[test]
+    fn a_typed_parse_names_the_missing_parameter() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Request {
+            code: String,
+        }
+        let params = Params::from_form(b"code=").unwrap();
+        assert_eq!(
+            params.parse::<Request>().unwrap_err(),
+            ParamsError::Missing("code")
+        );
+    }
+}

@@ -283,12 +283,21 @@ impl KeySet {
     /// Verifies an access token's signature with the published key its `kid` names, as a
     /// resource server would, and returns its claims. `exp`, `nbf` and `aud` are left to the
     /// caller, who knows the time (the clock is a parameter, not jsonwebtoken's).
+    ///
+    /// The protected header is read here before jsonwebtoken sees the token, because
+    /// jsonwebtoken ignores members it does not know: a `crit` member names extensions the
+    /// recipient must understand or reject the token (RFC 7515 §4.1.11), and we understand
+    /// none. `typ` must say access token (RFC 9068 §4). The algorithm is the key's, never the
+    /// header's.
     pub fn verify<T: serde::de::DeserializeOwned>(&self, jwt: &str) -> Option<T> {
-        let header = jsonwebtoken::decode_header(jwt).ok()?;
-        if header.typ.as_deref() != Some("at+jwt") {
+        let header = protected_header(jwt)?;
+        if header.contains_key("crit") {
             return None;
         }
-        let key = self.by_kid(header.kid.as_deref()?)?;
+        if !is_access_token_type(header.get("typ")?.as_str()?) {
+            return None;
+        }
+        let key = self.by_kid(header.get("kid")?.as_str()?)?;
         let alg = match key.alg {
             Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
             Algorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
@@ -320,6 +329,23 @@ impl KeySet {
 
 fn str_of<'a>(jwk: &'a serde_json::Value, member: &str) -> &'a str {
     jwk.get(member).and_then(|v| v.as_str()).unwrap_or_default()
+}
+
+/// The protected header of a JWS in compact serialization: exactly three segments, the first
+/// base64url of a JSON object (RFC 7515 §3.1, §4). The segment is the one jsonwebtoken reads.
+fn protected_header(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let mut segments = jwt.split('.');
+    let header = segments.next()?;
+    if segments.count() != 2 {
+        return None;
+    }
+    serde_json::from_slice(&B64.decode(header).ok()?).ok()
+}
+
+/// RFC 9068 §4: `typ` is `at+jwt` or `application/at+jwt`. It is a media type, compared
+/// case-insensitively, whose `application/` prefix may be left out (RFC 7515 §4.1.9).
+fn is_access_token_type(typ: &str) -> bool {
+    typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
 }
 
 /// Generates a new PKCS#8 key for `keygen`. RSA generation is not offered by `ring`.

@@ -335,6 +335,19 @@ fn keygen_for_eddsa_writes_the_pkcs8_v1_key_openssl_reads() {
 }
 
 #[test]
+fn help_offers_keygen_for_es256_and_eddsa_only() {
+    let output = run(&["--help"], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", output.stderr);
+    assert!(
+        output
+            .stdout
+            .contains("keygen [--alg ES256|EdDSA] [--dir DIR]"),
+        "RS256 keys come from openssl (SPEC §2): {}",
+        output.stdout
+    );
+}
+
+#[test]
 fn keygen_never_overwrites_a_key() {
     let dir = tempfile::tempdir().unwrap();
     let (first, _) = printed(&keygen(dir.path(), &[]));

@@ -11,7 +11,7 @@ use crate::keys::{self, Algorithm, KeySet};
 use crate::state::AppState;
 use crate::store::{Store, memory::MemoryStore, redis::RedisStore};
 
-const USAGE: &str = "usage: token-service [serve | keygen [--alg ES256|EdDSA|RS256] [--dir DIR] | hash-secret | check-config]";
+const USAGE: &str = "usage: token-service [serve | keygen [--alg ES256|EdDSA] [--dir DIR] | hash-secret | check-config]";
 
 /// Runs the subcommand named by `args` (without the program name).
 pub fn main(args: Vec<String>) -> Result<(), StartupError> {
@@ -144,7 +144,7 @@ fn keygen(args: &[String]) -> Result<(), StartupError> {
         match arg.as_str() {
             "--alg" => {
                 alg = Algorithm::parse(value?)
-                    .ok_or_else(|| StartupError::new("--alg: expected ES256, EdDSA or RS256"))?;
+                    .ok_or_else(|| StartupError::new("--alg: expected ES256 or EdDSA"))?;
             }
             "--dir" => dir = PathBuf::from(value?),
             _ => return Err(StartupError::new(USAGE)),

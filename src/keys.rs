@@ -283,12 +283,21 @@ impl KeySet {
     /// Verifies an access token's signature with the published key its `kid` names, as a
     /// resource server would, and returns its claims. `exp`, `nbf` and `aud` are left to the
     /// caller, who knows the time (the clock is a parameter, not jsonwebtoken's).
+    ///
+    /// The protected header is read here before jsonwebtoken sees the token, because
+    /// jsonwebtoken ignores members it does not know: a `crit` member names extensions the
+    /// recipient must understand or reject the token (RFC 7515 §4.1.11), and we understand
+    /// none. `typ` must say access token (RFC 9068 §4). The algorithm is the key's, never the
+    /// header's.
     pub fn verify<T: serde::de::DeserializeOwned>(&self, jwt: &str) -> Option<T> {
-        let header = jsonwebtoken::decode_header(jwt).ok()?;
-        if header.typ.as_deref() != Some("at+jwt") {
+        let header = protected_header(jwt)?;
+        if header.contains_key("crit") {
             return None;
         }
-        let key = self.by_kid(header.kid.as_deref()?)?;
+        if !is_access_token_type(header.get("typ")?.as_str()?) {
+            return None;
+        }
+        let key = self.by_kid(header.get("kid")?.as_str()?)?;
         let alg = match key.alg {
             Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
             Algorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
@@ -322,18 +331,112 @@ fn str_of<'a>(jwk: &'a serde_json::Value, member: &str) -> &'a str {
     jwk.get(member).and_then(|v| v.as_str()).unwrap_or_default()
 }
 
+/// The protected header of a JWS in compact serialization: exactly three segments, the first
+/// base64url of a JSON object (RFC 7515 §3.1, §4). The segment is the one jsonwebtoken reads.
+fn protected_header(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let mut segments = jwt.split('.');
+    let header = segments.next()?;
+    if segments.count() != 2 {
+        return None;
+    }
+    serde_json::from_slice(&B64.decode(header).ok()?).ok()
+}
+
+/// RFC 9068 §4: `typ` is `at+jwt` or `application/at+jwt`. It is a media type, compared
+/// case-insensitively, whose `application/` prefix may be left out (RFC 7515 §4.1.9).
+fn is_access_token_type(typ: &str) -> bool {
+    typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
+}
+
+/// An Ed25519 private key as `openssl genpkey -algorithm ed25519` writes it (RFC 8410 §7):
+/// `OneAsymmetricKey` version 0 (PKCS#8 v1), algorithm id-Ed25519 (1.3.101.112), and the
+/// privateKey OCTET STRING wrapping the CurvePrivateKey OCTET STRING of the 32-byte seed.
+/// These are the 16 bytes before the seed.
+const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, // SEQUENCE, 46 bytes
+    0x02, 0x01, 0x00, // INTEGER version 0 (v1)
+    0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, // AlgorithmIdentifier { id-Ed25519 }
+    0x04, 0x22, 0x04, 0x20, // OCTET STRING { OCTET STRING, 32 bytes: the seed }
+];
+
+/// The PKCS#8 v1 document of the Ed25519 key with this seed.
+fn ed25519_pkcs8_v1(seed: &[u8; 32]) -> Vec<u8> {
+    let mut der = Vec::with_capacity(ED25519_PKCS8_V1_PREFIX.len() + seed.len());
+    der.extend_from_slice(&ED25519_PKCS8_V1_PREFIX);
+    der.extend_from_slice(seed);
+    der
+}
+
 /// Generates a new PKCS#8 key for `keygen`. RSA generation is not offered by `ring`.
+///
+/// Ed25519 keys are written as PKCS#8 v1 rather than ring's v2 (which adds the public key):
+/// OpenSSL 3.0, Node's `crypto`, jose and Python `cryptography` refuse v2 Ed25519 keys, and
+/// SPEC §2 promises they read what keygen writes. The loader reads both; the kid is the same.
 pub fn generate_pkcs8(alg: Algorithm, rng: &SystemRandom) -> Result<Vec<u8>, String> {
     match alg {
         Algorithm::ES256 => EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, rng)
             .map(|d| d.as_ref().to_vec())
             .map_err(|_| "key generation failed".into()),
-        Algorithm::EdDSA => Ed25519KeyPair::generate_pkcs8(rng)
-            .map(|d| d.as_ref().to_vec())
+        Algorithm::EdDSA => ring::rand::generate::<[u8; 32]>(rng)
+            .map(|seed| ed25519_pkcs8_v1(&seed.expose()))
             .map_err(|_| "key generation failed".into()),
         Algorithm::RS256 => Err(
             "RS256 keys cannot be generated here (ring signs RSA but does not generate keys); create one with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out keys/$(date -u +%Y-%m-%dT%H%M%SZ)-rs256.pem` and it will be loaded like any other"
                 .into(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::Path;
+
+    use ring::rand::SystemRandom;
+    use ring::signature::Ed25519KeyPair;
+
+    use super::{Algorithm, SigningKey, generate_pkcs8};
+
+    fn pem_of(der: &[u8]) -> String {
+        pem::encode(&pem::Pem::new("PRIVATE KEY", der.to_vec()))
+    }
+
+    #[test]
+    fn an_ed25519_key_is_generated_as_the_48_byte_pkcs8_v1_document_openssl_writes() {
+        let der = generate_pkcs8(Algorithm::EdDSA, &SystemRandom::new()).unwrap();
+        assert_eq!(der.len(), 48);
+        // SEQUENCE (46 bytes) { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING {
+        // OCTET STRING (32 bytes) } }: `openssl genpkey -algorithm ed25519 -outform DER`.
+        let prefix = [
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        assert_eq!(der[..16], prefix);
+        let key = SigningKey::from_pem(Path::new("k.pem"), pem_of(&der).as_bytes()).unwrap();
+        assert_eq!(key.alg, Algorithm::EdDSA);
+    }
+
+    #[test]
+    fn an_ed25519_key_has_the_same_kid_as_pkcs8_v1_and_as_rings_v2() {
+        let v2 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
+        let v2 = v2.as_ref();
+        // ring's v2: SEQUENCE (81 bytes) { INTEGER 1, SEQUENCE { OID }, OCTET STRING {
+        // OCTET STRING { seed } }, [1] public key }; the seed sits where it does in v1.
+        assert_eq!(
+            v2[..16],
+            [
+                0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+                0x04, 0x20
+            ]
+        );
+        let seed: [u8; 32] = v2[16..48].try_into().unwrap();
+        let v1 = super::ed25519_pkcs8_v1(&seed);
+        let load = |der: &[u8]| {
+            SigningKey::from_pem(Path::new("k.pem"), pem_of(der).as_bytes())
+                .unwrap()
+                .kid
+        };
+        assert_eq!(load(&v1), load(v2));
     }
 }

@@ -296,6 +296,58 @@ async fn keygen_prints_the_kid_the_jwks_then_publishes() {
 }
 
 #[test]
+fn keygen_for_eddsa_writes_the_pkcs8_v1_key_openssl_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, kid) = printed(&keygen(dir.path(), &["--alg", "EdDSA"]));
+    let pem = pem::parse(std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(pem.tag(), "PRIVATE KEY");
+    // RFC 8410 §7, as `openssl genpkey -algorithm ed25519` writes it: SEQUENCE { INTEGER 0
+    // (v1, no public key), SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING {
+    // 32-byte seed } } }. OpenSSL 3.0, Node and Python `cryptography` refuse ring's v2.
+    let der = pem.contents();
+    assert_eq!(der.len(), 48, "{der:02x?}");
+    assert_eq!(der[..2], [0x30, 0x2e], "SEQUENCE of 46 bytes");
+    assert_eq!(der[2..5], [0x02, 0x01, 0x00], "version 0");
+    assert_eq!(
+        der[5..12],
+        [0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70],
+        "id-Ed25519"
+    );
+    assert_eq!(
+        der[12..16],
+        [0x04, 0x22, 0x04, 0x20],
+        "the seed, wrapped twice"
+    );
+    let keys = token_service::keys::KeySet::load(dir.path(), None).unwrap();
+    assert_eq!(keys.signer().kid, kid);
+    // And OpenSSL itself, where it is installed.
+    if Command::new("openssl").arg("version").output().is_ok() {
+        let read = Command::new("openssl")
+            .args(["pkey", "-in", &path, "-noout"])
+            .output()
+            .unwrap();
+        assert!(
+            read.status.success(),
+            "openssl pkey: {}",
+            String::from_utf8_lossy(&read.stderr)
+        );
+    }
+}
+
+#[test]
+fn help_offers_keygen_for_es256_and_eddsa_only() {
+    let output = run(&["--help"], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", output.stderr);
+    assert!(
+        output
+            .stdout
+            .contains("keygen [--alg ES256|EdDSA] [--dir DIR]"),
+        "RS256 keys come from openssl (SPEC §2): {}",
+        output.stdout
+    );
+}
+
+#[test]
 fn keygen_never_overwrites_a_key() {
     let dir = tempfile::tempdir().unwrap();
     let (first, _) = printed(&keygen(dir.path(), &[]));

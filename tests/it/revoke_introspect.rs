@@ -1,6 +1,8 @@
 //! `POST /revoke` (RFC 7009) and `POST /introspect` (RFC 7662), SPEC §6.
 
 use axum::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -147,6 +149,84 @@ async fn a_tampered_access_token_is_inactive() {
     let flipped = if signature.starts_with('A') { "B" } else { "A" };
     let tampered = format!("{rest}.{flipped}{}", &signature[1..]);
     let body = introspect(&app, &tampered).await.json();
+    assert_eq!(body, json!({"active": false}));
+}
+
+/// An access token the service minted, with its header replaced by the service's own header
+/// (`alg`, `kid`, `typ` `at+jwt`) updated with `members` (`null` removes one), signed again
+/// with the service's key file: only the header differs, and the signature holds.
+async fn with_header(app: &TestApp, members: Value) -> String {
+    let tokens = app.password_tokens().await;
+    let payload = tokens["access_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .nth(1)
+        .unwrap();
+    let mut header = json!({"alg": "ES256", "kid": app.state.keys.signer().kid, "typ": "at+jwt"});
+    for (name, value) in members.as_object().unwrap() {
+        match value {
+            Value::Null => header.as_object_mut().unwrap().remove(name),
+            _ => header
+                .as_object_mut()
+                .unwrap()
+                .insert(name.clone(), value.clone()),
+        };
+    }
+    let pem = std::fs::read(repo_path("keys/0000-dev-es256.pem")).unwrap();
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(&pem).unwrap();
+    let message = format!("{}.{payload}", URL_SAFE_NO_PAD.encode(header.to_string()));
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &key, jsonwebtoken::Algorithm::ES256)
+            .unwrap();
+    format!("{message}.{signature}")
+}
+
+#[tokio::test]
+async fn an_access_token_with_a_crit_header_is_inactive() {
+    let app = TestApp::new();
+    // The same forgery without `crit` is a valid access token.
+    let plain = with_header(&app, json!({})).await;
+    assert_eq!(introspect(&app, &plain).await.json()["active"], true);
+    // RFC 7515 §4.1.11: extensions in `crit` must be understood, and none is.
+    let token = with_header(&app, json!({"crit": ["exp"], "exp": app.clock.now() + 900})).await;
+    let body = introspect(&app, &token).await.json();
+    assert_eq!(body, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn an_access_token_typed_application_at_jwt_is_active() {
+    let app = TestApp::new();
+    // RFC 9068 §4: the `application/` prefix of the media type may be present.
+    let token = with_header(&app, json!({"typ": "application/at+jwt"})).await;
+    let body = introspect(&app, &token).await.json();
+    assert_eq!(body["active"], true, "{body}");
+    assert_eq!(body["sub"], SUBJECT);
+}
+
+#[tokio::test]
+async fn an_access_token_type_is_compared_case_insensitively() {
+    let app = TestApp::new();
+    // RFC 7515 §4.1.9: `typ` is a media type, and those compare case-insensitively.
+    let token = with_header(&app, json!({"typ": "Application/AT+JWT"})).await;
+    let body = introspect(&app, &token).await.json();
+    assert_eq!(body["active"], true, "{body}");
+}
+
+#[tokio::test]
+async fn a_token_typed_jwt_is_inactive() {
+    let app = TestApp::new();
+    // What ID tokens carry (SPEC §9): signed by the same key, but not an access token.
+    let token = with_header(&app, json!({"typ": "JWT"})).await;
+    let body = introspect(&app, &token).await.json();
+    assert_eq!(body, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn a_token_without_typ_is_inactive() {
+    let app = TestApp::new();
+    let token = with_header(&app, json!({"typ": null})).await;
+    let body = introspect(&app, &token).await.json();
     assert_eq!(body, json!({"active": false}));
 }
 

@@ -173,7 +173,7 @@ async fn with_header(app: &TestApp, members: Value) -> String {
                 .insert(name.clone(), value.clone()),
         };
     }
-    let pem = std::fs::read(repo_path("keys/0000-dev-es256.pem")).unwrap();
+    let pem = std::fs::read(&app.state.keys.signer().path).unwrap();
     let key = jsonwebtoken::EncodingKey::from_ec_pem(&pem).unwrap();
     let message = format!("{}.{payload}", URL_SAFE_NO_PAD.encode(header.to_string()));
     let signature =

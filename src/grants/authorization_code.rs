@@ -31,7 +31,13 @@ pub async fn grant(
     let family = token::random_b64::<16>(deps.minter.keys.rng())?;
     let redemption = deps
         .store
-        .redeem_code(&Hashed::of(request.code), &family, now, deps.refresh)
+        .redeem_code(
+            &Hashed::of(request.code),
+            &client.id,
+            &family,
+            now,
+            deps.refresh,
+        )
         .await?;
     let record = match redemption {
         CodeRedemption::Redeemed(record) => record,
@@ -42,7 +48,7 @@ pub async fn grant(
         }
         CodeRedemption::Unknown => return Err(invalid()),
     };
-    if record.grant.client_id != client.id || record.expires_at <= now {
+    if record.expires_at <= now {
         return Err(invalid());
     }
     // RFC 6749 §4.1.3: required and identical if it was sent to /authorize.

@@ -198,13 +198,18 @@ impl MemoryStore {
     pub fn redeem_code(
         &self,
         code: &Hashed,
+        client_id: &str,
         family: &str,
         now: UnixTime,
         policy: RefreshPolicy,
     ) -> StoreResult<CodeRedemption> {
         let mut inner = self.lock()?;
         inner.wrote(now);
-        let Some(entry) = inner.codes.get_mut(code).filter(|c| c.retain_until > now) else {
+        let Some(entry) = inner
+            .codes
+            .get_mut(code)
+            .filter(|c| c.retain_until > now && c.record.grant.client_id == client_id)
+        else {
             return Ok(CodeRedemption::Unknown);
         };
         match entry.redeemed_by.clone() {

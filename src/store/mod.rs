@@ -259,16 +259,18 @@ impl Store {
         dispatch!(self, s => s.put_code(code, record, ttl))
     }
 
-    /// Spends a code and binds it to the refresh family that will be issued from it; a second
-    /// redemption revokes that family (SPEC §7).
+    /// Spends a code issued to `client_id` and binds it to the refresh family that will be
+    /// issued from it; a second redemption revokes that family (SPEC §7). Another client's
+    /// code is `Unknown` and left as it was, so no client can burn another's code.
     pub async fn redeem_code(
         &self,
         code: &Hashed,
+        client_id: &str,
         family: &str,
         now: UnixTime,
         policy: RefreshPolicy,
     ) -> StoreResult<CodeRedemption> {
-        dispatch!(self, s => s.redeem_code(code, family, now, policy))
+        dispatch!(self, s => s.redeem_code(code, client_id, family, now, policy))
     }
 
     pub async fn put_session(&self, id: &Hashed, session: &Session, ttl: u64) -> StoreResult<()> {

@@ -7,8 +7,9 @@
 //!   scripts), `revoked`, and `t:<hash>` per token,
 //!   `issued:expires[:used]`; a used token's field is dropped after the grace window, and a
 //!   token whose lookup key points here but whose field is gone was used: reuse
-//! - `p:ac:<hash>`: authorization code: `rec` and `exp` until redeemed; then only `fam`,
-//!   kept for the refresh TTL so that a replay at any time revokes that family
+//! - `p:ac:<hash>`: authorization code: `rec`, `exp` and `cid` (the client it was issued
+//!   to, checked before anything is spent); once redeemed also `fam`, all kept for the
+//!   refresh TTL so that a replay at any time revokes that family
 //! - `p:ss:<hash>`: SSO session
 //! - `p:lf:<sha256(username)>`: failed logins: `n`, `until` (throttled until), `last` (last
 //!   failure; the count restarts 15 minutes after it, by the `now` passed in)
@@ -98,12 +99,12 @@ return 1
 "#;
 
 const REDEEM_CODE: &str = r#"
+if redis.call('HGET', KEYS[1], 'cid') ~= ARGV[4] then return {0, false} end
 local fam = redis.call('HGET', KEYS[1], 'fam')
 if fam then return {2, fam} end
 local rec = redis.call('HGET', KEYS[1], 'rec')
 if not rec or tonumber(redis.call('HGET', KEYS[1], 'exp')) <= tonumber(ARGV[2]) then return {0, false} end
 redis.call('HSET', KEYS[1], 'fam', ARGV[1])
-redis.call('HDEL', KEYS[1], 'rec')
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {1, rec}
 "#;
@@ -437,7 +438,11 @@ impl RedisStore {
                 .atomic()
                 .hset_multiple(
                     &key,
-                    &[("rec", rec), ("exp", record.expires_at.to_string())],
+                    &[
+                        ("rec", rec),
+                        ("exp", record.expires_at.to_string()),
+                        ("cid", record.grant.client_id.clone()),
+                    ],
                 )
                 .ignore()
                 .expire(&key, ttl as i64)
@@ -451,6 +456,7 @@ impl RedisStore {
     pub async fn redeem_code(
         &self,
         code: &Hashed,
+        client_id: &str,
         family: &str,
         now: UnixTime,
         policy: RefreshPolicy,
@@ -464,6 +470,7 @@ impl RedisStore {
                     .arg(family)
                     .arg(now)
                     .arg(policy.ttl)
+                    .arg(client_id)
                     .invoke_async(&mut c)
                     .await
             })

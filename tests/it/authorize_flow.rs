@@ -325,6 +325,25 @@ async fn a_code_works_only_for_the_client_it_was_issued_to() {
     response.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
 }
 
+#[tokio::test]
+async fn another_client_presenting_a_code_does_not_spend_it() {
+    let app = TestApp::new();
+    let mut jar = Jar::default();
+    let code = code_for(&app, &mut jar, &code_request()).await;
+    let stolen = json!({
+        "grant_type": "authorization_code",
+        "client_id": PUBLIC_CLIENT,
+        "code": code,
+        "redirect_uri": CALLBACK,
+        "code_verifier": VERIFIER,
+    });
+    let response = app.post_json("/token", &stolen).await;
+    response.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    let response = app.post_json("/token", &redeem_body(&code)).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert!(response.json()["refresh_token"].is_string());
+}
+
 // --- Implicit ---
 
 #[tokio::test]

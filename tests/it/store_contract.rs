@@ -96,6 +96,8 @@ contract!(
     a_code_replayed_before_its_family_is_created_revokes_that_family_in_advance,
     a_code_expires_by_the_time_passed_in,
     an_unknown_code_is_unknown,
+    another_clients_code_is_unknown_and_not_spent,
+    another_client_replaying_a_spent_code_revokes_nothing,
     a_session_is_stored_read_and_deleted,
     a_session_expires_by_the_time_passed_in,
     failures_under_the_limit_do_not_throttle,
@@ -442,7 +444,7 @@ async fn a_code_redeems_once_with_its_record(store: Store) {
         .unwrap();
     assert_eq!(
         store
-            .redeem_code(&code(), "fam", now, policy())
+            .redeem_code(&code(), CLIENT, "fam", now, policy())
             .await
             .unwrap(),
         CodeRedemption::Redeemed(code_record(now))
@@ -455,13 +457,15 @@ async fn a_code_replayed_after_its_expiry_still_revokes_the_family(store: Store)
         .put_code(&code(), &code_record(now), 60)
         .await
         .unwrap();
-    let first = store.redeem_code(&code(), "fam", now, policy()).await;
+    let first = store
+        .redeem_code(&code(), CLIENT, "fam", now, policy())
+        .await;
     assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
     family(&store, now, policy()).await;
     let late = now + 600;
     assert_eq!(
         store
-            .redeem_code(&code(), "fam-2", late, policy())
+            .redeem_code(&code(), CLIENT, "fam-2", late, policy())
             .await
             .unwrap(),
         CodeRedemption::Replayed
@@ -478,12 +482,14 @@ async fn a_replayed_code_revokes_the_family_issued_from_it(store: Store) {
         .put_code(&code(), &code_record(now), 60)
         .await
         .unwrap();
-    let first = store.redeem_code(&code(), "fam", now, policy()).await;
+    let first = store
+        .redeem_code(&code(), CLIENT, "fam", now, policy())
+        .await;
     assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
     family(&store, now, policy()).await;
     assert_eq!(
         store
-            .redeem_code(&code(), "fam-2", now + 1, policy())
+            .redeem_code(&code(), CLIENT, "fam-2", now + 1, policy())
             .await
             .unwrap(),
         CodeRedemption::Replayed
@@ -501,11 +507,13 @@ async fn a_code_replayed_before_its_family_is_created_revokes_that_family_in_adv
         .put_code(&code(), &code_record(now), 60)
         .await
         .unwrap();
-    let first = store.redeem_code(&code(), "fam", now, policy()).await;
+    let first = store
+        .redeem_code(&code(), CLIENT, "fam", now, policy())
+        .await;
     assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
     assert_eq!(
         store
-            .redeem_code(&code(), "fam-2", now, policy())
+            .redeem_code(&code(), CLIENT, "fam-2", now, policy())
             .await
             .unwrap(),
         CodeRedemption::Replayed
@@ -526,17 +534,63 @@ async fn a_code_expires_by_the_time_passed_in(store: Store) {
         .unwrap();
     assert_eq!(
         store
-            .redeem_code(&code(), "fam", now + 60, policy())
+            .redeem_code(&code(), CLIENT, "fam", now + 60, policy())
             .await
             .unwrap(),
         CodeRedemption::Unknown
     );
 }
 
+async fn another_clients_code_is_unknown_and_not_spent(store: Store) {
+    let now = real_now();
+    store
+        .put_code(&code(), &code_record(now), 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_code(&code(), OTHER_CLIENT, "fam-x", now, policy())
+            .await
+            .unwrap(),
+        CodeRedemption::Unknown
+    );
+    assert_eq!(
+        store
+            .redeem_code(&code(), CLIENT, "fam", now, policy())
+            .await
+            .unwrap(),
+        CodeRedemption::Redeemed(code_record(now))
+    );
+}
+
+async fn another_client_replaying_a_spent_code_revokes_nothing(store: Store) {
+    let now = real_now();
+    store
+        .put_code(&code(), &code_record(now), 60)
+        .await
+        .unwrap();
+    let first = store
+        .redeem_code(&code(), CLIENT, "fam", now, policy())
+        .await;
+    assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
+    family(&store, now, policy()).await;
+    assert_eq!(
+        store
+            .redeem_code(&code(), OTHER_CLIENT, "fam-x", now, policy())
+            .await
+            .unwrap(),
+        CodeRedemption::Unknown
+    );
+    assert!(matches!(
+        rotate(&store, 0, 1, now, policy()).await,
+        Rotation::Rotated(_)
+    ));
+}
+
 async fn an_unknown_code_is_unknown(store: Store) {
     assert_eq!(
         store
-            .redeem_code(&code(), "fam", real_now(), policy())
+            .redeem_code(&code(), CLIENT, "fam", real_now(), policy())
             .await
             .unwrap(),
         CodeRedemption::Unknown

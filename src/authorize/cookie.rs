@@ -28,3 +28,19 @@ pub fn set(name: &str, value: &str, max_age: Option<u64>, secure: bool) -> Heade
     }
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
+
+/// The cookie's name: `name` over http; under an https issuer `__Host-name`, which browsers
+/// accept only from a secure origin, on `/`, without `Domain`, so no sibling subdomain or
+/// network attacker can toss in a value of its choosing (RFC 6265bis §4.1.3.2).
+pub fn name(name: &'static str, secure: bool) -> &'static str {
+    match (name, secure) {
+        (CSRF, true) => "__Host-ts_csrf",
+        (SESSION, true) => "__Host-ts_session",
+        (other, _) => other,
+    }
+}
+
+/// The CSRF double-submit cookie.
+pub const CSRF: &str = "ts_csrf";
+/// The SSO session cookie.
+pub const SESSION: &str = "ts_session";

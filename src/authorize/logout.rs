@@ -44,7 +44,7 @@ pub async fn sign_out(
     let field = params
         .one(csrf::FIELD)
         .map_err(|_| AuthorizeError::Forbidden)?;
-    csrf::verify(&headers, field)?;
+    csrf::verify(&headers, state.config.settings.issuer_is_https(), field)?;
     let expired = super::sessions(&state).end(&headers).await?;
     let mut response = page::message(
         StatusCode::OK,

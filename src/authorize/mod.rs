@@ -93,7 +93,11 @@ async fn login(
     let request = validate(&state, &params)?;
     // Repeats were refused by `validate`.
     let field = |name| params.get(name);
-    csrf::verify(&headers, field(csrf::FIELD))?;
+    csrf::verify(
+        &headers,
+        state.config.settings.issuer_is_https(),
+        field(csrf::FIELD),
+    )?;
     let username = field("username").unwrap_or_default();
     let password = field("password").unwrap_or_default();
     // An empty field is answered like wrong credentials, without counting a failure.

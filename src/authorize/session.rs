@@ -1,4 +1,5 @@
-//! SSO sessions: after a login, a random session id in the `ts_session` cookie (HttpOnly,
+//! SSO sessions: after a login, a random session id in the `ts_session` cookie
+//! (`__Host-ts_session` under an https issuer; HttpOnly,
 //! SameSite=Lax so it comes along when another site sends the user to /authorize); the store
 //! keeps only its hash, for `TS_SESSION_TTL`.
 
@@ -13,8 +14,6 @@ use crate::clock::UnixTime;
 use crate::records::{User, Users};
 use crate::store::{Hashed, Session, Store};
 use crate::token;
-
-pub const COOKIE: &str = "ts_session";
 
 /// Who is signed in, and since when.
 pub struct SignedIn {
@@ -35,6 +34,10 @@ pub struct Sessions<'a> {
 }
 
 impl Sessions<'_> {
+    fn cookie(&self) -> &'static str {
+        cookie::name(cookie::SESSION, self.secure)
+    }
+
     /// The live session of this browser, if any. A session whose user is no longer in the
     /// config counts as none.
     pub async fn current(
@@ -42,7 +45,7 @@ impl Sessions<'_> {
         headers: &HeaderMap,
         now: UnixTime,
     ) -> Result<Option<SignedIn>, AuthorizeError> {
-        let Some(id) = cookie::get(headers, COOKIE).filter(|v| token::is_opaque(v)) else {
+        let Some(id) = cookie::get(headers, self.cookie()).filter(|v| token::is_opaque(v)) else {
             return Ok(None);
         };
         // The store answers only live sessions (by `now`).
@@ -70,14 +73,14 @@ impl Sessions<'_> {
         self.store
             .put_session(&Hashed::of(&id), &session, self.ttl)
             .await?;
-        Ok(cookie::set(COOKIE, &id, Some(self.ttl), self.secure))
+        Ok(cookie::set(self.cookie(), &id, Some(self.ttl), self.secure))
     }
 
     /// Ends this browser's session, if it has one; returns the cookie that expires it.
     pub async fn end(&self, headers: &HeaderMap) -> Result<HeaderValue, AuthorizeError> {
-        if let Some(id) = cookie::get(headers, COOKIE).filter(|v| token::is_opaque(v)) {
+        if let Some(id) = cookie::get(headers, self.cookie()).filter(|v| token::is_opaque(v)) {
             self.store.delete_session(&Hashed::of(id)).await?;
         }
-        Ok(cookie::set(COOKIE, "", Some(0), self.secure))
+        Ok(cookie::set(self.cookie(), "", Some(0), self.secure))
     }
 }

@@ -360,18 +360,47 @@ async fn the_login_page_escapes_what_the_request_carries() {
 }
 
 #[tokio::test]
-async fn cookies_are_secure_when_the_issuer_is_https() {
+async fn cookies_are_secure_and_host_prefixed_when_the_issuer_is_https() {
     let app = TestApp::with_vars(&[("TS_ISSUER", "https://auth.example")]);
     let mut jar = Jar::default();
     let page = jar.get_page(&app, &authorize_uri(&code_request())).await;
-    assert!(page.header("set-cookie").unwrap().contains("; Secure"));
+    let csrf = page.header("set-cookie").unwrap();
+    assert!(
+        csrf.starts_with("__Host-ts_csrf=")
+            && csrf.contains("; Secure")
+            && csrf.contains("; Path=/"),
+        "{csrf}"
+    );
     let response = jar.sign_in(&app, &code_request(), USERNAME, PASSWORD).await;
     let session = response.header("set-cookie").unwrap();
     assert!(
-        session.starts_with("ts_session=") && session.contains("; Secure"),
+        session.starts_with("__Host-ts_session=") && session.contains("; Secure"),
         "{session}"
     );
     assert_eq!(query(&location(&response))["iss"], "https://auth.example");
+}
+
+#[tokio::test]
+async fn under_https_a_csrf_cookie_without_the_host_prefix_is_refused() {
+    let app = TestApp::with_vars(&[("TS_ISSUER", "https://auth.example")]);
+    let mut jar = Jar::default();
+    let page = jar.get_page(&app, &authorize_uri(&code_request())).await;
+    let mut fields = hidden_fields(&page.text());
+    // A value tossed by a sibling subdomain or over plain http, repeated in the form.
+    let tossed = "A".repeat(43);
+    fields.retain(|(name, _)| name != "csrf_token");
+    fields.push(("csrf_token".into(), tossed.clone()));
+    fields.push(("username".into(), USERNAME.into()));
+    fields.push(("password".into(), PASSWORD.into()));
+    let mut attacker = Jar::default();
+    attacker.set("ts_csrf", &tossed);
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let response = attacker.post(&app, "/authorize", &pairs).await;
+    assert_error_page(&response, StatusCode::FORBIDDEN);
+    assert!(response.header("location").is_none());
 }
 
 // --- CSRF ---

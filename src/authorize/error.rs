@@ -49,6 +49,9 @@ pub enum RedirectError {
     InvalidScope,
     /// `prompt=none` and no live session (OpenID Connect Core §3.1.2.6).
     LoginRequired,
+    /// The store cannot serve now (`temporarily_unavailable`), or a bug (`server_error`):
+    /// the client can tell its user (RFC 6749 §4.1.2.1).
+    Failed(Failure),
 }
 
 impl RedirectError {
@@ -68,6 +71,13 @@ impl RedirectError {
                 "the requested scope is invalid or exceeds the client's",
             ),
             RedirectError::LoginRequired => ("login_required", "the user is not signed in"),
+            RedirectError::Failed(Failure::Unavailable(_)) => (
+                "temporarily_unavailable",
+                "the service is temporarily unavailable, retry later",
+            ),
+            RedirectError::Failed(Failure::Internal(_)) => {
+                ("server_error", "an unexpected error occurred")
+            }
         }
     }
 }
@@ -80,14 +90,30 @@ impl AuthorizeError {
     pub fn invalid_request(target: &Target, description: impl Into<Description>) -> Self {
         Self::redirect(target, RedirectError::InvalidRequest(description.into()))
     }
+
+    /// Once the request names a valid client and redirect URI, a failure goes back to the
+    /// client as an error response instead of ending on our page.
+    pub fn back_to(self, target: &Target) -> Self {
+        match self {
+            AuthorizeError::Failed(failure) => {
+                Self::redirect(target, RedirectError::Failed(failure))
+            }
+            other => other,
+        }
+    }
 }
 
 impl IntoResponse for AuthorizeError {
     fn into_response(self) -> Response {
         let (status, title, text) = match self {
             AuthorizeError::Redirect(target, error) => {
-                let (error, description) = error.parts();
-                return target.send(&[("error", error), ("error_description", description)]);
+                let (code, description) = error.parts();
+                let mut response =
+                    target.send(&[("error", code), ("error_description", description)]);
+                if let RedirectError::Failed(failure) = error {
+                    response.extensions_mut().insert(failure);
+                }
+                return response;
             }
             AuthorizeError::UnknownClient => (
                 StatusCode::BAD_REQUEST,

@@ -26,6 +26,7 @@ use self::issue::Issuer;
 use self::page::LoginPage;
 use self::request::{AuthRequest, Prompt};
 use self::session::{Sessions, SignedIn};
+use crate::clock::UnixTime;
 use crate::params::Params;
 use crate::state::AppState;
 use crate::users::LoginFailure;
@@ -63,10 +64,21 @@ async fn authorize(
     }
     let params = Params::from_form(query.as_bytes()).map_err(|_| AuthorizeError::Malformed)?;
     let request = validate(&state, &params)?;
+    session_or_form(&state, &headers, &request, now)
+        .await
+        .map_err(|e| e.back_to(&request.target))
+}
+
+async fn session_or_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &AuthRequest,
+    now: UnixTime,
+) -> Result<Response, AuthorizeError> {
     if request.prompt != Some(Prompt::Login)
-        && let Some(signed_in) = sessions(&state).current(&headers, now).await?
+        && let Some(signed_in) = sessions(state).current(headers, now).await?
     {
-        return issuer(&state).respond(&request, &signed_in, now).await;
+        return issuer(state).respond(request, &signed_in, now).await;
     }
     if request.prompt == Some(Prompt::None) {
         return Err(AuthorizeError::redirect(
@@ -74,7 +86,7 @@ async fn authorize(
             error::RedirectError::LoginRequired,
         ));
     }
-    login_page(&state, &headers, &request, "", None, StatusCode::OK)
+    login_page(state, headers, request, "", None, StatusCode::OK)
 }
 
 /// `POST /authorize`: the login form. Re-validates the request, checks the CSRF token, logs
@@ -92,14 +104,27 @@ async fn login(
     let params = Params::from_form(&body).map_err(|_| AuthorizeError::Malformed)?;
     let request = validate(&state, &params)?;
     // Repeats were refused by `validate`.
-    let field = |name| params.get(name);
     csrf::verify(
         &headers,
         state.config.settings.issuer_is_https(),
-        field(csrf::FIELD),
+        params.get(csrf::FIELD),
     )?;
-    let username = field("username").unwrap_or_default();
-    let password = field("password").unwrap_or_default();
+    let username = params.get("username").unwrap_or_default();
+    let password = params.get("password").unwrap_or_default();
+    sign_in(&state, &headers, &request, username, password, now)
+        .await
+        .map_err(|e| e.back_to(&request.target))
+}
+
+/// Checks the credentials; on success starts the SSO session and answers the client.
+async fn sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &AuthRequest,
+    username: &str,
+    password: &str,
+    now: UnixTime,
+) -> Result<Response, AuthorizeError> {
     // An empty field is answered like wrong credentials, without counting a failure.
     let outcome = if username.is_empty() || password.is_empty() {
         Err(LoginFailure::BadCredentials)
@@ -110,9 +135,9 @@ async fn login(
         Ok(user) => user,
         Err(LoginFailure::BadCredentials) => {
             return login_page(
-                &state,
-                &headers,
-                &request,
+                state,
+                headers,
+                request,
                 username,
                 Some(BAD_CREDENTIALS),
                 StatusCode::OK,
@@ -122,9 +147,9 @@ async fn login(
             let wait = wait.max(1);
             let message = format!("Too many failed sign-in attempts. Try again in {wait} seconds.");
             let mut response = login_page(
-                &state,
-                &headers,
-                &request,
+                state,
+                headers,
+                request,
                 username,
                 Some(&message),
                 StatusCode::TOO_MANY_REQUESTS,
@@ -136,12 +161,12 @@ async fn login(
         }
         Err(LoginFailure::Failed(failure)) => return Err(failure.into()),
     };
-    let cookie = sessions(&state).start(&user.username, now).await?;
+    let cookie = sessions(state).start(&user.username, now).await?;
     let signed_in = SignedIn {
         user,
         auth_time: now,
     };
-    let mut response = issuer(&state).respond(&request, &signed_in, now).await?;
+    let mut response = issuer(state).respond(request, &signed_in, now).await?;
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
 }

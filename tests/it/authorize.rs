@@ -548,11 +548,30 @@ async fn a_successful_login_redirects_with_a_code_state_and_iss_and_starts_a_ses
 }
 
 #[tokio::test]
-async fn the_login_page_answers_503_when_the_store_is_down() {
+async fn a_login_with_the_store_down_redirects_with_temporarily_unavailable() {
     let port = redis::free_port();
     let app = TestApp::with_vars(&[("TS_REDIS_URL", &format!("redis://127.0.0.1:{port}"))]);
     let mut jar = Jar::default();
     let response = jar.sign_in(&app, &code_request(), USERNAME, PASSWORD).await;
+    assert_error_redirect(&response, CALLBACK, "temporarily_unavailable");
+    assert_eq!(query(&location(&response))["state"], "xyz");
+    assert!(jar.get("ts_session").is_none());
+}
+
+#[tokio::test]
+async fn signing_out_with_the_store_down_answers_a_503_page() {
+    let port = redis::free_port();
+    let app = TestApp::with_vars(&[("TS_REDIS_URL", &format!("redis://127.0.0.1:{port}"))]);
+    let mut jar = Jar::default();
+    let page = jar.get_page(&app, "/logout").await;
+    let mut fields = hidden_fields(&page.text());
+    jar.set("ts_session", &"s".repeat(43));
+    fields.retain(|(name, _)| name == "csrf_token");
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let response = jar.post(&app, "/logout", &pairs).await;
     assert_error_page(&response, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(response.header("retry-after"), Some("1"));
     assert!(response.text().contains("temporarily unavailable"));

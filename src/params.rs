@@ -41,8 +41,8 @@ pub enum ParamsError {
     TooLong,
     /// Not a JSON object of strings.
     MalformedJson,
-    /// A JSON value that is not a string (or number).
-    NotAString(&'static str),
+    /// A JSON value that is not a string (or number); named if the service knows the name.
+    NotAString(Option<&'static str>),
     /// A parameter the request type needs is missing.
     Missing(&'static str),
     /// The parameters do not fit the request type in another way.
@@ -57,20 +57,17 @@ impl fmt::Display for ParamsError {
             ParamsError::MalformedJson => {
                 f.write_str("the body is not a JSON object of string parameters")
             }
-            ParamsError::NotAString(name) => write!(f, "{name} must be a string"),
+            ParamsError::NotAString(Some(name)) => write!(f, "{name} must be a string"),
+            ParamsError::NotAString(None) => f.write_str("parameter values must be strings"),
             ParamsError::Missing(name) => write!(f, "missing parameter {name}"),
             ParamsError::Invalid => f.write_str("malformed parameters"),
         }
     }
 }
 
-/// The name to show for a parameter: its own if the service knows it, else a placeholder.
-pub fn label(name: &str) -> &'static str {
-    KNOWN
-        .iter()
-        .find(|known| **known == name)
-        .copied()
-        .unwrap_or("a parameter")
+/// The name to show for a parameter: its own if the service knows it, else none.
+pub fn label(name: &str) -> Option<&'static str> {
+    KNOWN.iter().find(|known| **known == name).copied()
 }
 
 /// Parameters by name, with every value sent, in name order.
@@ -111,11 +108,11 @@ impl Params {
     }
 
     /// The first parameter sent more than once, as `label` names it.
-    pub fn repeated(&self) -> Option<&'static str> {
+    pub fn repeated(&self) -> Option<Repeated> {
         self.0
             .iter()
             .find(|(_, values)| values.len() > 1)
-            .map(|(name, _)| label(name))
+            .map(|(name, _)| Repeated(label(name)))
     }
 
     /// The one value of `name`; an empty value counts as absent (RFC 6749 §3.1). `Err` if it
@@ -136,7 +133,8 @@ impl Params {
 
     /// The value of `name`, or an error naming it.
     pub fn required(&self, name: &str) -> Result<&str, ParamsError> {
-        self.get(name).ok_or(ParamsError::Missing(label(name)))
+        self.get(name)
+            .ok_or(ParamsError::Missing(label(name).unwrap_or("parameter")))
     }
 
     /// Deserializes the (non-empty, single) values into a typed request.
@@ -158,7 +156,7 @@ impl Params {
                 .strip_prefix("missing field `")
                 .and_then(|rest| rest.strip_suffix('`'))
             {
-                Some(name) => ParamsError::Missing(label(name)),
+                Some(name) => ParamsError::Missing(label(name).unwrap_or("parameter")),
                 None => ParamsError::Invalid,
             }
         })
@@ -167,7 +165,16 @@ impl Params {
 
 /// A parameter was sent more than once; the name is `label`'s.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Repeated(pub &'static str);
+pub struct Repeated(pub Option<&'static str>);
+
+impl fmt::Display for Repeated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(name) => write!(f, "parameter {name} is repeated"),
+            None => f.write_str("a parameter is repeated"),
+        }
+    }
+}
 
 /// Decodes one `application/x-www-form-urlencoded` component; `None` if not UTF-8.
 pub fn form_decode(s: &str) -> Option<String> {
@@ -239,15 +246,17 @@ mod tests {
     #[test]
     fn a_repeated_parameter_is_reported_by_its_known_name() {
         let params = Params::from_form(b"scope=&scope=x&state=s").unwrap();
-        assert_eq!(params.repeated(), Some("scope"));
-        assert_eq!(params.one("scope"), Err(Repeated("scope")));
+        assert_eq!(params.repeated(), Some(Repeated(Some("scope"))));
+        assert_eq!(params.one("scope"), Err(Repeated(Some("scope"))));
         assert_eq!(params.one("state"), Ok(Some("s")));
     }
 
     #[test]
     fn an_unknown_repeated_name_is_never_echoed() {
         let params = Params::from_form(b"a%22%5C%C3%A9=1&a%22%5C%C3%A9=2").unwrap();
-        assert_eq!(params.repeated(), Some("a parameter"));
+        let repeated = params.repeated().unwrap();
+        assert_eq!(repeated, Repeated(None));
+        assert_eq!(repeated.to_string(), "a parameter is repeated");
     }
 
     #[test]
@@ -269,18 +278,18 @@ mod tests {
     #[test]
     fn json_repeats_are_kept_like_form_repeats() {
         let params = Params::from_json(br#"{"code":"a","code":"b"}"#).unwrap();
-        assert_eq!(params.repeated(), Some("code"));
+        assert_eq!(params.repeated(), Some(Repeated(Some("code"))));
     }
 
     #[test]
     fn a_json_value_that_is_not_a_string_names_only_a_known_parameter() {
         assert_eq!(
             Params::from_json(br#"{"grant_type":{"a":"\""}}"#).unwrap_err(),
-            ParamsError::NotAString("grant_type")
+            ParamsError::NotAString(Some("grant_type"))
         );
         assert_eq!(
             Params::from_json(br#"{"x\"y":[1]}"#).unwrap_err(),
-            ParamsError::NotAString("a parameter")
+            ParamsError::NotAString(None)
         );
     }
 

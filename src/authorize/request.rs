@@ -91,10 +91,10 @@ pub fn validate(
         issuer: issuer.to_owned(),
     };
     let fail = |error| AuthorizeError::redirect(&target, error);
-    if let Some(name) = params.repeated() {
+    if let Some(repeated) = params.repeated() {
         return Err(AuthorizeError::invalid_request(
             &target,
-            format!("parameter {name} is repeated"),
+            repeated.to_string(),
         ));
     }
     let one = |name| params.one(name).ok().flatten();

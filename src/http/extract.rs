@@ -41,10 +41,8 @@ impl<S: Send + Sync> FromRequest<S> for Params {
                 ));
             }
         };
-        if let Some(name) = params.repeated() {
-            return Err(OAuthError::invalid_request(format!(
-                "parameter {name} is repeated"
-            )));
+        if let Some(repeated) = params.repeated() {
+            return Err(OAuthError::invalid_request(repeated.to_string()));
         }
         Ok(params)
     }

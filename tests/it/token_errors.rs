@@ -64,6 +64,39 @@ async fn repeated_form_parameter_is_invalid_request() {
 }
 
 #[tokio::test]
+async fn a_repeated_parameter_of_any_name_is_never_echoed() {
+    let app = TestApp::new();
+    let body = "grant_type=client_credentials&a%22%5C%C3%A9=1&a%22%5C%C3%A9=2";
+    let response = app
+        .post_raw(
+            "/token",
+            Some(FORM),
+            Some(basic_auth(CLIENT_ID, CLIENT_SECRET).as_bytes()),
+            body,
+        )
+        .await;
+    response.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(
+        response.json()["error_description"],
+        "a parameter is repeated"
+    );
+}
+
+#[tokio::test]
+async fn a_json_grant_type_that_is_not_a_string_gets_a_plain_description() {
+    let app = TestApp::new();
+    let body = format!(r#"{{"grant_type":{{"\"":1}},"client_id":"{CLIENT_ID}"}}"#);
+    let response = app
+        .post_raw("/token", Some("application/json"), None, body)
+        .await;
+    response.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(
+        response.json()["error_description"],
+        "grant_type must be a string"
+    );
+}
+
+#[tokio::test]
 async fn repeated_json_member_is_invalid_request() {
     let app = TestApp::new();
     let body = format!(

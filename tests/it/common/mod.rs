@@ -206,6 +206,16 @@ impl TestApp {
     }
 }
 
+/// RFC 6749 §5.2: `error_description` holds only `%x20-21 / %x23-5B / %x5D-7E`.
+pub fn assert_rfc6749_description(description: &str) {
+    assert!(
+        description
+            .bytes()
+            .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
+        "error_description outside RFC 6749 §5.2: {description:?}"
+    );
+}
+
 pub fn request(method: &str, uri: &str) -> axum::http::request::Builder {
     Request::builder().method(method).uri(uri)
 }
@@ -265,12 +275,9 @@ impl TestResponse {
         );
         let body = self.json();
         assert_eq!(body["error"], error, "{body}");
-        assert!(
-            body["error_description"]
-                .as_str()
-                .is_some_and(|d| !d.is_empty()),
-            "{body}"
-        );
+        let description = body["error_description"].as_str().unwrap_or_default();
+        assert!(!description.is_empty(), "{body}");
+        assert_rfc6749_description(description);
     }
 }
 

@@ -80,6 +80,7 @@ impl Shared {
             store: &self.store,
             argon2: &self.argon2,
             max_failures: self.config.settings.login_max_failures,
+            clock: &self.clock,
         }
     }
 

@@ -4,19 +4,19 @@
 
 use std::sync::Arc;
 
-use crate::clock::UnixTime;
+use crate::clock::Clock;
 use crate::failure::Failure;
 use crate::password::Argon2Pool;
 use crate::records::{User, Users};
-use crate::store::{RetryAfter, Store};
+use crate::store::{Attempt, Store};
 
 /// Why a login failed; the two front doors (JSON grant, HTML form) each render it.
 #[derive(Debug)]
 pub enum LoginFailure {
     /// Unknown username or wrong password: never says which.
     BadCredentials,
-    /// Too many failures for this username (SPEC §8).
-    Throttled(RetryAfter),
+    /// Too many failures for this username (SPEC §8): whole seconds to wait, rounded up.
+    Throttled(u64),
     /// The store or the argon2 pool could not serve the attempt.
     Failed(Failure),
 }
@@ -35,30 +35,39 @@ pub struct Login<'a> {
     pub argon2: &'a Argon2Pool,
     /// `TS_LOGIN_MAX_FAILURES`.
     pub max_failures: u32,
+    /// Read when an attempt starts and again when its failure is recorded, so a wait lasts
+    /// its full length from that failure (SPEC §8).
+    pub clock: &'a Clock,
 }
 
 impl Login<'_> {
-    /// Checks `username` and `password`: throttle first (no argon2 while throttled), then the
-    /// hash, then the failure count.
-    pub async fn check(
-        &self,
-        username: &str,
-        password: &str,
-        now: UnixTime,
-    ) -> Result<Arc<User>, LoginFailure> {
-        if let Some(wait) = self.store.login_throttled(username, now).await? {
-            return Err(LoginFailure::Throttled(wait));
+    /// Checks `username` and `password`: the attempt is reserved first, atomically with the
+    /// throttle check (no argon2 while throttled, no more guesses at once than failures may
+    /// still happen), then the hash, then the outcome is recorded.
+    pub async fn check(&self, username: &str, password: &str) -> Result<Arc<User>, LoginFailure> {
+        let max = self.max_failures;
+        if let Attempt::Throttled(wait) = self
+            .store
+            .reserve_login(username, self.clock.now_millis(), max)
+            .await?
+        {
+            return Err(LoginFailure::Throttled(wait.div_ceil(1000).max(1)));
         }
         let user = self.users.get(username);
         let hash = user.map(|u| u.password_hash.as_str());
-        if self.argon2.verify(hash, password).await?
-            && let Some(user) = user
-        {
+        let matches = match self.argon2.verify(hash, password).await {
+            Ok(matches) => matches,
+            Err(failure) => {
+                self.store.login_released(username).await?;
+                return Err(LoginFailure::Failed(failure));
+            }
+        };
+        if matches && let Some(user) = user {
             self.store.login_succeeded(username).await?;
             return Ok(user.clone());
         }
         self.store
-            .login_failed(username, now, self.max_failures)
+            .login_failed(username, self.clock.now_millis(), max)
             .await?;
         Err(LoginFailure::BadCredentials)
     }

@@ -129,7 +129,7 @@ async fn sign_in(
     let outcome = if username.is_empty() || password.is_empty() {
         Err(LoginFailure::BadCredentials)
     } else {
-        state.login().check(username, password, now).await
+        state.login().check(username, password).await
     };
     let user = match outcome {
         Ok(user) => user,

@@ -17,20 +17,20 @@ pub async fn grant(
     now: UnixTime,
 ) -> Result<TokenResponse, OAuthError> {
     let scope = granted_scope(client, scope)?;
-    let user =
-        deps.login
-            .check(username, password, now)
-            .await
-            .map_err(|failure| match failure {
-                LoginFailure::BadCredentials => {
-                    OAuthError::invalid_grant("invalid username or password")
-                }
-                LoginFailure::Throttled(retry_after) => {
-                    deps.metrics.login_throttled();
-                    OAuthError::TooManyAttempts { retry_after }
-                }
-                LoginFailure::Failed(failure) => OAuthError::Failed(failure),
-            })?;
+    let user = deps
+        .login
+        .check(username, password)
+        .await
+        .map_err(|failure| match failure {
+            LoginFailure::BadCredentials => {
+                OAuthError::invalid_grant("invalid username or password")
+            }
+            LoginFailure::Throttled(retry_after) => {
+                deps.metrics.login_throttled();
+                OAuthError::TooManyAttempts { retry_after }
+            }
+            LoginFailure::Failed(failure) => OAuthError::Failed(failure),
+        })?;
     let subject = Subject::User {
         user: &user,
         auth_time: now,

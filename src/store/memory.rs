@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    CodeRecord, CodeRedemption, Grant, Hashed, RefreshInfo, RefreshPolicy, RetryAfter, Rotate,
-    Rotation, Session, StoreError, StoreResult, THROTTLE_WINDOW, throttle_wait,
+    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, IN_FLIGHT_WAIT_MILLIS, RESERVATION_MILLIS,
+    RefreshInfo, RefreshPolicy, Rotate, Rotation, Session, StoreError, StoreResult,
+    THROTTLE_WINDOW, attempts_allowed, throttle_wait,
 };
-use crate::clock::UnixTime;
+use crate::clock::{UnixMillis, UnixTime};
 
 /// Sweep expired records once per this many writes.
 const SWEEP_EVERY: u64 = 1024;
@@ -50,10 +51,14 @@ struct Code {
     retain_until: UnixTime,
 }
 
+/// Failed logins of one username; times in milliseconds.
+#[derive(Default)]
 struct LoginFailures {
     failures: u64,
-    locked_until: UnixTime,
-    expires_at: UnixTime,
+    locked_until: UnixMillis,
+    last_failure: UnixMillis,
+    in_flight: u64,
+    in_flight_until: UnixMillis,
 }
 
 impl MemoryStore {
@@ -256,50 +261,73 @@ impl MemoryStore {
         Ok(())
     }
 
-    pub fn login_throttled(
+    pub fn reserve_login(
         &self,
         username: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<RetryAfter>> {
-        let inner = self.lock()?;
-        Ok(inner
-            .logins
-            .get(username)
-            .filter(|l| l.expires_at > now && l.locked_until > now)
-            .map(|l| l.locked_until - now))
+        now: UnixMillis,
+        max_failures: u32,
+    ) -> StoreResult<Attempt> {
+        let mut inner = self.lock()?;
+        inner.wrote(now / 1000);
+        let entry = inner.logins.entry(username.to_owned()).or_default();
+        entry.settle_by(now);
+        if entry.locked_until > now {
+            return Ok(Attempt::Throttled(entry.locked_until - now));
+        }
+        if entry.in_flight >= attempts_allowed(entry.failures, u64::from(max_failures)) {
+            return Ok(Attempt::Throttled(IN_FLIGHT_WAIT_MILLIS));
+        }
+        entry.in_flight += 1;
+        entry.in_flight_until = now + RESERVATION_MILLIS;
+        Ok(Attempt::Reserved)
     }
 
     pub fn login_failed(
         &self,
         username: &str,
-        now: UnixTime,
+        now: UnixMillis,
         max_failures: u32,
     ) -> StoreResult<()> {
         let mut inner = self.lock()?;
-        inner.wrote(now);
-        let entry = inner
-            .logins
-            .entry(username.to_owned())
-            .or_insert(LoginFailures {
-                failures: 0,
-                locked_until: 0,
-                expires_at: 0,
-            });
-        if entry.expires_at <= now {
-            entry.failures = 0;
-        }
+        inner.wrote(now / 1000);
+        let entry = inner.logins.entry(username.to_owned()).or_default();
+        entry.settle_by(now);
+        entry.in_flight = entry.in_flight.saturating_sub(1);
         entry.failures += 1;
         let wait = throttle_wait(entry.failures, u64::from(max_failures));
         if wait > 0 {
-            entry.locked_until = now + wait;
+            entry.locked_until = now + wait * 1000;
         }
-        entry.expires_at = now + THROTTLE_WINDOW;
+        entry.last_failure = now;
         Ok(())
     }
 
     pub fn login_succeeded(&self, username: &str) -> StoreResult<()> {
         self.lock()?.logins.remove(username);
         Ok(())
+    }
+
+    pub fn login_released(&self, username: &str) -> StoreResult<()> {
+        if let Some(entry) = self.lock()?.logins.get_mut(username) {
+            entry.in_flight = entry.in_flight.saturating_sub(1);
+        }
+        Ok(())
+    }
+}
+
+impl LoginFailures {
+    /// Forgets failures older than the window and reservations that lapsed.
+    fn settle_by(&mut self, now: UnixMillis) {
+        if self.last_failure + THROTTLE_WINDOW * 1000 <= now {
+            self.failures = 0;
+        }
+        if self.in_flight_until <= now {
+            self.in_flight = 0;
+        }
+    }
+
+    fn expires_at(&self) -> UnixMillis {
+        (self.last_failure + THROTTLE_WINDOW * 1000).max(self.in_flight_until)
     }
 }
 
@@ -325,6 +353,6 @@ impl Inner {
         self.families.retain(|_, f| f.expires_at > now);
         self.codes.retain(|_, c| c.retain_until > now);
         self.sessions.retain(|_, s| s.expires_at > now);
-        self.logins.retain(|_, l| l.expires_at > now);
+        self.logins.retain(|_, l| l.expires_at() > now * 1000);
     }
 }

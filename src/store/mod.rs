@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::UnixTime;
+use crate::clock::{UnixMillis, UnixTime};
 use crate::failure::Failure;
 use crate::scope::Scope;
 
@@ -100,8 +100,18 @@ pub struct RefreshInfo {
     pub expires_at: UnixTime,
 }
 
-/// How long a username must wait before its next login attempt.
-pub type RetryAfter = u64;
+/// How long a username must wait before its next login attempt, in milliseconds.
+pub type WaitMillis = u64;
+
+/// The answer to "may this username try a password now?" (SPEC §8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    /// Reserved: one attempt is in flight until `login_failed`, `login_succeeded` or
+    /// `login_released` settles it (or `RESERVATION_MILLIS` pass).
+    Reserved,
+    /// Throttled, or as many attempts in flight as failures may still happen.
+    Throttled(WaitMillis),
+}
 
 /// Why the store could not answer.
 #[derive(Debug)]
@@ -136,8 +146,19 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Failed-login throttling (SPEC §8): waits double from 1 s up to 5 minutes.
 pub const THROTTLE_MAX_WAIT: u64 = 300;
-/// A failure count is forgotten after this long without failures.
+/// A failure count is forgotten after this long without failures (seconds).
 pub const THROTTLE_WINDOW: u64 = 900;
+/// A reservation left unsettled (a process that died mid-attempt) lapses after this long:
+/// longer than an attempt's queueing and argon2 time.
+pub const RESERVATION_MILLIS: u64 = 10_000;
+/// What an attempt refused because others are in flight is told to wait.
+pub const IN_FLIGHT_WAIT_MILLIS: u64 = 1_000;
+
+/// How many attempts may run at once: the failures left before the limit, or one at a time
+/// once it was reached (each further failure doubles the wait).
+pub fn attempts_allowed(failures: u64, max_failures: u64) -> u64 {
+    max_failures.saturating_sub(failures).max(1)
+}
 
 /// The wait after the `failures`-th consecutive failure, or 0 while under the limit.
 pub fn throttle_wait(failures: u64, max_failures: u64) -> u64 {
@@ -150,7 +171,7 @@ pub fn throttle_wait(failures: u64, max_failures: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{THROTTLE_MAX_WAIT, throttle_wait};
+    use super::{THROTTLE_MAX_WAIT, attempts_allowed, throttle_wait};
 
     #[test]
     fn there_is_no_wait_below_the_limit() {
@@ -162,6 +183,14 @@ mod tests {
     fn the_wait_doubles_from_one_second_at_the_limit() {
         let waits: Vec<u64> = (5..10).map(|n| throttle_wait(n, 5)).collect();
         assert_eq!(waits, [1, 2, 4, 8, 16]);
+    }
+
+    #[test]
+    fn attempts_in_flight_are_bounded_by_the_failures_left() {
+        assert_eq!(attempts_allowed(0, 5), 5);
+        assert_eq!(attempts_allowed(3, 5), 2);
+        assert_eq!(attempts_allowed(5, 5), 1);
+        assert_eq!(attempts_allowed(9, 5), 1);
     }
 
     #[test]
@@ -285,28 +314,36 @@ impl Store {
         dispatch!(self, s => s.delete_session(id))
     }
 
-    /// `Some(wait)` while `username` is throttled (SPEC §8).
-    pub async fn login_throttled(
+    /// Reserves a login attempt for `username`, atomically with the throttle check (SPEC
+    /// §8): no more attempts run at once than failures may still happen before the wait.
+    pub async fn reserve_login(
         &self,
         username: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<RetryAfter>> {
-        dispatch!(self, s => s.login_throttled(username, now))
+        now: UnixMillis,
+        max_failures: u32,
+    ) -> StoreResult<Attempt> {
+        dispatch!(self, s => s.reserve_login(username, now, max_failures))
     }
 
-    /// Counts a failed login for `username`.
+    /// Counts a failed login for `username` at `now` (the moment it is known, so the wait it
+    /// sets lasts its full length) and settles its reservation.
     pub async fn login_failed(
         &self,
         username: &str,
-        now: UnixTime,
+        now: UnixMillis,
         max_failures: u32,
     ) -> StoreResult<()> {
         dispatch!(self, s => s.login_failed(username, now, max_failures))
     }
 
-    /// A successful login resets the count.
+    /// A successful login resets the count (and every reservation).
     pub async fn login_succeeded(&self, username: &str) -> StoreResult<()> {
         dispatch!(self, s => s.login_succeeded(username))
+    }
+
+    /// Settles a reservation whose attempt could not be checked (argon2 pool full).
+    pub async fn login_released(&self, username: &str) -> StoreResult<()> {
+        dispatch!(self, s => s.login_released(username))
     }
 
     pub async fn health(&self) -> StoreHealth {

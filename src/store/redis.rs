@@ -11,8 +11,9 @@
 //!   to, checked before anything is spent); once redeemed also `fam`, all kept for the
 //!   refresh TTL so that a replay at any time revokes that family
 //! - `p:ss:<hash>`: SSO session
-//! - `p:lf:<sha256(username)>`: failed logins: `n`, `until` (throttled until), `last` (last
-//!   failure; the count restarts 15 minutes after it, by the `now` passed in)
+//! - `p:lf:<sha256(username)>`: failed logins, times in milliseconds: `n`, `until`
+//!   (throttled until), `last` (last failure; the count restarts 15 minutes after it, by the
+//!   `now` passed in), `inf` and `infu` (attempts in flight, and when their reservation lapses)
 
 use std::time::Duration;
 
@@ -22,10 +23,11 @@ use redis::{Cmd, Pipeline, RedisFuture, Script, Value};
 use tokio::sync::OnceCell;
 
 use super::{
-    CodeRecord, CodeRedemption, Grant, Hashed, RefreshInfo, RefreshPolicy, RetryAfter, Rotate,
-    Rotation, Session, StoreError, StoreHealth, StoreResult, THROTTLE_MAX_WAIT, THROTTLE_WINDOW,
+    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, IN_FLIGHT_WAIT_MILLIS, RESERVATION_MILLIS,
+    RefreshInfo, RefreshPolicy, Rotate, Rotation, Session, StoreError, StoreHealth, StoreResult,
+    THROTTLE_MAX_WAIT, THROTTLE_WINDOW,
 };
-use crate::clock::UnixTime;
+use crate::clock::{UnixMillis, UnixTime};
 
 /// Every store operation answers within this (SPEC §8: 503 within 1 s when Redis refuses
 /// connections, 2 s when it hangs).
@@ -109,19 +111,49 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {1, rec}
 "#;
 
-const LOGIN_FAILED: &str = r#"
-local now, window = tonumber(ARGV[1]), tonumber(ARGV[4])
-local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
-if now >= last + window then redis.call('DEL', KEYS[1]) end
-local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
-local max = tonumber(ARGV[2])
-if n >= max then
-  local wait = math.min(2 ^ math.min(n - max, 16), tonumber(ARGV[3]))
-  redis.call('HSET', KEYS[1], 'until', string.format('%d', now + wait))
+/// Shared by the login scripts: forget failures older than the window (ARGV[2], ms) and
+/// reservations that lapsed, by `now` (ARGV[1], ms). Times are milliseconds.
+const LOGIN_SETTLE: &str = r#"
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local f = KEYS[1]
+if now >= tonumber(redis.call('HGET', f, 'last') or '0') + window then
+  redis.call('HDEL', f, 'n', 'until', 'last')
 end
-redis.call('HSET', KEYS[1], 'last', ARGV[1])
-redis.call('EXPIRE', KEYS[1], window)
+if now >= tonumber(redis.call('HGET', f, 'infu') or '0') then
+  redis.call('HDEL', f, 'inf', 'infu')
+end
+redis.call('EXPIRE', f, math.ceil(window / 1000))
+"#;
+
+const RESERVE_LOGIN: &str = r#"
+local n = tonumber(redis.call('HGET', f, 'n') or '0')
+local held = tonumber(redis.call('HGET', f, 'until') or '0')
+if held > now then return held - now end
+local max = tonumber(ARGV[3])
+local allowed = math.max(max - n, 1)
+if tonumber(redis.call('HGET', f, 'inf') or '0') >= allowed then return tonumber(ARGV[5]) end
+redis.call('HINCRBY', f, 'inf', 1)
+redis.call('HSET', f, 'infu', string.format('%d', now + tonumber(ARGV[4])))
+return 0
+"#;
+
+const LOGIN_FAILED: &str = r#"
+if tonumber(redis.call('HGET', f, 'inf') or '0') > 0 then redis.call('HINCRBY', f, 'inf', -1) end
+local n = redis.call('HINCRBY', f, 'n', 1)
+local max = tonumber(ARGV[3])
+if n >= max then
+  local wait = math.min(2 ^ math.min(n - max, 16), tonumber(ARGV[4]))
+  redis.call('HSET', f, 'until', string.format('%d', now + wait * 1000))
+end
+redis.call('HSET', f, 'last', ARGV[1])
 return n
+"#;
+
+const LOGIN_RELEASED: &str = r#"
+if tonumber(redis.call('HGET', KEYS[1], 'inf') or '0') > 0 then
+  redis.call('HINCRBY', KEYS[1], 'inf', -1)
+end
+return 1
 "#;
 
 /// A connection to one Redis or to a Redis Cluster; both reconnect by themselves.
@@ -177,7 +209,9 @@ struct Scripts {
     revoke_family: Script,
     revoke_owned_family: Script,
     redeem_code: Script,
+    reserve_login: Script,
     login_failed: Script,
+    login_released: Script,
 }
 
 impl RedisStore {
@@ -214,7 +248,9 @@ impl RedisStore {
                 revoke_family: Script::new(REVOKE_FAMILY),
                 revoke_owned_family: Script::new(REVOKE_OWNED_FAMILY),
                 redeem_code: Script::new(REDEEM_CODE),
-                login_failed: Script::new(LOGIN_FAILED),
+                reserve_login: Script::new(&format!("{LOGIN_SETTLE}{RESERVE_LOGIN}")),
+                login_failed: Script::new(&format!("{LOGIN_SETTLE}{LOGIN_FAILED}")),
+                login_released: Script::new(LOGIN_RELEASED),
             },
         })
     }
@@ -515,28 +551,37 @@ impl RedisStore {
             .await
     }
 
-    pub async fn login_throttled(
+    pub async fn reserve_login(
         &self,
         username: &str,
-        now: UnixTime,
-    ) -> StoreResult<Option<RetryAfter>> {
+        now: UnixMillis,
+        max_failures: u32,
+    ) -> StoreResult<Attempt> {
         let key = self.login_key(username);
-        let until: Option<u64> = self
+        let wait: u64 = self
             .run(|mut c| async move {
-                redis::cmd("HGET")
-                    .arg(key)
-                    .arg("until")
-                    .query_async(&mut c)
+                self.scripts
+                    .reserve_login
+                    .key(key)
+                    .arg(now)
+                    .arg(THROTTLE_WINDOW * 1000)
+                    .arg(max_failures)
+                    .arg(RESERVATION_MILLIS)
+                    .arg(IN_FLIGHT_WAIT_MILLIS)
+                    .invoke_async(&mut c)
                     .await
             })
             .await?;
-        Ok(until.filter(|&u| u > now).map(|u| u - now))
+        Ok(match wait {
+            0 => Attempt::Reserved,
+            wait => Attempt::Throttled(wait),
+        })
     }
 
     pub async fn login_failed(
         &self,
         username: &str,
-        now: UnixTime,
+        now: UnixMillis,
         max_failures: u32,
     ) -> StoreResult<()> {
         let key = self.login_key(username);
@@ -545,9 +590,22 @@ impl RedisStore {
                 .login_failed
                 .key(key)
                 .arg(now)
+                .arg(THROTTLE_WINDOW * 1000)
                 .arg(max_failures)
                 .arg(THROTTLE_MAX_WAIT)
-                .arg(THROTTLE_WINDOW)
+                .invoke_async::<i64>(&mut c)
+                .await
+                .map(drop)
+        })
+        .await
+    }
+
+    pub async fn login_released(&self, username: &str) -> StoreResult<()> {
+        let key = self.login_key(username);
+        self.run(|mut c| async move {
+            self.scripts
+                .login_released
+                .key(key)
                 .invoke_async::<i64>(&mut c)
                 .await
                 .map(drop)

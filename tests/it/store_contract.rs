@@ -8,8 +8,8 @@ use token_service::scope::Scope;
 use token_service::store::memory::MemoryStore;
 use token_service::store::redis::RedisStore;
 use token_service::store::{
-    CodeRecord, CodeRedemption, Grant, Hashed, RefreshInfo, RefreshPolicy, Rotate, Rotation,
-    Session, Store,
+    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, RefreshInfo, RefreshPolicy, Rotate,
+    Rotation, Session, Store,
 };
 
 use crate::common::real_now;
@@ -102,6 +102,9 @@ contract!(
     a_session_expires_by_the_time_passed_in,
     failures_under_the_limit_do_not_throttle,
     the_failure_that_reaches_the_limit_throttles_for_one_second,
+    a_wait_lasts_its_full_length_from_the_failure_that_set_it,
+    no_more_attempts_run_at_once_than_failures_are_left,
+    a_reservation_left_unsettled_lapses,
     each_failure_after_a_wait_doubles_it_up_to_five_minutes,
     a_success_resets_the_failure_count,
     failures_of_one_username_do_not_throttle_another,
@@ -629,8 +632,16 @@ async fn a_session_expires_by_the_time_passed_in(store: Store) {
     assert_eq!(store.session(&id, now + 600).await.unwrap(), None);
 }
 
+/// `times` attempts that each reserve and then fail at `now` (milliseconds).
 async fn fail(store: &Store, username: &str, times: u32, now: u64) {
     for _ in 0..times {
+        assert_eq!(
+            store
+                .reserve_login(username, now, MAX_FAILURES)
+                .await
+                .unwrap(),
+            Attempt::Reserved
+        );
         store
             .login_failed(username, now, MAX_FAILURES)
             .await
@@ -638,69 +649,128 @@ async fn fail(store: &Store, username: &str, times: u32, now: u64) {
     }
 }
 
+/// The wait an attempt at `now` would be told, leaving nothing behind: `None` if it may run.
+async fn wait(store: &Store, username: &str, now: u64) -> Option<u64> {
+    match store
+        .reserve_login(username, now, MAX_FAILURES)
+        .await
+        .unwrap()
+    {
+        Attempt::Reserved => {
+            store.login_released(username).await.unwrap();
+            None
+        }
+        Attempt::Throttled(wait) => Some(wait),
+    }
+}
+
+fn now_ms() -> u64 {
+    real_now() * 1000
+}
+
 async fn failures_under_the_limit_do_not_throttle(store: Store) {
-    let now = real_now();
+    let now = now_ms();
     fail(&store, "jsmith", MAX_FAILURES - 1, now).await;
-    assert_eq!(store.login_throttled("jsmith", now).await.unwrap(), None);
+    assert_eq!(wait(&store, "jsmith", now).await, None);
 }
 
 async fn the_failure_that_reaches_the_limit_throttles_for_one_second(store: Store) {
-    let now = real_now();
+    let now = now_ms();
     fail(&store, "jsmith", MAX_FAILURES, now).await;
-    assert_eq!(store.login_throttled("jsmith", now).await.unwrap(), Some(1));
-    assert_eq!(
-        store.login_throttled("jsmith", now + 1).await.unwrap(),
-        None
-    );
+    assert_eq!(wait(&store, "jsmith", now).await, Some(1000));
+    assert_eq!(wait(&store, "jsmith", now + 999).await, Some(1));
+    assert_eq!(wait(&store, "jsmith", now + 1000).await, None);
+}
+
+async fn a_wait_lasts_its_full_length_from_the_failure_that_set_it(store: Store) {
+    let start = now_ms();
+    fail(&store, "jsmith", MAX_FAILURES - 1, start).await;
+    // The attempt starts at `start`; its failure is known 700 ms later (argon2 time).
+    let reserved = store
+        .reserve_login("jsmith", start, MAX_FAILURES)
+        .await
+        .unwrap();
+    assert_eq!(reserved, Attempt::Reserved);
+    store
+        .login_failed("jsmith", start + 700, MAX_FAILURES)
+        .await
+        .unwrap();
+    assert_eq!(wait(&store, "jsmith", start + 1699).await, Some(1));
+    assert_eq!(wait(&store, "jsmith", start + 1700).await, None);
 }
 
 async fn each_failure_after_a_wait_doubles_it_up_to_five_minutes(store: Store) {
-    let mut now = real_now();
+    let mut now = now_ms();
     fail(&store, "jsmith", MAX_FAILURES, now).await;
-    let mut waits = vec![store.login_throttled("jsmith", now).await.unwrap().unwrap()];
+    let mut waits = vec![wait(&store, "jsmith", now).await.unwrap()];
     for _ in 0..10 {
         now += waits.last().unwrap();
-        assert_eq!(store.login_throttled("jsmith", now).await.unwrap(), None);
+        assert_eq!(wait(&store, "jsmith", now).await, None);
         fail(&store, "jsmith", 1, now).await;
-        waits.push(store.login_throttled("jsmith", now).await.unwrap().unwrap());
+        waits.push(wait(&store, "jsmith", now).await.unwrap());
     }
-    assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+    let seconds: Vec<u64> = waits.iter().map(|w| w / 1000).collect();
+    assert_eq!(seconds, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
 }
 
 async fn a_success_resets_the_failure_count(store: Store) {
-    let now = real_now();
+    let now = now_ms();
     fail(&store, "jsmith", MAX_FAILURES, now).await;
     store.login_succeeded("jsmith").await.unwrap();
-    assert_eq!(store.login_throttled("jsmith", now).await.unwrap(), None);
-    fail(&store, "jsmith", MAX_FAILURES - 1, now + 1).await;
-    assert_eq!(
-        store.login_throttled("jsmith", now + 1).await.unwrap(),
-        None
-    );
+    assert_eq!(wait(&store, "jsmith", now).await, None);
+    fail(&store, "jsmith", MAX_FAILURES - 1, now + 1000).await;
+    assert_eq!(wait(&store, "jsmith", now + 1000).await, None);
 }
 
 async fn failures_of_one_username_do_not_throttle_another(store: Store) {
-    let now = real_now();
-    fail(&store, "jsmith", MAX_FAILURES + 2, now).await;
-    assert!(
-        store
-            .login_throttled("jsmith", now)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert_eq!(store.login_throttled("alice", now).await.unwrap(), None);
+    let now = now_ms();
+    fail(&store, "jsmith", MAX_FAILURES, now).await;
+    assert!(wait(&store, "jsmith", now).await.is_some());
+    assert_eq!(wait(&store, "alice", now).await, None);
 }
 
 async fn the_failure_count_is_forgotten_after_fifteen_minutes_without_failures(store: Store) {
-    let now = real_now();
+    let now = now_ms();
     fail(&store, "jsmith", MAX_FAILURES - 1, now).await;
-    fail(&store, "jsmith", 1, now + 900).await;
+    fail(&store, "jsmith", 1, now + 900_000).await;
     assert_eq!(
-        store.login_throttled("jsmith", now + 900).await.unwrap(),
+        wait(&store, "jsmith", now + 900_000).await,
         None,
         "the earlier failures were forgotten"
     );
+}
+
+async fn no_more_attempts_run_at_once_than_failures_are_left(store: Store) {
+    let now = now_ms();
+    for _ in 0..MAX_FAILURES {
+        let attempt = store
+            .reserve_login("jsmith", now, MAX_FAILURES)
+            .await
+            .unwrap();
+        assert_eq!(attempt, Attempt::Reserved);
+    }
+    assert_eq!(wait(&store, "jsmith", now).await, Some(1000));
+    // One failure settles: one fewer failure is left, so still none may start.
+    store
+        .login_failed("jsmith", now, MAX_FAILURES)
+        .await
+        .unwrap();
+    assert_eq!(wait(&store, "jsmith", now).await, Some(1000));
+    // One attempt could not be checked (argon2 pool full): its place is free again.
+    store.login_released("jsmith").await.unwrap();
+    assert_eq!(wait(&store, "jsmith", now).await, None);
+}
+
+async fn a_reservation_left_unsettled_lapses(store: Store) {
+    let now = now_ms();
+    for _ in 0..MAX_FAILURES {
+        store
+            .reserve_login("jsmith", now, MAX_FAILURES)
+            .await
+            .unwrap();
+    }
+    assert_eq!(wait(&store, "jsmith", now + 9_999).await, Some(1000));
+    assert_eq!(wait(&store, "jsmith", now + 10_000).await, None);
 }
 
 async fn twenty_concurrent_rotations_of_one_token_rotate_exactly_once(store: Store) {

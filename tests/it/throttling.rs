@@ -85,11 +85,45 @@ macro_rules! on_both_stores {
 }
 
 on_both_stores!(
+    concurrent_guesses_run_no_more_than_the_failures_left,
+    a_wait_lasts_its_full_length_from_the_failure_that_set_it,
     after_the_limit_even_the_right_password_answers_429,
     other_usernames_are_unaffected,
     after_the_wait_the_right_password_succeeds_and_resets_the_count,
     attempts_answered_429_do_not_count,
 );
+
+async fn concurrent_guesses_run_no_more_than_the_failures_left(app: TestApp) {
+    let app = std::sync::Arc::new(app);
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let app = app.clone();
+        guesses.spawn(async move { login(&app, USERNAME, &format!("guess-{i}")).await });
+    }
+    let responses = guesses.join_all().await;
+    let checked = responses
+        .iter()
+        .filter(|r| r.status == StatusCode::BAD_REQUEST)
+        .count();
+    let refused = responses
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    // TS_LOGIN_MAX_FAILURES=3: three guesses are checked, every other one is refused.
+    assert_eq!((checked, refused), (3, 27));
+    assert_throttled(&login(&app, USERNAME, PASSWORD).await, "1");
+}
+
+async fn a_wait_lasts_its_full_length_from_the_failure_that_set_it(app: TestApp) {
+    fail(&app, 2).await;
+    app.clock.advance_millis(400);
+    fail(&app, 1).await;
+    // One second from the failure: 999 ms later it still holds, whatever second that is.
+    app.clock.advance_millis(999);
+    assert_throttled(&login(&app, USERNAME, PASSWORD).await, "1");
+    app.clock.advance_millis(1);
+    assert_eq!(login(&app, USERNAME, PASSWORD).await.status, StatusCode::OK);
+}
 
 async fn after_the_limit_even_the_right_password_answers_429(app: TestApp) {
     fail(&app, 3).await;

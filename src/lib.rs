@@ -19,6 +19,7 @@
 //! - [`grants`]: the token request enum, the one `match`, one module per grant
 //! - [`store`]: refresh tokens, codes, sessions, throttling; memory and Redis backends
 //! - [`http`]: the route table, layers, and the handlers of each endpoint
+//! - [`serve`]: the accept loop: header-read timeout, connection cap, shutdown deadline
 //! - [`authorize`]: `/authorize` (the SSO login page), SSO sessions, `/logout`, the demo callback
 
 pub mod authorize;
@@ -33,6 +34,7 @@ pub mod keys;
 pub mod metrics;
 pub mod password;
 pub mod scope;
+pub mod serve;
 pub mod state;
 pub mod store;
 pub mod token;
@@ -43,15 +45,26 @@ use std::future::Future;
 use tokio::net::TcpListener;
 
 pub use http::router as app;
+pub use serve::ServeLimits;
 pub use state::AppState;
 
-/// Serves `state` on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Serves `state` on `listener` until `shutdown` resolves, then drains in-flight requests,
+/// within the default [`ServeLimits`].
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    run_with_limits(listener, state, shutdown, ServeLimits::default()).await
+}
+
+/// [`run`] within explicit limits.
+pub async fn run_with_limits(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: ServeLimits,
+) -> std::io::Result<()> {
+    serve::serve(listener, state, shutdown, limits).await;
+    Ok(())
 }

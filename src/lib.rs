@@ -32,6 +32,7 @@
 //! - [`state`]: the state every handler shares, and the views it hands the domain
 //! - [`authorize`]: `/authorize` (the SSO login page), SSO sessions, `/logout`, the demo callback
 //! - [`http`]: the route table, layers, and the handlers of each endpoint
+//! - [`serve`]: the accept loop: header-read timeout, connection cap, shutdown deadline
 //! - [`cli`]: subcommands (`serve`, `keygen`, `hash-secret`, `check-config`) and start-up
 
 pub mod authorize;
@@ -50,6 +51,7 @@ pub mod password;
 pub mod pkce;
 pub mod records;
 pub mod scope;
+pub mod serve;
 pub mod state;
 pub mod store;
 pub mod token;
@@ -60,15 +62,26 @@ use std::future::Future;
 use tokio::net::TcpListener;
 
 pub use http::router as app;
+pub use serve::ServeLimits;
 pub use state::AppState;
 
-/// Serves `state` on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Serves `state` on `listener` until `shutdown` resolves, then drains in-flight requests,
+/// within the default [`ServeLimits`].
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    run_with_limits(listener, state, shutdown, ServeLimits::default()).await
+}
+
+/// [`run`] within explicit limits.
+pub async fn run_with_limits(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: ServeLimits,
+) -> std::io::Result<()> {
+    serve::serve(listener, state, shutdown, limits).await;
+    Ok(())
 }

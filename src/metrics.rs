@@ -1,11 +1,13 @@
 //! Prometheus metrics (`GET /metrics`, text format): requests by route and status, latency,
-//! tokens issued by grant, OAuth errors by code, refresh-token reuse and login throttling.
+//! tokens issued by grant, OAuth errors by code, refresh-token reuse and login throttling, open
+//! connections and the times their cap was reached.
 
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -43,6 +45,8 @@ pub struct Metrics {
     refresh_reuse: Counter,
     login_throttled: Counter,
     argon2_verifications: Counter,
+    open_connections: Gauge,
+    connection_cap_reached: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -60,6 +64,8 @@ impl Default for Metrics {
         let refresh_reuse = Counter::default();
         let login_throttled = Counter::default();
         let argon2_verifications = Counter::default();
+        let open_connections = Gauge::default();
+        let connection_cap_reached = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -95,6 +101,16 @@ impl Default for Metrics {
             "argon2id verifications of passwords and client secrets",
             argon2_verifications.clone(),
         );
+        registry.register(
+            "open_connections",
+            "Client connections open now",
+            open_connections.clone(),
+        );
+        registry.register(
+            "connection_cap_reached",
+            "Times every connection slot was taken (new connections wait in the accept backlog until one frees)",
+            connection_cap_reached.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -104,6 +120,8 @@ impl Default for Metrics {
             refresh_reuse,
             login_throttled,
             argon2_verifications,
+            open_connections,
+            connection_cap_reached,
         }
     }
 }
@@ -146,6 +164,15 @@ impl Metrics {
 
     pub fn login_throttled(&self) {
         self.login_throttled.inc();
+    }
+
+    /// The gauge the server raises for each connection it accepts and lowers when it closes.
+    pub fn open_connections(&self) -> Gauge {
+        self.open_connections.clone()
+    }
+
+    pub fn connection_cap_reached(&self) {
+        self.connection_cap_reached.inc();
     }
 
     /// The Prometheus text exposition of every metric.

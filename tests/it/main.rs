@@ -22,6 +22,7 @@ mod redis_throughput;
 mod refresh_rotation;
 mod revoke_introspect;
 mod shutdown;
+mod slow_clients;
 mod store_contract;
 mod throttling;
 mod token_errors;

@@ -16,9 +16,9 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use base64::Engine;
 use http_body_util::BodyExt;
 use serde_json::Value;
-use token_service::AppState;
 use token_service::clock::Clock;
 use token_service::config::Settings;
+use token_service::{AppState, ServeLimits};
 use tower::ServiceExt;
 
 /// The original API description's example client and user, verbatim (config/dev.toml, and
@@ -284,6 +284,7 @@ impl TestResponse {
 /// The service on a real socket, 127.0.0.1 and a free port; stops when dropped.
 pub struct TestServer {
     pub base: String,
+    pub addr: std::net::SocketAddr,
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -291,20 +292,27 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn spawn(state: AppState) -> Self {
+        Self::spawn_with_limits(state, ServeLimits::default()).await
+    }
+
+    /// The service within `limits` (short timeouts, small caps).
+    pub async fn spawn_with_limits(state: AppState, limits: ServeLimits) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn({
             let state = state.clone();
             async move {
-                let _ = token_service::run(listener, state, async {
+                let shutdown = async {
                     let _ = rx.await;
-                })
-                .await;
+                };
+                let _ = token_service::run_with_limits(listener, state, shutdown, limits).await;
             }
         });
         TestServer {
             base,
+            addr,
             state,
             shutdown: Some(tx),
             task: Some(task),

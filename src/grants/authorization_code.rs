@@ -6,8 +6,8 @@ use crate::clock::UnixTime;
 use crate::error::OAuthError;
 use crate::pkce::{self, PkceError};
 use crate::records::Client;
-use crate::store::{CodeRedemption, Hashed};
-use crate::token::{self, Subject, TokenResponse};
+use crate::store::{CodeRedemption, Hashed, RefreshToken};
+use crate::token::{Subject, TokenResponse};
 
 pub struct Request<'a> {
     pub code: &'a str,
@@ -28,7 +28,7 @@ pub async fn grant(
     }
     let invalid = || OAuthError::invalid_grant("the authorization code is invalid");
     // The family is chosen before the code is spent, so a replay can always revoke it.
-    let family = token::random_b64::<16>(deps.minter.keys.rng())?;
+    let family = RefreshToken::new_family(deps.minter.keys.rng())?;
     let redemption = deps
         .store
         .redeem_code(

@@ -13,8 +13,8 @@ use crate::error::OAuthError;
 use crate::metrics::Metrics;
 use crate::records::{Client, GrantType, Users};
 use crate::scope::Scope;
-use crate::store::{Grant, Hashed, RefreshPolicy, Store};
-use crate::token::{self, Minted, Minter, TokenResponse};
+use crate::store::{Grant, RefreshPolicy, RefreshToken, Store};
+use crate::token::{Minted, Minter, TokenResponse};
 use crate::users::Login;
 
 /// What the grants use, picked from the state by the token endpoint.
@@ -107,12 +107,12 @@ async fn start_family(
     let rng = deps.minter.keys.rng();
     let family = match family {
         Some(family) => family,
-        None => token::random_b64::<16>(rng)?,
+        None => RefreshToken::new_family(rng)?,
     };
-    let refresh = token::opaque(rng)?;
+    let (refresh, token) = RefreshToken::issue(rng, &family)?;
     if !deps
         .store
-        .create_family(&family, grant, &Hashed::of(&refresh), now, deps.refresh)
+        .create_family(&token, grant, now, deps.refresh)
         .await?
     {
         return Err(OAuthError::invalid_grant(

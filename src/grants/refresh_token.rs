@@ -5,8 +5,8 @@ use crate::clock::UnixTime;
 use crate::error::OAuthError;
 use crate::records::Client;
 use crate::scope::Scope;
-use crate::store::{Hashed, Rotate, Rotation};
-use crate::token::{self, Subject, TokenResponse};
+use crate::store::{RefreshToken, Rotate, Rotation};
+use crate::token::{Subject, TokenResponse};
 
 pub async fn grant(
     deps: Deps<'_>,
@@ -21,10 +21,12 @@ pub async fn grant(
         None => None,
     }
     .filter(|s| !s.is_empty());
-    let successor = token::opaque(deps.minter.keys.rng())?;
+    // A token that cannot name a family is no token of ours: nothing to look up.
+    let old = RefreshToken::parse(refresh_token).ok_or_else(invalid)?;
+    let (successor, new) = RefreshToken::issue(deps.minter.keys.rng(), &old.family)?;
     let rotate = Rotate {
-        old: &Hashed::of(refresh_token),
-        new: &Hashed::of(&successor),
+        old: &old,
+        new: &new.secret,
         client_id: &client.id,
         scope: requested.as_ref(),
         now,

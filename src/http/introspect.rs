@@ -13,7 +13,7 @@ use super::credentials;
 use crate::error::OAuthError;
 use crate::params::Params;
 use crate::state::AppState;
-use crate::store::Hashed;
+use crate::store::RefreshToken;
 use crate::token::{AccessClaims, Audience};
 
 pub async fn introspect(
@@ -86,7 +86,10 @@ fn access_token(state: &AppState, claims: AccessClaims, now: u64) -> Value {
 }
 
 async fn refresh_token(state: &AppState, token: &str, now: u64) -> Result<Value, OAuthError> {
-    let Some(info) = state.store.refresh_info(&Hashed::of(token), now).await? else {
+    let Some(token) = RefreshToken::parse(token) else {
+        return Ok(inactive());
+    };
+    let Some(info) = state.store.refresh_info(&token, now).await? else {
         return Ok(inactive());
     };
     let grant = info.grant;

@@ -8,7 +8,7 @@ use super::credentials;
 use crate::error::OAuthError;
 use crate::params::Params;
 use crate::state::AppState;
-use crate::store::Hashed;
+use crate::store::RefreshToken;
 use crate::token::AccessClaims;
 
 pub async fn revoke(
@@ -22,10 +22,9 @@ pub async fn revoke(
     if state.keys.verify::<AccessClaims>(token).is_some() {
         return Err(OAuthError::UnsupportedTokenType);
     }
-    state
-        .store
-        .revoke_refresh(&Hashed::of(token), &client.id)
-        .await?;
+    if let Some(token) = RefreshToken::parse(token) {
+        state.store.revoke_refresh(&token, &client.id).await?;
+    }
     // Unknown and other clients' tokens answer 200 too: nothing to learn here (§2.2).
     Ok(super::token::no_store(StatusCode::OK).into_response())
 }

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{
     Attempt, CodeRecord, CodeRedemption, Grant, Hashed, IN_FLIGHT_WAIT_MILLIS, RESERVATION_MILLIS,
-    RefreshInfo, RefreshPolicy, Rotate, Rotation, Session, StoreError, StoreResult,
+    RefreshInfo, RefreshPolicy, RefreshToken, Rotate, Rotation, Session, StoreError, StoreResult,
     THROTTLE_WINDOW, attempts_allowed, throttle_wait,
 };
 use crate::clock::{UnixMillis, UnixTime};
@@ -21,7 +21,6 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Inner {
-    tokens: HashMap<Hashed, Token>,
     families: HashMap<String, Family>,
     codes: HashMap<Hashed, Code>,
     sessions: HashMap<Hashed, Session>,
@@ -29,18 +28,21 @@ struct Inner {
     writes: u64,
 }
 
-struct Token {
-    family: String,
+/// A secret of a family: live until used, then kept only within the grace window.
+struct Secret {
     issued_at: UnixTime,
     expires_at: UnixTime,
     used_at: Option<UnixTime>,
 }
 
+/// One record per refresh-token family, as on Redis: its size does not grow with rotations.
+#[derive(Default)]
 struct Family {
     /// `None` for a tombstone: revoked before it was created (a replayed code).
     grant: Option<Grant>,
     revoked: bool,
     expires_at: UnixTime,
+    secrets: HashMap<Hashed, Secret>,
 }
 
 struct Code {
@@ -74,29 +76,24 @@ impl MemoryStore {
 
     pub fn create_family(
         &self,
-        family: &str,
+        token: &RefreshToken,
         grant: &Grant,
-        token: &Hashed,
         now: UnixTime,
         policy: RefreshPolicy,
     ) -> StoreResult<bool> {
         let mut inner = self.lock()?;
         inner.wrote(now);
-        if inner.families.contains_key(family) {
+        if inner.families.contains_key(&token.family) {
             return Ok(false);
         }
         let expires_at = now + policy.ttl;
-        inner.families.insert(
-            family.to_owned(),
-            Family {
-                grant: Some(grant.clone()),
-                revoked: false,
-                expires_at,
-            },
-        );
-        inner
-            .tokens
-            .insert(token.clone(), Token::new(family, now, expires_at));
+        let family = Family {
+            grant: Some(grant.clone()),
+            expires_at,
+            secrets: HashMap::from([(token.secret.clone(), Secret::new(now, expires_at))]),
+            ..Family::default()
+        };
+        inner.families.insert(token.family.clone(), family);
         Ok(true)
     }
 
@@ -108,14 +105,9 @@ impl MemoryStore {
         let Rotate { old, new, now, .. } = *rotate;
         let mut inner = self.lock()?;
         inner.wrote(now);
-        let Inner {
-            tokens, families, ..
-        } = &mut *inner;
-        let Some(token) = tokens.get_mut(old).filter(|t| t.expires_at > now) else {
-            return Ok(Rotation::Invalid);
-        };
-        let Some(family) = families
-            .get_mut(&token.family)
+        let Some(family) = inner
+            .families
+            .get_mut(&old.family)
             .filter(|f| f.expires_at > now)
         else {
             return Ok(Rotation::Invalid);
@@ -127,56 +119,68 @@ impl MemoryStore {
         // With no grace, any second use is reuse, whatever the clocks of two replicas say.
         let in_grace =
             |used_at: UnixTime| policy.reuse_grace > 0 && now < used_at + policy.reuse_grace;
-        if token.used_at.is_none_or(in_grace)
-            && rotate
-                .scope
-                .is_some_and(|asked| !asked.is_subset(&grant.scope))
+        // A secret the family does not hold (used long ago, or never ours) is reuse.
+        let Some(secret) = family.secrets.get_mut(&old.secret) else {
+            family.revoked = true;
+            return Ok(Rotation::Reused);
+        };
+        if secret.expires_at <= now {
+            return Ok(Rotation::Invalid);
+        }
+        if let Some(used_at) = secret.used_at
+            && !in_grace(used_at)
+        {
+            family.revoked = true;
+            return Ok(Rotation::Reused);
+        }
+        if rotate
+            .scope
+            .is_some_and(|asked| !asked.is_subset(&grant.scope))
         {
             return Ok(Rotation::ScopeExceeded);
         }
-        match token.used_at {
-            None => token.used_at = Some(now),
-            Some(used_at) if in_grace(used_at) => {}
-            Some(_) => {
-                family.revoked = true;
-                return Ok(Rotation::Reused);
-            }
-        }
+        secret.used_at.get_or_insert(now);
+        family
+            .secrets
+            .retain(|_, s| s.used_at.is_none_or(&in_grace));
         let expires_at = now + policy.ttl;
         family.expires_at = family.expires_at.max(expires_at);
-        let family_id = token.family.clone();
-        tokens.insert(new.clone(), Token::new(&family_id, now, expires_at));
+        family
+            .secrets
+            .insert(new.clone(), Secret::new(now, expires_at));
         Ok(Rotation::Rotated(grant))
     }
 
-    pub fn refresh_info(&self, token: &Hashed, now: UnixTime) -> StoreResult<Option<RefreshInfo>> {
+    pub fn refresh_info(
+        &self,
+        token: &RefreshToken,
+        now: UnixTime,
+    ) -> StoreResult<Option<RefreshInfo>> {
         let inner = self.lock()?;
-        let Some(token) = inner
-            .tokens
-            .get(token)
-            .filter(|t| t.expires_at > now && t.used_at.is_none())
-        else {
-            return Ok(None);
-        };
-        Ok(inner
+        let Some(family) = inner
             .families
             .get(&token.family)
             .filter(|f| !f.revoked && f.expires_at > now)
-            .and_then(|f| f.grant.clone())
-            .map(|grant| RefreshInfo {
-                grant,
-                issued_at: token.issued_at,
-                expires_at: token.expires_at,
-            }))
+        else {
+            return Ok(None);
+        };
+        let live = family
+            .secrets
+            .get(&token.secret)
+            .filter(|s| s.expires_at > now && s.used_at.is_none());
+        Ok(match (live, &family.grant) {
+            (Some(secret), Some(grant)) => Some(RefreshInfo {
+                grant: grant.clone(),
+                issued_at: secret.issued_at,
+                expires_at: secret.expires_at,
+            }),
+            _ => None,
+        })
     }
 
-    pub fn revoke_refresh(&self, token: &Hashed, client_id: &str) -> StoreResult<()> {
+    pub fn revoke_refresh(&self, token: &RefreshToken, client_id: &str) -> StoreResult<()> {
         let mut inner = self.lock()?;
-        let Inner {
-            tokens, families, ..
-        } = &mut *inner;
-        let family = tokens.get(token).and_then(|t| families.get_mut(&t.family));
-        if let Some(family) = family
+        if let Some(family) = inner.families.get_mut(&token.family)
             && family
                 .grant
                 .as_ref()
@@ -226,9 +230,9 @@ impl MemoryStore {
             }
             Some(issued) => {
                 let tombstone = Family {
-                    grant: None,
                     revoked: true,
                     expires_at: now + policy.ttl,
+                    ..Family::default()
                 };
                 inner
                     .families
@@ -331,10 +335,9 @@ impl LoginFailures {
     }
 }
 
-impl Token {
-    fn new(family: &str, now: UnixTime, expires_at: UnixTime) -> Self {
-        Token {
-            family: family.to_owned(),
+impl Secret {
+    fn new(now: UnixTime, expires_at: UnixTime) -> Self {
+        Secret {
             issued_at: now,
             expires_at,
             used_at: None,
@@ -349,7 +352,6 @@ impl Inner {
         if !self.writes.is_multiple_of(SWEEP_EVERY) {
             return;
         }
-        self.tokens.retain(|_, t| t.expires_at > now);
         self.families.retain(|_, f| f.expires_at > now);
         self.codes.retain(|_, c| c.retain_until > now);
         self.sessions.retain(|_, s| s.expires_at > now);

@@ -8,6 +8,9 @@ pub mod redis;
 
 use std::fmt;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use ring::rand::SecureRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{UnixMillis, UnixTime};
@@ -25,6 +28,58 @@ impl Hashed {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// A refresh token as the store knows it: the family it names and the hash of its secret
+/// (SPEC §7). On the wire a token is base64url of the 128-bit family id followed by the
+/// 256-bit secret, so no lookup key per token is needed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshToken {
+    /// base64url of the family id, 22 characters.
+    pub family: String,
+    pub secret: Hashed,
+}
+
+const FAMILY_BYTES: usize = 16;
+const SECRET_BYTES: usize = 32;
+
+impl RefreshToken {
+    /// Reads a token off the wire; `None` if it cannot be one of ours.
+    pub fn parse(token: &str) -> Option<Self> {
+        let bytes = B64.decode(token).ok()?;
+        if bytes.len() != FAMILY_BYTES + SECRET_BYTES {
+            return None;
+        }
+        let (family, secret) = bytes.split_at(FAMILY_BYTES);
+        Some(RefreshToken {
+            family: B64.encode(family),
+            secret: Hashed(crate::token::sha256_b64(secret)),
+        })
+    }
+
+    /// A new family id.
+    pub fn new_family(rng: &dyn SecureRandom) -> Result<String, Failure> {
+        crate::token::random_b64::<FAMILY_BYTES>(rng)
+    }
+
+    /// A new token of `family`: the wire form for the client, and what the store keeps.
+    pub fn issue(rng: &dyn SecureRandom, family: &str) -> Result<(String, Self), Failure> {
+        let family_bytes = B64
+            .decode(family)
+            .ok()
+            .filter(|b| b.len() == FAMILY_BYTES)
+            .ok_or_else(|| Failure::internal("malformed refresh-token family id"))?;
+        let mut secret = [0u8; SECRET_BYTES];
+        rng.fill(&mut secret)
+            .map_err(|_| Failure::internal("random generator failed"))?;
+        let mut wire = family_bytes;
+        wire.extend_from_slice(&secret);
+        let token = RefreshToken {
+            family: family.to_owned(),
+            secret: Hashed(crate::token::sha256_b64(&secret)),
+        };
+        Ok((B64.encode(wire), token))
     }
 }
 
@@ -60,7 +115,8 @@ pub struct Session {
 /// A request to rotate a refresh token.
 #[derive(Debug)]
 pub struct Rotate<'a> {
-    pub old: &'a Hashed,
+    pub old: &'a RefreshToken,
+    /// The successor's secret, in the same family.
     pub new: &'a Hashed,
     pub client_id: &'a str,
     /// A narrower scope for this access token, checked against the family's (RFC 6749 §6).
@@ -171,7 +227,30 @@ pub fn throttle_wait(failures: u64, max_failures: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{THROTTLE_MAX_WAIT, attempts_allowed, throttle_wait};
+    use super::{RefreshToken, THROTTLE_MAX_WAIT, attempts_allowed, throttle_wait};
+
+    #[test]
+    fn a_refresh_token_names_its_family_and_hides_its_secret() {
+        let rng = ring::rand::SystemRandom::new();
+        let family = RefreshToken::new_family(&rng).unwrap();
+        let (wire, token) = RefreshToken::issue(&rng, &family).unwrap();
+        assert_eq!(wire.len(), 64);
+        assert_eq!(RefreshToken::parse(&wire), Some(token.clone()));
+        assert_eq!(token.family, family);
+        assert!(!wire.contains(token.secret.as_str()));
+        let (other, _) = RefreshToken::issue(&rng, &family).unwrap();
+        assert_eq!(&other[..21], &wire[..21], "same family id");
+        assert_ne!(other, wire);
+    }
+
+    #[test]
+    fn anything_but_48_base64url_bytes_is_not_a_refresh_token() {
+        assert_eq!(RefreshToken::parse(""), None);
+        assert_eq!(RefreshToken::parse(&"A".repeat(63)), None);
+        assert_eq!(RefreshToken::parse(&"A".repeat(65)), None);
+        assert_eq!(RefreshToken::parse(&"!".repeat(64)), None);
+        assert!(RefreshToken::parse(&"A".repeat(64)).is_some());
+    }
 
     #[test]
     fn there_is_no_wait_below_the_limit() {
@@ -245,17 +324,16 @@ macro_rules! dispatch {
 }
 
 impl Store {
-    /// Starts a refresh-token family with its first token. `false` if the family was already
-    /// revoked (its authorization code was replayed before the family was written).
+    /// Starts the family `token` names, with `token` as its first. `false` if the family was
+    /// already revoked (its authorization code was replayed before the family was written).
     pub async fn create_family(
         &self,
-        family: &str,
+        token: &RefreshToken,
         grant: &Grant,
-        token: &Hashed,
         now: UnixTime,
         policy: RefreshPolicy,
     ) -> StoreResult<bool> {
-        dispatch!(self, s => s.create_family(family, grant, token, now, policy))
+        dispatch!(self, s => s.create_family(token, grant, now, policy))
     }
 
     /// Consumes `old` and makes `new` live in the same family, atomically (SPEC §7), if the
@@ -271,7 +349,7 @@ impl Store {
     /// A live refresh token's grant, for introspection.
     pub async fn refresh_info(
         &self,
-        token: &Hashed,
+        token: &RefreshToken,
         now: UnixTime,
     ) -> StoreResult<Option<RefreshInfo>> {
         dispatch!(self, s => s.refresh_info(token, now))
@@ -279,7 +357,7 @@ impl Store {
 
     /// Revokes the family of a refresh token issued to `client_id` (RFC 7009 §2.1); unknown
     /// tokens and other clients' tokens are left alone.
-    pub async fn revoke_refresh(&self, token: &Hashed, client_id: &str) -> StoreResult<()> {
+    pub async fn revoke_refresh(&self, token: &RefreshToken, client_id: &str) -> StoreResult<()> {
         dispatch!(self, s => s.revoke_refresh(token, client_id))
     }
 

@@ -2,11 +2,11 @@
 //! scripts that each touch one key, so every operation also works on Redis Cluster.
 //!
 //! Keys (`p` is `TS_REDIS_PREFIX`; every key gets a TTL):
-//! - `p:rt:<hash>`: refresh token -> its family id
-//! - `p:rf:{<family>}`: hash of the family: `grant` (JSON), `cid` and `scope` (for the
-//!   scripts), `revoked`, and `t:<hash>` per token,
-//!   `issued:expires[:used]`; a used token's field is dropped after the grace window, and a
-//!   token whose lookup key points here but whose field is gone was used: reuse
+//! - `p:rf:{<family>}`: the one key of a refresh-token family, which every token names
+//!   (SPEC §7): `grant` (JSON), `cid` and `scope` (for the scripts), `revoked`, and
+//!   `t:<hash of secret>` = `issued:expires[:used]` for each live secret; a used secret's field
+//!   is dropped after the grace window, so the key's size is constant over any number of
+//!   rotations, and a token of this family whose field is gone is reuse
 //! - `p:ac:<hash>`: authorization code: `rec`, `exp` and `cid` (the client it was issued
 //!   to, checked before anything is spent); once redeemed also `fam`, all kept for the
 //!   refresh TTL so that a replay at any time revokes that family
@@ -24,8 +24,8 @@ use tokio::sync::OnceCell;
 
 use super::{
     Attempt, CodeRecord, CodeRedemption, Grant, Hashed, IN_FLIGHT_WAIT_MILLIS, RESERVATION_MILLIS,
-    RefreshInfo, RefreshPolicy, Rotate, Rotation, Session, StoreError, StoreHealth, StoreResult,
-    THROTTLE_MAX_WAIT, THROTTLE_WINDOW,
+    RefreshInfo, RefreshPolicy, RefreshToken, Rotate, Rotation, Session, StoreError, StoreHealth,
+    StoreResult, THROTTLE_MAX_WAIT, THROTTLE_WINDOW,
 };
 use crate::clock::{UnixMillis, UnixTime};
 
@@ -34,6 +34,9 @@ use crate::clock::{UnixMillis, UnixTime};
 const OPERATION_TIMEOUT: Duration = Duration::from_millis(900);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(800);
+/// After a write answered too late, how long the look at whether it took effect may take:
+/// together with `OPERATION_TIMEOUT` still within SPEC §8's 2 s.
+const RECOVERY_TIMEOUT: Duration = Duration::from_millis(700);
 /// `/readyz` answers well within a probe's usual 1 s timeout even with Redis hung.
 const HEALTH_TIMEOUT: Duration = Duration::from_millis(300);
 
@@ -304,26 +307,6 @@ impl RedisStore {
         self.key("lf", &crate::token::sha256_b64(username.as_bytes()))
     }
 
-    async fn family_of(&self, token: &Hashed) -> StoreResult<Option<String>> {
-        let key = self.key("rt", token.as_str());
-        self.run(|mut c| async move { redis::cmd("GET").arg(key).query_async(&mut c).await })
-            .await
-    }
-
-    async fn point_to_family(&self, token: &Hashed, family: &str, ttl: u64) -> StoreResult<()> {
-        let key = self.key("rt", token.as_str());
-        self.run(|mut c| async move {
-            redis::cmd("SET")
-                .arg(key)
-                .arg(family)
-                .arg("EX")
-                .arg(ttl)
-                .query_async(&mut c)
-                .await
-        })
-        .await
-    }
-
     async fn revoke_family(&self, family: &str, ttl: u64) -> StoreResult<()> {
         let key = self.family_key(family);
         self.run(|mut c| async move {
@@ -340,40 +323,35 @@ impl RedisStore {
 
     pub async fn create_family(
         &self,
-        family: &str,
+        token: &RefreshToken,
         grant: &Grant,
-        token: &Hashed,
         now: UnixTime,
         policy: RefreshPolicy,
     ) -> StoreResult<bool> {
         let (grant_client, grant_scope) = (grant.client_id.clone(), grant.scope.to_string());
         let grant = encode(grant)?;
-        let key = self.family_key(family);
-        let created = self
-            .run(|mut c| async move {
-                self.scripts
-                    .create_family
-                    .key(key)
-                    .arg(grant)
-                    .arg(token.as_str())
-                    .arg(now)
-                    .arg(now + policy.ttl)
-                    .arg(policy.ttl)
-                    .arg(&grant_client)
-                    .arg(&grant_scope)
-                    .invoke_async::<i64>(&mut c)
-                    .await
-                    .map(|created| created == 1)
-            })
-            .await?;
-        // The lookup key only once the family lists the token: a token of a family that was
-        // revoked in advance (a replayed code) must lead nowhere, not look like reuse.
-        if created {
-            self.point_to_family(token, family, policy.ttl).await?;
-        }
-        Ok(created)
+        let key = self.family_key(&token.family);
+        self.run(|mut c| async move {
+            self.scripts
+                .create_family
+                .key(key)
+                .arg(grant)
+                .arg(token.secret.as_str())
+                .arg(now)
+                .arg(now + policy.ttl)
+                .arg(policy.ttl)
+                .arg(&grant_client)
+                .arg(&grant_scope)
+                .invoke_async::<i64>(&mut c)
+                .await
+                .map(|created| created == 1)
+        })
+        .await
     }
 
+    /// One script call on the family's one key (SPEC §7). If Redis answers too late, one more
+    /// look tells whether the rotation took effect, so the client gets the tokens it caused
+    /// rather than a 503 whose retry would look like reuse.
     pub async fn rotate_refresh(
         &self,
         rotate: &Rotate<'_>,
@@ -381,29 +359,33 @@ impl RedisStore {
     ) -> StoreResult<Rotation> {
         let Rotate { old, new, now, .. } = *rotate;
         let scope = rotate.scope.map(|s| s.to_string()).unwrap_or_default();
-        let Some(family) = self.family_of(old).await? else {
-            return Ok(Rotation::Invalid);
-        };
-        // The new token's lookup key goes first: until the script lists it in the family,
-        // it leads nowhere.
-        self.point_to_family(new, &family, policy.ttl).await?;
-        let key = self.family_key(&family);
-        let (outcome, grant): (i64, Option<String>) = self
-            .run(|mut c| async move {
-                self.scripts
-                    .rotate
-                    .key(key)
-                    .arg(old.as_str())
-                    .arg(new.as_str())
-                    .arg(now)
-                    .arg(policy.ttl)
-                    .arg(policy.reuse_grace)
-                    .arg(rotate.client_id)
-                    .arg(scope)
-                    .invoke_async(&mut c)
-                    .await
+        let key = self.family_key(&old.family);
+        let outcome: StoreResult<(i64, Option<String>)> = self
+            .run(|mut c| {
+                let key = key.clone();
+                async move {
+                    self.scripts
+                        .rotate
+                        .key(key)
+                        .arg(old.secret.as_str())
+                        .arg(new.as_str())
+                        .arg(now)
+                        .arg(policy.ttl)
+                        .arg(policy.reuse_grace)
+                        .arg(rotate.client_id)
+                        .arg(scope)
+                        .invoke_async(&mut c)
+                        .await
+                }
             })
-            .await?;
+            .await;
+        let (outcome, grant) = match outcome {
+            Ok(answer) => answer,
+            Err(error) => match self.rotation_landed(&key, new).await {
+                Some(grant) => (1, Some(grant)),
+                None => return Err(error),
+            },
+        };
         Ok(match (outcome, grant) {
             (1, Some(grant)) => Rotation::Rotated(decode(&grant)?),
             (2, _) => Rotation::Reused,
@@ -412,16 +394,38 @@ impl RedisStore {
         })
     }
 
+    /// The family's grant if `new` is one of its live secrets: the rotation that failed to
+    /// answer in time did take effect. Sent on the same connection after the script, so Redis
+    /// answers it after the script ran.
+    async fn rotation_landed(&self, key: &str, new: &Hashed) -> Option<String> {
+        let field = format!("t:{}", new.as_str());
+        let look = self
+            .run_within(RECOVERY_TIMEOUT, |mut c| async move {
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg("grant")
+                    .arg("revoked")
+                    .arg(field)
+                    .query_async::<(Option<String>, Option<String>, Option<String>)>(&mut c)
+                    .await
+            })
+            .await;
+        match look {
+            Ok((Some(grant), None, Some(_))) => {
+                tracing::warn!("a rotation answered late took effect: answering its tokens");
+                Some(grant)
+            }
+            _ => None,
+        }
+    }
+
     pub async fn refresh_info(
         &self,
-        token: &Hashed,
+        token: &RefreshToken,
         now: UnixTime,
     ) -> StoreResult<Option<RefreshInfo>> {
-        let Some(family) = self.family_of(token).await? else {
-            return Ok(None);
-        };
-        let key = self.family_key(&family);
-        let field = format!("t:{}", token.as_str());
+        let key = self.family_key(&token.family);
+        let field = format!("t:{}", token.secret.as_str());
         let (grant, revoked, state): (Option<String>, Option<String>, Option<String>) = self
             .run(|mut c| async move {
                 redis::cmd("HMGET")
@@ -449,11 +453,8 @@ impl RedisStore {
         }))
     }
 
-    pub async fn revoke_refresh(&self, token: &Hashed, client_id: &str) -> StoreResult<()> {
-        let Some(family) = self.family_of(token).await? else {
-            return Ok(());
-        };
-        let key = self.family_key(&family);
+    pub async fn revoke_refresh(&self, token: &RefreshToken, client_id: &str) -> StoreResult<()> {
+        let key = self.family_key(&token.family);
         self.run(|mut c| async move {
             self.scripts
                 .revoke_owned_family
@@ -498,19 +499,30 @@ impl RedisStore {
         policy: RefreshPolicy,
     ) -> StoreResult<CodeRedemption> {
         let key = self.key("ac", code.as_str());
-        let (outcome, value): (i64, Option<String>) = self
-            .run(|mut c| async move {
-                self.scripts
-                    .redeem_code
-                    .key(key)
-                    .arg(family)
-                    .arg(now)
-                    .arg(policy.ttl)
-                    .arg(client_id)
-                    .invoke_async(&mut c)
-                    .await
+        let answer: StoreResult<(i64, Option<String>)> = self
+            .run(|mut c| {
+                let key = key.clone();
+                async move {
+                    self.scripts
+                        .redeem_code
+                        .key(key)
+                        .arg(family)
+                        .arg(now)
+                        .arg(policy.ttl)
+                        .arg(client_id)
+                        .invoke_async(&mut c)
+                        .await
+                }
             })
-            .await?;
+            .await;
+        // As for rotations: a redemption answered too late may have taken effect.
+        let (outcome, value) = match answer {
+            Ok(answer) => answer,
+            Err(error) => match self.redemption_landed(&key, family).await {
+                Some(record) => (1, Some(record)),
+                None => return Err(error),
+            },
+        };
         match (outcome, value) {
             (1, Some(record)) => Ok(CodeRedemption::Redeemed(decode(&record)?)),
             (2, Some(issued)) => {
@@ -518,6 +530,27 @@ impl RedisStore {
                 Ok(CodeRedemption::Replayed)
             }
             _ => Ok(CodeRedemption::Unknown),
+        }
+    }
+
+    /// The code's record if it was spent for `family`, the family this request chose.
+    async fn redemption_landed(&self, key: &str, family: &str) -> Option<String> {
+        let look = self
+            .run_within(RECOVERY_TIMEOUT, |mut c| async move {
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg("fam")
+                    .arg("rec")
+                    .query_async::<(Option<String>, Option<String>)>(&mut c)
+                    .await
+            })
+            .await;
+        match look {
+            Ok((Some(spent_for), Some(record))) if spent_for == family => {
+                tracing::warn!("a code redemption answered late took effect: answering its tokens");
+                Some(record)
+            }
+            _ => None,
         }
     }
 

@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use token_service::scope::Scope;
+use token_service::store::{CodeRecord, Grant, Hashed};
+
 use crate::common::redis::{RedisServer, unique_prefix};
 use crate::common::*;
 
@@ -283,4 +286,81 @@ async fn the_service_starts_with_redis_down_and_uses_it_once_it_is_up() {
     let mut service = service;
     service.redis.restart();
     recovers(&service).await;
+}
+
+#[tokio::test]
+async fn a_rotation_redis_answers_too_late_still_answers_its_tokens() {
+    let service = Service::start().await;
+    let refresh =
+        |token: &Value| with_client(json!({"grant_type": "refresh_token", "refresh_token": token}));
+    // One rotation while Redis is up, so its script is cached there (EVALSHA runs at once).
+    let first = service.tokens().await;
+    let tokens = service
+        .post("/token", &refresh(&first["refresh_token"]))
+        .await
+        .body;
+    service.redis.pause();
+    let request = tokio::spawn({
+        let url = service.server.url("/token");
+        let body = refresh(&tokens["refresh_token"]);
+        async move { http().post(url).json(&body).send().await.unwrap() }
+    });
+    // Past the store's 900 ms bound: the rotation runs only once Redis resumes.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    service.redis.resume();
+    let answer = Answer::read(request.await.unwrap(), Instant::now()).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    // The tokens answered are the ones the rotation made: the successor rotates in turn.
+    let next = service
+        .post("/token", &refresh(&answer.body["refresh_token"]))
+        .await;
+    assert_eq!(next.status, StatusCode::OK, "{}", next.body);
+}
+
+/// A code for the example client put straight into the store, as /authorize would.
+async fn put_code(app: &TestApp, code: &str) {
+    let now = app.clock.now();
+    let record = CodeRecord {
+        grant: Grant {
+            client_id: CLIENT_ID.into(),
+            username: Some(USERNAME.into()),
+            scope: Scope::parse("read").unwrap(),
+            auth_time: Some(now),
+        },
+        redirect_uri: None,
+        code_challenge: None,
+        expires_at: now + 60,
+    };
+    app.state
+        .store
+        .put_code(&Hashed::of(code), &record, 60)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_code_redemption_redis_answers_too_late_still_answers_its_tokens() {
+    let service = Service::start().await;
+    let redeem =
+        |code: &str| with_client(json!({"grant_type": "authorization_code", "code": code}));
+    // One redemption while Redis is up, so its script is cached there.
+    put_code(&service._app, "a-first-code").await;
+    let first = service.post("/token", &redeem("a-first-code")).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    put_code(&service._app, "a-second-code").await;
+    service.redis.pause();
+    let request = tokio::spawn({
+        let url = service.server.url("/token");
+        let body = redeem("a-second-code");
+        async move { http().post(url).json(&body).send().await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    service.redis.resume();
+    let answer = Answer::read(request.await.unwrap(), Instant::now()).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let refresh = with_client(
+        json!({"grant_type": "refresh_token", "refresh_token": answer.body["refresh_token"]}),
+    );
+    let next = service.post("/token", &refresh).await;
+    assert_eq!(next.status, StatusCode::OK, "{}", next.body);
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use token_service::scope::Scope;
 use token_service::store::memory::MemoryStore;
 use token_service::store::redis::RedisStore;
-use token_service::store::{Grant, Hashed, RefreshPolicy, Rotate, Rotation, Store};
+use token_service::store::{Grant, Hashed, RefreshPolicy, RefreshToken, Rotate, Rotation, Store};
 
 use crate::common::real_now;
 use crate::common::redis::{RedisServer, unique_prefix};
@@ -26,12 +26,15 @@ async fn rotations_per_second(store: &Store) -> f64 {
         scope: Scope::parse("read write").unwrap(),
         auth_time: Some(now),
     };
-    let tokens: Vec<Hashed> = (0..=ROTATIONS)
-        .map(|n| Hashed::of(&format!("token-{n}")))
+    let tokens: Vec<RefreshToken> = (0..=ROTATIONS)
+        .map(|n| RefreshToken {
+            family: "fam".into(),
+            secret: Hashed::of(&format!("token-{n}")),
+        })
         .collect();
     assert!(
         store
-            .create_family("fam", &grant, &tokens[0], now, policy)
+            .create_family(&tokens[0], &grant, now, policy)
             .await
             .unwrap()
     );
@@ -39,7 +42,7 @@ async fn rotations_per_second(store: &Store) -> f64 {
     for pair in tokens.windows(2) {
         let rotate = Rotate {
             old: &pair[0],
-            new: &pair[1],
+            new: &pair[1].secret,
             client_id: "client",
             scope: None,
             now,

@@ -46,7 +46,12 @@ async fn rotation_issues_a_new_refresh_token_and_the_old_one_then_fails() {
     let first = refresh_token_of(&app.password_tokens().await);
     let second = refresh_token_of(&rotate(&app, &first).await);
     assert_ne!(first, second);
-    assert_eq!(second.len(), 43, "256-bit base64url token");
+    assert_eq!(
+        second.len(),
+        64,
+        "a 128-bit family id and a 256-bit secret, base64url"
+    );
+    assert_eq!(second[..21], first[..21], "the same family");
     refresh(&app, &first, None)
         .await
         .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");

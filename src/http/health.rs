@@ -12,6 +12,16 @@ pub async fn healthz() -> Json<Value> {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> Json<Value> {
-    let store = state.store.health().await;
-    Json(json!({"status": "ready", "store": store}))
+    let report = state.store.health().await;
+    let mut body = json!({"status": "ready", "store": report.health});
+    if let Some(policy) = &report.maxmemory_policy {
+        body["maxmemory_policy"] = json!(policy);
+    }
+    if report.evicts() {
+        body["warnings"] = json!([
+            "Redis may evict keys (maxmemory-policy is not noeviction): refresh tokens, codes \
+             and login throttles can vanish"
+        ]);
+    }
+    Json(body)
 }

@@ -314,6 +314,31 @@ impl StoreHealth {
     }
 }
 
+/// What `/readyz` and start-up report of the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreReport {
+    pub health: StoreHealth,
+    /// Redis's `maxmemory-policy`, when Redis answered.
+    pub maxmemory_policy: Option<String>,
+}
+
+impl StoreReport {
+    pub fn of(health: StoreHealth) -> Self {
+        StoreReport {
+            health,
+            maxmemory_policy: None,
+        }
+    }
+
+    /// Whether Redis may evict the service's keys: any policy but `noeviction` (every key
+    /// has a TTL, so the `volatile-*` policies evict them too).
+    pub fn evicts(&self) -> bool {
+        self.maxmemory_policy
+            .as_deref()
+            .is_some_and(|policy| policy != "noeviction")
+    }
+}
+
 macro_rules! dispatch {
     ($self:ident, $store:ident => $call:expr) => {
         match $self {
@@ -424,9 +449,9 @@ impl Store {
         dispatch!(self, s => s.login_released(username))
     }
 
-    pub async fn health(&self) -> StoreHealth {
+    pub async fn health(&self) -> StoreReport {
         match self {
-            Store::Memory(_) => StoreHealth::Memory,
+            Store::Memory(_) => StoreReport::of(StoreHealth::Memory),
             Store::Redis(s) => s.health().await,
         }
     }

@@ -15,7 +15,8 @@
 //!   (throttled until), `last` (last failure; the count restarts 15 minutes after it, by the
 //!   `now` passed in), `inf` and `infu` (attempts in flight, and when their reservation lapses)
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
@@ -25,7 +26,7 @@ use tokio::sync::OnceCell;
 use super::{
     Attempt, CodeRecord, CodeRedemption, Grant, Hashed, IN_FLIGHT_WAIT_MILLIS, RESERVATION_MILLIS,
     RefreshInfo, RefreshPolicy, RefreshToken, Rotate, Rotation, Session, StoreError, StoreHealth,
-    StoreResult, THROTTLE_MAX_WAIT, THROTTLE_WINDOW,
+    StoreReport, StoreResult, THROTTLE_MAX_WAIT, THROTTLE_WINDOW,
 };
 use crate::clock::{UnixMillis, UnixTime};
 
@@ -204,7 +205,11 @@ pub struct RedisStore {
     target: Target,
     prefix: String,
     scripts: Scripts,
+    eviction_warned: Mutex<Option<Instant>>,
 }
+
+/// How often a Redis that may evict keys is warned about.
+const EVICTION_WARNING_INTERVAL: Duration = Duration::from_secs(600);
 
 struct Scripts {
     create_family: Script,
@@ -244,6 +249,7 @@ impl RedisStore {
         };
         Ok(RedisStore {
             target,
+            eviction_warned: Mutex::new(None),
             prefix: prefix.to_owned(),
             scripts: Scripts {
                 create_family: Script::new(CREATE_FAMILY),
@@ -652,16 +658,52 @@ impl RedisStore {
             .await
     }
 
-    pub async fn health(&self) -> StoreHealth {
-        let ping = self
+    /// Whether Redis answers, and its eviction policy (from `INFO memory`, which managed
+    /// Redis services answer even where `CONFIG` is disabled).
+    pub async fn health(&self) -> StoreReport {
+        let info = self
             .run_within(HEALTH_TIMEOUT, |mut c| async move {
-                redis::cmd("PING").query_async::<String>(&mut c).await
+                redis::cmd("INFO")
+                    .arg("memory")
+                    .query_async::<String>(&mut c)
+                    .await
             })
             .await;
-        match ping {
-            Ok(_) => StoreHealth::Up,
-            Err(_) => StoreHealth::Down,
+        match info {
+            Ok(info) => {
+                let policy = info
+                    .lines()
+                    .find_map(|line| line.strip_prefix("maxmemory_policy:"))
+                    .map(|p| p.trim().to_owned());
+                let report = StoreReport {
+                    health: StoreHealth::Up,
+                    maxmemory_policy: policy,
+                };
+                if report.evicts() {
+                    self.warn_eviction(&report);
+                }
+                report
+            }
+            Err(_) => StoreReport::of(StoreHealth::Down),
         }
+    }
+
+    /// Every security decision rests on keys Redis must not evict (SPEC §8): say so loudly,
+    /// at most once per `EVICTION_WARNING_INTERVAL`.
+    fn warn_eviction(&self, report: &StoreReport) {
+        let Ok(mut last) = self.eviction_warned.lock() else {
+            return;
+        };
+        if last.is_some_and(|at: Instant| at.elapsed() < EVICTION_WARNING_INTERVAL) {
+            return;
+        }
+        *last = Some(Instant::now());
+        tracing::warn!(
+            maxmemory_policy = report.maxmemory_policy.as_deref().unwrap_or("unknown"),
+            "REDIS MAY EVICT THE SERVICE'S KEYS: set maxmemory-policy noeviction; under eviction \
+             refresh-token families, spent codes and login throttles vanish (they fail closed: \
+             tokens stop working, users must sign in again)"
+        );
     }
 }
 

@@ -8,7 +8,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::common::redis::free_port;
+use crate::common::redis::{RedisServer, free_port};
 use crate::common::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_token-service");
@@ -541,4 +541,27 @@ async fn logs_never_contain_secrets_passwords_or_tokens() {
         assert!(!logs.contains(secret), "a secret or token reached the logs");
     }
     assert!(!logs.contains("eyJ"), "no JWT fragment in the logs");
+}
+
+#[tokio::test]
+async fn serve_warns_loudly_when_redis_may_evict_its_keys() {
+    let redis = RedisServer::start();
+    redis
+        .cli(&["CONFIG", "SET", "maxmemory-policy", "volatile-lru"])
+        .unwrap();
+    let served = Served::start(&[("TS_REDIS_URL", &redis.url())]);
+    let warning = served
+        .logged("MAY EVICT")
+        .unwrap_or_else(|| panic!("no eviction warning: {:#?}", served.seen));
+    assert_eq!(warning["level"], "WARN", "{warning}");
+    assert_eq!(warning["maxmemory_policy"], "volatile-lru", "{warning}");
+    served.stop();
+}
+
+#[tokio::test]
+async fn serve_says_nothing_of_eviction_on_a_noeviction_redis() {
+    let redis = RedisServer::start();
+    let served = Served::start(&[("TS_REDIS_URL", &redis.url())]);
+    assert!(served.logged("MAY EVICT").is_none(), "{:#?}", served.seen);
+    served.stop();
 }

@@ -188,3 +188,25 @@ async fn after_every_flow_each_key_has_the_prefix_and_a_ttl_and_no_secret_is_in_
         }
     }
 }
+
+#[tokio::test]
+async fn readyz_reports_the_eviction_policy_and_warns_unless_it_is_noeviction() {
+    let redis = RedisServer::start();
+    let app = TestApp::with_vars(&[("TS_REDIS_URL", &redis.url()), ("TS_REDIS_PREFIX", PREFIX)]);
+    let ready = app.get("/readyz").await.json();
+    assert_eq!(ready["maxmemory_policy"], "noeviction", "{ready}");
+    assert!(ready.get("warnings").is_none(), "{ready}");
+
+    redis
+        .cli(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"])
+        .unwrap();
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status, StatusCode::OK);
+    let ready = response.json();
+    assert_eq!(ready["store"], "up", "{ready}");
+    assert_eq!(ready["maxmemory_policy"], "allkeys-lru", "{ready}");
+    assert!(
+        ready["warnings"][0].as_str().unwrap().contains("evict"),
+        "{ready}"
+    );
+}

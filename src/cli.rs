@@ -9,7 +9,9 @@ use crate::clock::{Clock, UnixTime};
 use crate::config::{Config, LogFormat, Settings, StartupError};
 use crate::keys::{self, Algorithm, KeySet};
 use crate::state::AppState;
-use crate::store::{Store, memory::MemoryStore, redis::RedisStore};
+use crate::store::Store;
+use crate::store::memory::MemoryStore;
+use crate::store::redis::{RedisStore, Topology};
 
 const USAGE: &str = "usage: token-service [serve | keygen [--alg ES256|EdDSA] [--dir DIR] | hash-secret | check-config]";
 
@@ -68,8 +70,12 @@ pub fn load(settings: Settings, clock: Clock) -> Result<AppState, StartupError> 
     let keys = KeySet::load(&settings.keys_dir, settings.signing_key.as_deref())?;
     let store = match &settings.redis_url {
         Some(url) => Store::Redis(
-            RedisStore::new(url, settings.redis_cluster, &settings.redis_prefix)
-                .map_err(StartupError)?,
+            RedisStore::new(
+                &topology(url, &settings),
+                &settings.redis_prefix,
+                settings.redis_wait_replicas,
+            )
+            .map_err(StartupError)?,
         ),
         None => Store::Memory(MemoryStore::new()),
     };
@@ -83,6 +89,19 @@ pub fn load(settings: Settings, clock: Clock) -> Result<AppState, StartupError> 
         );
     }
     AppState::new(config, keys, store, clock)
+}
+
+/// Which Redis `TS_REDIS_URL` names: one server, the nodes of a Cluster, or Sentinels.
+fn topology(url: &str, settings: &Settings) -> Topology {
+    let list = || url.split(',').map(|u| u.trim().to_owned()).collect();
+    match (&settings.redis_sentinel, settings.redis_cluster) {
+        (Some(master), _) => Topology::Sentinel {
+            sentinels: list(),
+            master: master.clone(),
+        },
+        (None, true) => Topology::Cluster(list()),
+        (None, false) => Topology::Single(url.to_owned()),
+    }
 }
 
 fn self_check(keys: &KeySet, config: &Config, clock: &Clock) -> Result<(), StartupError> {

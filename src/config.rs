@@ -93,6 +93,10 @@ settings! {
     redis_url: Option<String> = None, redacted;
     /// `TS_REDIS_CLUSTER`: `TS_REDIS_URL` lists the nodes of a Redis Cluster.
     redis_cluster: bool = false;
+    /// `TS_REDIS_SENTINEL`: the master name; `TS_REDIS_URL` then lists Sentinels (SPEC §10).
+    redis_sentinel: Option<String> = None;
+    /// `TS_REDIS_WAIT_REPLICAS`: replicas that must acknowledge each store write (SPEC §10).
+    redis_wait_replicas: u32 = 0;
     /// `TS_REDIS_PREFIX`: the prefix of every key the service writes.
     redis_prefix: String = "ts:".into();
     /// `TS_ACCESS_TOKEN_TTL`: seconds.
@@ -200,11 +204,29 @@ impl Settings {
                     ));
                 }
             }
-            if url.contains(',') && !self.redis_cluster {
+            if url.contains(',') && !self.redis_cluster && self.redis_sentinel.is_none() {
                 return Err(StartupError(
-                    "TS_REDIS_URL: a list of URLs needs TS_REDIS_CLUSTER=true".into(),
+                    "TS_REDIS_URL: a list of URLs needs TS_REDIS_CLUSTER=true or TS_REDIS_SENTINEL"
+                        .into(),
                 ));
             }
+        }
+        if self.redis_sentinel.is_some() && self.redis_cluster {
+            return Err(StartupError(
+                "TS_REDIS_SENTINEL: Sentinel and TS_REDIS_CLUSTER=true exclude each other".into(),
+            ));
+        }
+        if self.redis_sentinel.is_some() && self.redis_url.is_none() {
+            return Err(StartupError(
+                "TS_REDIS_SENTINEL: needs TS_REDIS_URL listing the Sentinels".into(),
+            ));
+        }
+        if self.redis_wait_replicas > 0 && (self.redis_cluster || self.redis_url.is_none()) {
+            return Err(StartupError(
+                "TS_REDIS_WAIT_REPLICAS: needs one Redis or Sentinel (WAIT has no key to route \
+                 by on a Cluster)"
+                    .into(),
+            ));
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ mod metrics;
 mod redis_faults;
 mod redis_hygiene;
 mod redis_scale_out;
+mod redis_sentinel;
 mod redis_throughput;
 mod refresh_rotation;
 mod revoke_introspect;

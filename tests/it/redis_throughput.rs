@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use token_service::scope::Scope;
 use token_service::store::memory::MemoryStore;
-use token_service::store::redis::RedisStore;
+use token_service::store::redis::{RedisStore, Topology};
 use token_service::store::{Grant, Hashed, RefreshPolicy, RefreshToken, Rotate, Rotation, Store};
 
 use crate::common::real_now;
@@ -58,8 +58,9 @@ async fn rotations_per_second(store: &Store) -> f64 {
 async fn sequential_rotations_per_second_memory_and_redis() {
     let redis = RedisServer::start();
     let memory = rotations_per_second(&Store::Memory(MemoryStore::new())).await;
-    let on_redis =
-        Store::Redis(RedisStore::new(&redis.url(), false, &unique_prefix("bench")).unwrap());
+    let on_redis = Store::Redis(
+        RedisStore::new(&Topology::Single(redis.url()), &unique_prefix("bench"), 0).unwrap(),
+    );
     let redis_rate = rotations_per_second(&on_redis).await;
     println!(
         "{ROTATIONS} sequential rotations: memory {memory:.0}/s, redis {redis_rate:.0}/s (memory is {:.0}x)",

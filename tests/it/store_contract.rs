@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use token_service::scope::Scope;
 use token_service::store::memory::MemoryStore;
-use token_service::store::redis::RedisStore;
+use token_service::store::redis::{RedisStore, Topology};
 use token_service::store::{
     Attempt, CodeRecord, CodeRedemption, Grant, Hashed, RefreshInfo, RefreshPolicy, RefreshToken,
     Rotate, Rotation, Session, Store,
@@ -34,11 +34,12 @@ impl Backend {
             Backend::Memory => Store::Memory(MemoryStore::new()),
             Backend::Redis => {
                 let url = RedisServer::shared().url();
-                Store::Redis(RedisStore::new(&url, false, &prefix).unwrap())
+                Store::Redis(RedisStore::new(&Topology::Single(url), &prefix, 0).unwrap())
             }
             Backend::Cluster => {
                 let urls = RedisCluster::shared().urls();
-                Store::Redis(RedisStore::new(&urls, true, &prefix).unwrap())
+                let nodes = urls.split(',').map(str::to_owned).collect();
+                Store::Redis(RedisStore::new(&Topology::Cluster(nodes), &prefix, 0).unwrap())
             }
         }
     }

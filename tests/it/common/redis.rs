@@ -14,12 +14,22 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
+    extra: Vec<String>,
 }
 
 impl RedisServer {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A server started with extra `redis-server` arguments (`--replicaof host port`).
+    pub fn start_with(extra: &[&str]) -> Self {
         let port = free_port();
-        let mut server = RedisServer { port, child: None };
+        let mut server = RedisServer {
+            port,
+            child: None,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
         server.restart();
         server
     }
@@ -37,12 +47,14 @@ impl RedisServer {
 
     /// Starts (again) on the same port.
     pub fn restart(&mut self) {
-        let child = spawn_redis(self.port, &[]);
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        let child = spawn_redis(self.port, &extra);
         self.child = Some(child);
         wait_for_ping(self.port);
     }
 
-    /// Kills the server: connections are refused until `restart`.
+    /// Kills the server at once (SIGKILL), as a crash would: connections are refused until
+    /// `restart`.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -226,4 +238,136 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// A primary, two replicas and three Sentinels watching them (quorum 2), all on free
+/// loopback ports, their Sentinel configs in a temporary directory.
+pub struct SentinelSet {
+    pub primary: RedisServer,
+    pub replicas: Vec<RedisServer>,
+    pub sentinel_ports: Vec<u16>,
+    _sentinels: Vec<Child>,
+    _dir: tempfile::TempDir,
+}
+
+/// The master name the Sentinels of `SentinelSet` watch.
+pub const MASTER_NAME: &str = "tsmaster";
+
+impl SentinelSet {
+    pub fn start() -> Self {
+        let primary = RedisServer::start();
+        let replicas: Vec<RedisServer> = (0..2)
+            .map(|_| {
+                RedisServer::start_with(&["--replicaof", "127.0.0.1", &primary.port.to_string()])
+            })
+            .collect();
+        for replica in &replicas {
+            wait_until(Duration::from_secs(10), "a replica in sync", || {
+                replica
+                    .cli(&["INFO", "replication"])
+                    .is_some_and(|info| info.contains("master_link_status:up"))
+            });
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let sentinel_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let sentinels = sentinel_ports
+            .iter()
+            .map(|&port| {
+                let conf = dir.path().join(format!("sentinel-{port}.conf"));
+                std::fs::write(
+                    &conf,
+                    format!(
+                        "port {port}\nbind 127.0.0.1\ndir {dir}\n\
+                         sentinel monitor {MASTER_NAME} 127.0.0.1 {primary} 2\n\
+                         sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
+                         sentinel failover-timeout {MASTER_NAME} 10000\n\
+                         sentinel parallel-syncs {MASTER_NAME} 2\n",
+                        dir = dir.path().display(),
+                        primary = primary.port,
+                    ),
+                )
+                .unwrap();
+                let child = Command::new("redis-server")
+                    .arg(&conf)
+                    .arg("--sentinel")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("redis-server is installed (apt-get install redis-server)");
+                watchdog(child.id());
+                wait_for_ping(port);
+                child
+            })
+            .collect();
+        let set = SentinelSet {
+            primary,
+            replicas,
+            sentinel_ports,
+            _sentinels: sentinels,
+            _dir: dir,
+        };
+        // Each Sentinel must know the replicas and the other two, or it cannot fail over.
+        for &port in &set.sentinel_ports {
+            wait_until(
+                Duration::from_secs(20),
+                "Sentinels that know each other",
+                || {
+                    cli(port, &["SENTINEL", "SENTINELS", MASTER_NAME])
+                        .is_some_and(|s| s.matches("runid").count() == 2)
+                        && cli(port, &["SENTINEL", "REPLICAS", MASTER_NAME])
+                            .is_some_and(|r| r.matches("runid").count() == 2)
+                },
+            );
+        }
+        set
+    }
+
+    /// `TS_REDIS_URL` listing the Sentinels (with `TS_REDIS_SENTINEL`).
+    pub fn urls(&self) -> String {
+        self.sentinel_ports
+            .iter()
+            .map(|p| format!("redis://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The port of the primary the Sentinels name now.
+    pub fn primary_port(&self) -> Option<u16> {
+        let answer = cli(
+            self.sentinel_ports[0],
+            &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME],
+        )?;
+        answer.lines().nth(1)?.trim().parse().ok()
+    }
+
+    /// Asks the Sentinels to fail the primary over to a replica.
+    pub fn failover(&self) {
+        let answer = cli(
+            self.sentinel_ports[0],
+            &["SENTINEL", "FAILOVER", MASTER_NAME],
+        );
+        assert_eq!(answer.as_deref(), Some("OK"), "SENTINEL FAILOVER");
+    }
+
+    /// Waits until the Sentinels name a primary other than the one on `old` port, and it
+    /// answers as a primary.
+    pub fn wait_for_new_primary(&self, old: u16, within: Duration) -> u16 {
+        let mut promoted = 0;
+        wait_until(within, "a new primary", || match self.primary_port() {
+            Some(port) if port != old => {
+                promoted = port;
+                cli(port, &["ROLE"]).is_some_and(|role| role.starts_with("master"))
+            }
+            _ => false,
+        });
+        promoted
+    }
+}
+
+fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -1,0 +1,311 @@
+//! Connections to Redis in its three topologies: one server, a Redis Cluster, or the primary
+//! that Redis Sentinel names (SPEC §10), followed across failovers. Every operation is
+//! bounded in time; a write can be made to wait for replicas (`WAIT`, in the same round trip).
+
+use std::sync::RwLock;
+use std::time::Duration;
+
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
+use redis::cluster_async::ClusterConnection;
+use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis::{
+    AsyncConnectionConfig, Cmd, ErrorKind, FromRedisValue, IntoConnectionInfo, Pipeline,
+    RedisFuture, RedisResult, Script, ScriptInvocation, ServerErrorKind, Value,
+};
+use tokio::sync::OnceCell;
+
+use crate::store::{StoreError, StoreResult};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(800);
+/// How long a write waits for its replicas (`WAIT n 300`); twice that (a `NOSCRIPT` retry)
+/// still fits the 900 ms bound of every operation.
+const WAIT_MILLIS: u64 = 300;
+
+/// Where the Redis of the service is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Topology {
+    /// One server (or a primary behind a stable address).
+    Single(String),
+    /// A Redis Cluster, by some of its nodes.
+    Cluster(Vec<String>),
+    /// The primary of `master`, as the Sentinels at `sentinels` name it.
+    Sentinel {
+        sentinels: Vec<String>,
+        master: String,
+    },
+}
+
+/// A connection to any of the topologies, cheap to clone.
+#[derive(Clone)]
+pub enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+    Sentinel(MultiplexedConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Sentinel(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Sentinel(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+            Conn::Sentinel(c) => c.get_db(),
+        }
+    }
+}
+
+enum Target {
+    Single(ConnectionManager),
+    /// A cluster connection needs the cluster up to be made; it is made on first use.
+    Cluster(Box<(redis::cluster::ClusterClient, OnceCell<ClusterConnection>)>),
+    Sentinel(Box<Sentinel>),
+}
+
+/// The primary as the Sentinels last named it. A connection that fails, times out or finds
+/// a replica (`READONLY`) is dropped, and the next operation asks the Sentinels again: that
+/// is how a failover is followed.
+struct Sentinel {
+    client: tokio::sync::Mutex<SentinelClient>,
+    primary: RwLock<Option<MultiplexedConnection>>,
+    /// Loaded into each primary found: a promoted replica has none of the scripts, and a
+    /// write that waits for replicas cannot afford a `NOSCRIPT` round trip.
+    scripts: Vec<Script>,
+}
+
+impl Sentinel {
+    fn cached(&self) -> Option<MultiplexedConnection> {
+        self.primary.read().ok().and_then(|p| p.clone())
+    }
+
+    async fn connect(&self) -> RedisResult<MultiplexedConnection> {
+        let mut client = self.client.lock().await;
+        // Another request may have found the primary while this one waited.
+        if let Some(primary) = self.cached() {
+            return Ok(primary);
+        }
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT));
+        let mut primary = client
+            .async_get_client()
+            .await?
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        for script in &self.scripts {
+            script.load_async(&mut primary).await?;
+        }
+        if let Ok(mut cached) = self.primary.write() {
+            *cached = Some(primary.clone());
+        }
+        tracing::info!("connected to the primary named by Redis Sentinel");
+        Ok(primary)
+    }
+
+    fn forget(&self) {
+        if let Ok(mut cached) = self.primary.write() {
+            *cached = None;
+        }
+    }
+}
+
+/// The service's connection to its Redis, and how many replicas must acknowledge a write.
+pub struct Connection {
+    target: Target,
+    wait_replicas: u32,
+}
+
+impl Connection {
+    /// Prepares the connection. Does not connect: Redis may be down at start-up and the
+    /// service must still start (SPEC §8).
+    pub fn new(
+        topology: &Topology,
+        wait_replicas: u32,
+        scripts: Vec<Script>,
+    ) -> Result<Self, String> {
+        let target = match topology {
+            Topology::Single(url) => {
+                let client =
+                    redis::Client::open(url.as_str()).map_err(|e| format!("TS_REDIS_URL: {e}"))?;
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                    .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                    .set_number_of_retries(1)
+                    .set_min_delay(Duration::from_millis(20))
+                    .set_max_delay(Duration::from_millis(200));
+                let manager = ConnectionManager::new_lazy_with_config(client, config)
+                    .map_err(|e| format!("TS_REDIS_URL: {e}"))?;
+                Target::Single(manager)
+            }
+            Topology::Cluster(nodes) => {
+                let client = redis::cluster::ClusterClientBuilder::new(nodes.clone())
+                    .connection_timeout(CONNECT_TIMEOUT)
+                    .response_timeout(RESPONSE_TIMEOUT)
+                    .retries(1)
+                    .build()
+                    .map_err(|e| format!("TS_REDIS_URL: {e}"))?;
+                Target::Cluster(Box::new((client, OnceCell::new())))
+            }
+            Topology::Sentinel { sentinels, master } => {
+                // The primary is reached with the credentials, database and TLS of the first
+                // Sentinel URL.
+                let first = sentinels
+                    .first()
+                    .ok_or("TS_REDIS_URL: no Sentinel URL")?
+                    .as_str()
+                    .into_connection_info()
+                    .map_err(|e| format!("TS_REDIS_URL: {e}"))?;
+                let node = SentinelNodeConnectionInfo::default()
+                    .set_redis_connection_info(first.redis_settings().clone());
+                let client = SentinelClient::build(
+                    sentinels.iter().map(String::as_str).collect(),
+                    master.as_str(),
+                    Some(node),
+                    SentinelServerType::Master,
+                )
+                .map_err(|e| format!("TS_REDIS_URL: {e}"))?;
+                Target::Sentinel(Box::new(Sentinel {
+                    client: tokio::sync::Mutex::new(client),
+                    primary: RwLock::new(None),
+                    scripts,
+                }))
+            }
+        };
+        Ok(Connection {
+            target,
+            wait_replicas,
+        })
+    }
+
+    /// Replicas that must acknowledge each write, if any.
+    pub fn wait_replicas(&self) -> Option<u32> {
+        (self.wait_replicas > 0).then_some(self.wait_replicas)
+    }
+
+    async fn conn(&self) -> RedisResult<Conn> {
+        match &self.target {
+            Target::Single(manager) => Ok(Conn::Single(manager.clone())),
+            Target::Cluster(cluster) => cluster
+                .1
+                .get_or_try_init(|| cluster.0.get_async_connection())
+                .await
+                .map(|c| Conn::Cluster(c.clone())),
+            Target::Sentinel(sentinel) => match sentinel.cached() {
+                Some(primary) => Ok(Conn::Sentinel(primary)),
+                None => sentinel.connect().await.map(Conn::Sentinel),
+            },
+        }
+    }
+
+    /// Runs one operation within `limit`; an error or a timeout is `Unavailable`, and makes a
+    /// Sentinel-found primary be looked up again.
+    pub async fn run_within<T, F, Fut>(&self, limit: Duration, op: F) -> StoreResult<T>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let work = async { op(self.conn().await?).await };
+        match tokio::time::timeout(limit, work).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => {
+                if is_connection_error(&error) {
+                    self.forget_primary();
+                }
+                Err(StoreError::Unavailable(error.to_string()))
+            }
+            Err(_) => {
+                self.forget_primary();
+                Err(StoreError::Unavailable(
+                    "redis did not answer in time".into(),
+                ))
+            }
+        }
+    }
+
+    fn forget_primary(&self) {
+        if let Target::Sentinel(sentinel) = &self.target {
+            sentinel.forget();
+        }
+    }
+}
+
+/// Errors after which the connection may lead to a dead or demoted server.
+fn is_connection_error(error: &redis::RedisError) -> bool {
+    error.is_io_error()
+        || error.is_connection_dropped()
+        || error.is_timeout()
+        || matches!(
+            error.kind(),
+            ErrorKind::Server(ServerErrorKind::ReadOnly | ServerErrorKind::MasterDown)
+        )
+}
+
+/// Runs a script that writes. With `wait`, `WAIT n` follows in the same round trip, and the
+/// answer says whether `n` replicas acknowledged the write.
+pub async fn write_script<T: FromRedisValue>(
+    conn: &mut Conn,
+    invocation: &ScriptInvocation<'_>,
+    wait: Option<u32>,
+) -> RedisResult<(T, bool)> {
+    let Some(replicas) = wait else {
+        return invocation
+            .invoke_async(conn)
+            .await
+            .map(|value| (value, true));
+    };
+    let mut pipe = redis::pipe();
+    pipe.invoke_script(invocation)
+        .cmd("WAIT")
+        .arg(replicas)
+        .arg(WAIT_MILLIS);
+    let answer = match pipe.query_async::<(T, u32)>(conn).await {
+        Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+            // A new or restarted server (a failover) has no scripts yet.
+            invocation.load_async(conn).await?;
+            pipe.query_async::<(T, u32)>(conn).await?
+        }
+        other => other?,
+    };
+    Ok((answer.0, answer.1 >= replicas))
+}
+
+/// Runs a pipeline of writes (`atomic` or one command), followed by `WAIT` as for scripts.
+/// Its replies are ignored.
+pub async fn write_pipe(
+    conn: &mut Conn,
+    mut pipe: Pipeline,
+    wait: Option<u32>,
+) -> RedisResult<bool> {
+    let Some(replicas) = wait else {
+        return pipe.query_async::<()>(conn).await.map(|()| true);
+    };
+    pipe.cmd("WAIT").arg(replicas).arg(WAIT_MILLIS);
+    let replies: Vec<Value> = pipe.query_async(conn).await?;
+    let acknowledged = replies
+        .last()
+        .and_then(|v| u32::from_redis_value(v.clone()).ok())
+        .unwrap_or(0);
+    Ok(acknowledged >= replicas)
+}

@@ -1,0 +1,566 @@
+//! The Redis backend, shared by every replica: one server, a Redis Cluster, or a primary
+//! found through Redis Sentinel. Single use is decided inside Redis by Lua scripts that each
+//! touch one key, so every operation also works on Redis Cluster. With
+//! `TS_REDIS_WAIT_REPLICAS` every write waits for that many replicas in the same round trip,
+//! and one they did not acknowledge answers 503 (a rotation or code redemption is undone
+//! first, so the client's retry is not taken for reuse).
+//!
+//! Keys (`p` is `TS_REDIS_PREFIX`; every key gets a TTL):
+//! - `p:rf:{<family>}`: the one key of a refresh-token family, which every token names
+//!   (SPEC §7): `grant` (JSON), `cid` and `scope` (for the scripts), `revoked`, and
+//!   `t:<hash of secret>` = `issued:expires[:used]` for each live secret; a used secret's field
+//!   is dropped after the grace window, so the key's size is constant over any number of
+//!   rotations, and a token of this family whose field is gone is reuse
+//! - `p:ac:<hash>`: authorization code: `rec`, `exp` and `cid` (the client it was issued
+//!   to, checked before anything is spent); once redeemed also `fam`, all kept for the
+//!   refresh TTL so that a replay at any time revokes that family
+//! - `p:ss:<hash>`: SSO session
+//! - `p:lf:<sha256(username)>`: failed logins, times in milliseconds: `n`, `until`
+//!   (throttled until), `last` (last failure; the count restarts 15 minutes after it, by the
+//!   `now` passed in), `inf` and `infu` (attempts in flight, and when their reservation lapses)
+
+mod connection;
+mod scripts;
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use redis::{FromRedisValue, Pipeline, Script, ScriptInvocation};
+
+pub use self::connection::Topology;
+use self::connection::{Connection, write_pipe, write_script};
+use super::{
+    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, IN_FLIGHT_WAIT_MILLIS, RESERVATION_MILLIS,
+    RefreshInfo, RefreshPolicy, RefreshToken, Rotate, Rotation, Session, StoreError, StoreHealth,
+    StoreReport, StoreResult, THROTTLE_MAX_WAIT, THROTTLE_WINDOW,
+};
+use crate::clock::{UnixMillis, UnixTime};
+
+/// Every store operation answers within this (SPEC §8: 503 within 1 s when Redis refuses
+/// connections, 2 s when it hangs).
+const OPERATION_TIMEOUT: Duration = Duration::from_millis(900);
+/// After a write answered too late, how long the look at whether it took effect may take:
+/// together with `OPERATION_TIMEOUT` still within SPEC §8's 2 s.
+const RECOVERY_TIMEOUT: Duration = Duration::from_millis(700);
+/// `/readyz` answers well within a probe's usual 1 s timeout even with Redis hung.
+const HEALTH_TIMEOUT: Duration = Duration::from_millis(300);
+/// How often a Redis that may evict keys is warned about.
+const EVICTION_WARNING_INTERVAL: Duration = Duration::from_secs(600);
+
+/// ROTATE's answer: the outcome, the grant, and the old secret's state before the rotation.
+type RotateAnswer = (i64, Option<String>, Option<String>);
+
+/// What a write no replica acknowledged answers.
+fn not_replicated() -> StoreError {
+    StoreError::Unavailable(
+        "the write was not acknowledged by TS_REDIS_WAIT_REPLICAS replicas".into(),
+    )
+}
+
+pub struct RedisStore {
+    connection: Connection,
+    prefix: String,
+    scripts: Scripts,
+    eviction_warned: Mutex<Option<Instant>>,
+}
+
+struct Scripts {
+    create_family: Script,
+    rotate: Script,
+    unrotate: Script,
+    revoke_family: Script,
+    revoke_owned_family: Script,
+    put_code: Script,
+    redeem_code: Script,
+    unredeem: Script,
+    reserve_login: Script,
+    login_failed: Script,
+    login_released: Script,
+}
+
+impl Scripts {
+    fn all(&self) -> Vec<Script> {
+        [
+            &self.create_family,
+            &self.rotate,
+            &self.unrotate,
+            &self.revoke_family,
+            &self.revoke_owned_family,
+            &self.put_code,
+            &self.redeem_code,
+            &self.unredeem,
+            &self.reserve_login,
+            &self.login_failed,
+            &self.login_released,
+        ]
+        .into_iter()
+        .cloned()
+        .collect()
+    }
+}
+
+impl RedisStore {
+    /// Prepares the store on `topology`; does not connect (Redis may be down at start-up).
+    pub fn new(topology: &Topology, prefix: &str, wait_replicas: u32) -> Result<Self, String> {
+        let scripts = Scripts {
+            create_family: Script::new(scripts::CREATE_FAMILY),
+            rotate: Script::new(scripts::ROTATE),
+            unrotate: Script::new(scripts::UNROTATE),
+            revoke_family: Script::new(scripts::REVOKE_FAMILY),
+            revoke_owned_family: Script::new(scripts::REVOKE_OWNED_FAMILY),
+            put_code: Script::new(scripts::PUT_CODE),
+            redeem_code: Script::new(scripts::REDEEM_CODE),
+            unredeem: Script::new(scripts::UNREDEEM),
+            reserve_login: Script::new(&format!(
+                "{}{}",
+                scripts::LOGIN_SETTLE,
+                scripts::RESERVE_LOGIN
+            )),
+            login_failed: Script::new(&format!(
+                "{}{}",
+                scripts::LOGIN_SETTLE,
+                scripts::LOGIN_FAILED
+            )),
+            login_released: Script::new(scripts::LOGIN_RELEASED),
+        };
+        Ok(RedisStore {
+            connection: Connection::new(topology, wait_replicas, scripts.all())?,
+            prefix: prefix.to_owned(),
+            eviction_warned: Mutex::new(None),
+            scripts,
+        })
+    }
+
+    fn key(&self, kind: &str, id: &str) -> String {
+        format!("{}{kind}:{id}", self.prefix)
+    }
+
+    fn family_key(&self, family: &str) -> String {
+        format!("{}rf:{{{family}}}", self.prefix)
+    }
+
+    fn login_key(&self, username: &str) -> String {
+        self.key("lf", &crate::token::sha256_b64(username.as_bytes()))
+    }
+
+    /// Runs a writing script within the operation bound; the answer, and whether the replicas
+    /// asked for acknowledged it.
+    async fn script<T: redis::FromRedisValue>(
+        &self,
+        invocation: &ScriptInvocation<'_>,
+    ) -> StoreResult<(T, bool)> {
+        let wait = self.connection.wait_replicas();
+        self.connection
+            .run_within(OPERATION_TIMEOUT, |mut c| async move {
+                write_script(&mut c, invocation, wait).await
+            })
+            .await
+    }
+
+    /// A writing script whose answer is only useful if replicated: otherwise 503.
+    async fn replicated<T: redis::FromRedisValue>(
+        &self,
+        invocation: &ScriptInvocation<'_>,
+    ) -> StoreResult<T> {
+        match self.script(invocation).await? {
+            (value, true) => Ok(value),
+            (_, false) => Err(not_replicated()),
+        }
+    }
+
+    /// One command that writes, replicated as asked.
+    async fn write(&self, pipe: Pipeline) -> StoreResult<()> {
+        let wait = self.connection.wait_replicas();
+        let replicated = self
+            .connection
+            .run_within(OPERATION_TIMEOUT, |mut c| async move {
+                write_pipe(&mut c, pipe, wait).await
+            })
+            .await?;
+        if replicated {
+            Ok(())
+        } else {
+            Err(not_replicated())
+        }
+    }
+
+    async fn read<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> StoreResult<T> {
+        self.connection
+            .run_within(OPERATION_TIMEOUT, |mut c| async move {
+                cmd.query_async(&mut c).await
+            })
+            .await
+    }
+
+    async fn revoke_family(&self, family: &str, ttl: u64) -> StoreResult<()> {
+        let mut invocation = self.scripts.revoke_family.prepare_invoke();
+        invocation.key(self.family_key(family)).arg(ttl);
+        self.replicated::<i64>(&invocation).await.map(drop)
+    }
+
+    pub async fn create_family(
+        &self,
+        token: &RefreshToken,
+        grant: &Grant,
+        now: UnixTime,
+        policy: RefreshPolicy,
+    ) -> StoreResult<bool> {
+        let mut invocation = self.scripts.create_family.prepare_invoke();
+        invocation
+            .key(self.family_key(&token.family))
+            .arg(encode(grant)?)
+            .arg(token.secret.as_str())
+            .arg(now)
+            .arg(now + policy.ttl)
+            .arg(policy.ttl)
+            .arg(&grant.client_id)
+            .arg(grant.scope.to_string());
+        self.replicated::<i64>(&invocation)
+            .await
+            .map(|created| created == 1)
+    }
+
+    /// One script call on the family's one key (SPEC §7). If Redis answers too late, one more
+    /// look tells whether the rotation took effect, so the client gets the tokens it caused
+    /// rather than a 503 whose retry would look like reuse. A rotation the replicas did not
+    /// acknowledge is undone before answering 503, for the same reason.
+    pub async fn rotate_refresh(
+        &self,
+        rotate: &Rotate<'_>,
+        policy: RefreshPolicy,
+    ) -> StoreResult<Rotation> {
+        let Rotate { old, new, now, .. } = *rotate;
+        let key = self.family_key(&old.family);
+        let mut invocation = self.scripts.rotate.prepare_invoke();
+        invocation
+            .key(&key)
+            .arg(old.secret.as_str())
+            .arg(new.as_str())
+            .arg(now)
+            .arg(policy.ttl)
+            .arg(policy.reuse_grace)
+            .arg(rotate.client_id)
+            .arg(rotate.scope.map(|s| s.to_string()).unwrap_or_default());
+        let (outcome, grant) = match self.script::<RotateAnswer>(&invocation).await {
+            Ok(((1, _, Some(state)), false)) => {
+                self.unrotate(&key, old, new, &state).await;
+                return Err(not_replicated());
+            }
+            Ok(((outcome, grant, _), _)) => (outcome, grant),
+            Err(error) => match self.rotation_landed(&key, new).await {
+                Some(grant) => (1, Some(grant)),
+                None => return Err(error),
+            },
+        };
+        Ok(match (outcome, grant) {
+            (1, Some(grant)) => Rotation::Rotated(decode(&grant)?),
+            (2, _) => Rotation::Reused,
+            (3, _) => Rotation::ScopeExceeded,
+            _ => Rotation::Invalid,
+        })
+    }
+
+    async fn unrotate(&self, key: &str, old: &RefreshToken, new: &Hashed, state: &str) {
+        let mut invocation = self.scripts.unrotate.prepare_invoke();
+        invocation
+            .key(key)
+            .arg(old.secret.as_str())
+            .arg(new.as_str())
+            .arg(state);
+        if let Err(error) = self.script::<i64>(&invocation).await {
+            tracing::warn!(%error, "an unreplicated rotation could not be undone");
+        }
+    }
+
+    /// The family's grant if `new` is one of its live secrets: the rotation that failed to
+    /// answer in time did take effect (and, with `TS_REDIS_WAIT_REPLICAS`, is replicated).
+    /// Sent on the same connection after the script, so Redis answers it after the script.
+    async fn rotation_landed(&self, key: &str, new: &Hashed) -> Option<String> {
+        let field = format!("t:{}", new.as_str());
+        let (grant, revoked, secret): (Option<String>, Option<String>, Option<String>) = self
+            .look(
+                redis::cmd("HMGET")
+                    .arg(key)
+                    .arg("grant")
+                    .arg("revoked")
+                    .arg(field),
+            )
+            .await?;
+        match (grant, revoked, secret) {
+            (Some(grant), None, Some(_)) => {
+                tracing::warn!("a rotation answered late took effect: answering its tokens");
+                Some(grant)
+            }
+            _ => None,
+        }
+    }
+
+    /// A read after a write that answered late, followed by `WAIT` when replicas must
+    /// acknowledge: `None` unless it answered (and they did) in time.
+    async fn look<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Option<T> {
+        let wait = self.connection.wait_replicas();
+        let mut pipe = redis::pipe();
+        pipe.add_command(cmd.clone());
+        if let Some(replicas) = wait {
+            pipe.cmd("WAIT")
+                .arg(replicas)
+                .arg(RECOVERY_TIMEOUT.as_millis() as u64 / 2);
+        }
+        let replies: Vec<redis::Value> = self
+            .connection
+            .run_within(RECOVERY_TIMEOUT, |mut c| async move {
+                pipe.query_async(&mut c).await
+            })
+            .await
+            .ok()?;
+        let mut replies = replies.into_iter();
+        let value = T::from_redis_value(replies.next()?).ok()?;
+        if let Some(replicas) = wait {
+            let acknowledged = u32::from_redis_value(replies.next()?).ok()?;
+            if acknowledged < replicas {
+                return None;
+            }
+        }
+        Some(value)
+    }
+
+    pub async fn refresh_info(
+        &self,
+        token: &RefreshToken,
+        now: UnixTime,
+    ) -> StoreResult<Option<RefreshInfo>> {
+        let (grant, revoked, state): (Option<String>, Option<String>, Option<String>) = self
+            .read(
+                redis::cmd("HMGET")
+                    .arg(self.family_key(&token.family))
+                    .arg("grant")
+                    .arg("revoked")
+                    .arg(format!("t:{}", token.secret.as_str()))
+                    .clone(),
+            )
+            .await?;
+        let (Some(grant), None, Some(state)) = (grant, revoked, state) else {
+            return Ok(None);
+        };
+        let mut parts = state.split(':');
+        let issued_at = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let expires_at: UnixTime = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        if parts.next().is_some() || expires_at <= now {
+            return Ok(None);
+        }
+        Ok(Some(RefreshInfo {
+            grant: decode(&grant)?,
+            issued_at,
+            expires_at,
+        }))
+    }
+
+    pub async fn revoke_refresh(&self, token: &RefreshToken, client_id: &str) -> StoreResult<()> {
+        let mut invocation = self.scripts.revoke_owned_family.prepare_invoke();
+        invocation
+            .key(self.family_key(&token.family))
+            .arg(client_id);
+        self.replicated::<i64>(&invocation).await.map(drop)
+    }
+
+    pub async fn put_code(&self, code: &Hashed, record: &CodeRecord, ttl: u64) -> StoreResult<()> {
+        let mut invocation = self.scripts.put_code.prepare_invoke();
+        invocation
+            .key(self.key("ac", code.as_str()))
+            .arg(encode(record)?)
+            .arg(record.expires_at)
+            .arg(&record.grant.client_id)
+            .arg(ttl);
+        self.replicated::<i64>(&invocation).await.map(drop)
+    }
+
+    pub async fn redeem_code(
+        &self,
+        code: &Hashed,
+        client_id: &str,
+        family: &str,
+        now: UnixTime,
+        policy: RefreshPolicy,
+    ) -> StoreResult<CodeRedemption> {
+        let key = self.key("ac", code.as_str());
+        let mut invocation = self.scripts.redeem_code.prepare_invoke();
+        invocation
+            .key(&key)
+            .arg(family)
+            .arg(now)
+            .arg(policy.ttl)
+            .arg(client_id);
+        // As for rotations: a redemption answered too late may have taken effect, and one the
+        // replicas did not acknowledge is undone.
+        let (outcome, value) = match self.script::<(i64, Option<String>)>(&invocation).await {
+            Ok(((1, _), false)) => {
+                self.unredeem(&key, family).await;
+                return Err(not_replicated());
+            }
+            Ok((answer, _)) => answer,
+            Err(error) => match self.redemption_landed(&key, family).await {
+                Some(record) => (1, Some(record)),
+                None => return Err(error),
+            },
+        };
+        match (outcome, value) {
+            (1, Some(record)) => Ok(CodeRedemption::Redeemed(decode(&record)?)),
+            (2, Some(issued)) => {
+                self.revoke_family(&issued, policy.ttl).await?;
+                Ok(CodeRedemption::Replayed)
+            }
+            _ => Ok(CodeRedemption::Unknown),
+        }
+    }
+
+    async fn unredeem(&self, key: &str, family: &str) {
+        let mut invocation = self.scripts.unredeem.prepare_invoke();
+        invocation.key(key).arg(family);
+        if let Err(error) = self.script::<i64>(&invocation).await {
+            tracing::warn!(%error, "an unreplicated code redemption could not be undone");
+        }
+    }
+
+    /// The code's record if it was spent for `family`, the family this request chose.
+    async fn redemption_landed(&self, key: &str, family: &str) -> Option<String> {
+        let (spent_for, record): (Option<String>, Option<String>) = self
+            .look(redis::cmd("HMGET").arg(key).arg("fam").arg("rec"))
+            .await?;
+        match (spent_for, record) {
+            (Some(spent_for), Some(record)) if spent_for == family => {
+                tracing::warn!("a code redemption answered late took effect: answering its tokens");
+                Some(record)
+            }
+            _ => None,
+        }
+    }
+
+    pub async fn put_session(&self, id: &Hashed, session: &Session, ttl: u64) -> StoreResult<()> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(self.key("ss", id.as_str()))
+            .arg(encode(session)?)
+            .arg("EX")
+            .arg(ttl);
+        self.write(pipe).await
+    }
+
+    pub async fn session(&self, id: &Hashed, now: UnixTime) -> StoreResult<Option<Session>> {
+        let value: Option<String> = self
+            .read(redis::cmd("GET").arg(self.key("ss", id.as_str())).clone())
+            .await?;
+        let session = value.map(|v| decode::<Session>(&v)).transpose()?;
+        Ok(session.filter(|s| s.expires_at > now))
+    }
+
+    pub async fn delete_session(&self, id: &Hashed) -> StoreResult<()> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("DEL").arg(self.key("ss", id.as_str()));
+        self.write(pipe).await
+    }
+
+    pub async fn reserve_login(
+        &self,
+        username: &str,
+        now: UnixMillis,
+        max_failures: u32,
+    ) -> StoreResult<Attempt> {
+        let mut invocation = self.scripts.reserve_login.prepare_invoke();
+        invocation
+            .key(self.login_key(username))
+            .arg(now)
+            .arg(THROTTLE_WINDOW * 1000)
+            .arg(max_failures)
+            .arg(RESERVATION_MILLIS)
+            .arg(IN_FLIGHT_WAIT_MILLIS);
+        Ok(match self.replicated::<u64>(&invocation).await? {
+            0 => Attempt::Reserved,
+            wait => Attempt::Throttled(wait),
+        })
+    }
+
+    pub async fn login_failed(
+        &self,
+        username: &str,
+        now: UnixMillis,
+        max_failures: u32,
+    ) -> StoreResult<()> {
+        let mut invocation = self.scripts.login_failed.prepare_invoke();
+        invocation
+            .key(self.login_key(username))
+            .arg(now)
+            .arg(THROTTLE_WINDOW * 1000)
+            .arg(max_failures)
+            .arg(THROTTLE_MAX_WAIT);
+        self.replicated::<i64>(&invocation).await.map(drop)
+    }
+
+    pub async fn login_released(&self, username: &str) -> StoreResult<()> {
+        let mut invocation = self.scripts.login_released.prepare_invoke();
+        invocation.key(self.login_key(username));
+        self.replicated::<i64>(&invocation).await.map(drop)
+    }
+
+    pub async fn login_succeeded(&self, username: &str) -> StoreResult<()> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("DEL").arg(self.login_key(username));
+        self.write(pipe).await
+    }
+
+    /// Whether Redis answers, and its eviction policy (from `INFO memory`, which managed
+    /// Redis services answer even where `CONFIG` is disabled).
+    pub async fn health(&self) -> StoreReport {
+        let info = self
+            .connection
+            .run_within(HEALTH_TIMEOUT, |mut c| async move {
+                redis::cmd("INFO")
+                    .arg("memory")
+                    .query_async::<String>(&mut c)
+                    .await
+            })
+            .await;
+        match info {
+            Ok(info) => {
+                let policy = info
+                    .lines()
+                    .find_map(|line| line.strip_prefix("maxmemory_policy:"))
+                    .map(|p| p.trim().to_owned());
+                let report = StoreReport {
+                    health: StoreHealth::Up,
+                    maxmemory_policy: policy,
+                };
+                if report.evicts() {
+                    self.warn_eviction(&report);
+                }
+                report
+            }
+            Err(_) => StoreReport::of(StoreHealth::Down),
+        }
+    }
+
+    /// Every security decision rests on keys Redis must not evict (SPEC §8): say so loudly,
+    /// at most once per `EVICTION_WARNING_INTERVAL`.
+    fn warn_eviction(&self, report: &StoreReport) {
+        let Ok(mut last) = self.eviction_warned.lock() else {
+            return;
+        };
+        if last.is_some_and(|at: Instant| at.elapsed() < EVICTION_WARNING_INTERVAL) {
+            return;
+        }
+        *last = Some(Instant::now());
+        tracing::warn!(
+            maxmemory_policy = report.maxmemory_policy.as_deref().unwrap_or("unknown"),
+            "REDIS MAY EVICT THE SERVICE'S KEYS: set maxmemory-policy noeviction; under eviction \
+             refresh-token families, spent codes and login throttles vanish (they fail closed: \
+             tokens stop working, users must sign in again)"
+        );
+    }
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("encode: {e}")))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(value: &str) -> StoreResult<T> {
+    serde_json::from_str(value).map_err(|e| StoreError::Corrupt(format!("decode: {e}")))
+}

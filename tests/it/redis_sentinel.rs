@@ -1,0 +1,193 @@
+//! Redis Sentinel (SPEC §10): the service finds the primary through the Sentinels, follows a
+//! failover by itself with 503 only while it runs, and with `TS_REDIS_WAIT_REPLICAS=1` loses
+//! no answered rotation when the primary dies. Each test has its own primary, two replicas
+//! and three Sentinels.
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::redis::{MASTER_NAME, SentinelSet, unique_prefix};
+use crate::common::*;
+
+fn app(set: &SentinelSet, wait_replicas: &str) -> TestApp {
+    TestApp::with_vars(&[
+        ("TS_REDIS_URL", &set.urls()),
+        ("TS_REDIS_SENTINEL", MASTER_NAME),
+        ("TS_REDIS_WAIT_REPLICAS", wait_replicas),
+        ("TS_REDIS_PREFIX", &unique_prefix("sentinel")),
+    ])
+}
+
+fn refresh(token: &str) -> Value {
+    json!({
+        "grant_type": "refresh_token",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "refresh_token": token,
+    })
+}
+
+/// Refresh-token chains, each rotated in turn; a 503 leaves its chain's token as it was.
+struct Chains(Vec<String>);
+
+impl Chains {
+    async fn start(app: &TestApp, count: usize) -> Self {
+        let mut tokens = Vec::new();
+        for _ in 0..count {
+            let body = app.password_tokens().await;
+            tokens.push(body["refresh_token"].as_str().unwrap().to_owned());
+        }
+        Chains(tokens)
+    }
+
+    /// Rotates every chain once; the statuses seen. Any answer but 200 or 503 fails.
+    async fn rotate(&mut self, app: &TestApp) -> Vec<StatusCode> {
+        let mut statuses = Vec::new();
+        for token in &mut self.0 {
+            let response = app.post_json("/token", &refresh(token)).await;
+            match response.status {
+                StatusCode::OK => {
+                    *token = response.json()["refresh_token"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned();
+                }
+                StatusCode::SERVICE_UNAVAILABLE => {
+                    assert_eq!(response.json()["error"], "temporarily_unavailable");
+                }
+                other => panic!("a chain broke with {other}: {}", response.text()),
+            }
+            statuses.push(response.status);
+        }
+        statuses
+    }
+
+    /// Rotates round after round until `over` holds and a round passes with no 503, within
+    /// `within`; how long the 503s lasted, from the first round.
+    async fn rotate_through(
+        &mut self,
+        app: &TestApp,
+        over: impl Fn() -> bool,
+        within: Duration,
+    ) -> Duration {
+        let started = Instant::now();
+        let mut last_unavailable = None;
+        loop {
+            let statuses = self.rotate(app).await;
+            let clean = statuses.iter().all(|s| *s == StatusCode::OK);
+            if clean && over() {
+                return last_unavailable.map_or(Duration::ZERO, |at: Instant| at - started);
+            }
+            if !clean {
+                last_unavailable = Some(Instant::now());
+            }
+            assert!(started.elapsed() < within, "not over after {within:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_finds_the_primary_through_the_sentinels() {
+    let set = SentinelSet::start();
+    let app = app(&set, "0");
+    let mut chains = Chains::start(&app, 2).await;
+    assert!(
+        chains
+            .rotate(&app)
+            .await
+            .iter()
+            .all(|s| *s == StatusCode::OK)
+    );
+    let ready = app.get("/readyz").await.json();
+    assert_eq!(ready["store"], "up", "{ready}");
+    // The families are on the primary the Sentinels name.
+    let keys = set.primary.cli(&["DBSIZE"]).unwrap();
+    assert_eq!(keys, "2", "one key per family");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sentinel_failover_is_seen_only_as_503_while_it_runs() {
+    let set = SentinelSet::start();
+    let app = app(&set, "0");
+    let mut chains = Chains::start(&app, 4).await;
+    chains.rotate(&app).await;
+    let old = set.primary.port;
+    set.failover();
+    let moved = || set.primary_port().is_some_and(|port| port != old);
+    let window = chains
+        .rotate_through(&app, moved, Duration::from_secs(30))
+        .await;
+    let promoted = set.wait_for_new_primary(old, Duration::from_secs(5));
+    println!("SENTINEL FAILOVER {old} -> {promoted}: 503s for {window:?}");
+    for _ in 0..3 {
+        assert!(
+            chains
+                .rotate(&app)
+                .await
+                .iter()
+                .all(|s| *s == StatusCode::OK)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_wait_replicas_chains_continue_after_the_primary_is_killed() {
+    let mut set = SentinelSet::start();
+    let app = app(&set, "1");
+    let mut chains = Chains::start(&app, 6).await;
+    for _ in 0..3 {
+        assert!(
+            chains
+                .rotate(&app)
+                .await
+                .iter()
+                .all(|s| *s == StatusCode::OK)
+        );
+    }
+    let old = set.primary.port;
+    set.primary.stop();
+    // Every rotation answered before the crash is on a replica: no chain is taken for reuse,
+    // while the failover runs or after it.
+    let moved = || set.primary_port().is_some_and(|port| port != old);
+    let window = chains
+        .rotate_through(&app, moved, Duration::from_secs(30))
+        .await;
+    let promoted = set.wait_for_new_primary(old, Duration::from_secs(5));
+    println!("primary {old} killed, {promoted} promoted: 503s for {window:?}");
+    for _ in 0..3 {
+        assert!(
+            chains
+                .rotate(&app)
+                .await
+                .iter()
+                .all(|s| *s == StatusCode::OK)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_its_replicas_down_a_write_answers_503_in_time_and_loses_nothing() {
+    let mut set = SentinelSet::start();
+    let app = app(&set, "1");
+    let mut chains = Chains::start(&app, 1).await;
+    for replica in &mut set.replicas {
+        replica.stop();
+    }
+    let started = Instant::now();
+    let statuses = chains.rotate(&app).await;
+    assert_eq!(statuses, [StatusCode::SERVICE_UNAVAILABLE]);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // The unacknowledged rotation was undone: once a replica is back, the same token rotates.
+    set.replicas[0].restart();
+    let window = chains
+        .rotate_through(&app, || true, Duration::from_secs(20))
+        .await;
+    println!("replicas down, one back: 503s for {window:?}");
+}

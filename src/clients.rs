@@ -159,7 +159,7 @@ pub async fn authenticate(
             if state.secrets.matches(id, &digest) {
                 return Ok(client.clone());
             }
-            if state.argon2.verify(Some(hash), secret).await? {
+            if state.argon2.verify_secret(hash, secret).await? {
                 state.secrets.remember(id, digest);
                 return Ok(client.clone());
             }

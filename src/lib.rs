@@ -14,7 +14,7 @@
 //! - [`token`]: access-token claims and minting, opaque random tokens
 //! - [`scope`]: scope sets and narrowing
 //! - [`clients`]: client authentication and the verified-secret cache
-//! - [`password`]: argon2 on a bounded blocking pool
+//! - [`password`]: argon2id hashing; verification on worker threads with one memory block each
 //! - [`users`]: password login with per-username throttling
 //! - [`grants`]: the token request enum, the one `match`, one module per grant
 //! - [`store`]: refresh tokens, codes, sessions, throttling; memory and Redis backends

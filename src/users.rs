@@ -45,7 +45,7 @@ pub async fn login(
     }
     let user = state.config.user(username);
     let hash = user.map(|u| u.password_hash.as_str());
-    if state.argon2.verify(hash, password).await?
+    if state.argon2.verify_password(hash, password).await?
         && let Some(user) = user
     {
         store

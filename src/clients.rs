@@ -100,15 +100,12 @@ impl SecretCache {
         tokio::time::timeout(TURN_TIMEOUT, turn.lock()).await.ok()
     }
 
-    fn matches(&self, client_id: &str, digest: &[u8; 32]) -> bool {
-        self.verified
-            .read()
-            .ok()
-            .and_then(|m| {
-                m.get(client_id)
-                    .map(|known| bool::from(known.ct_eq(digest)))
-            })
-            .unwrap_or(false)
+    /// Whether `digest` is the verified secret of `client_id`; `None` until one has been
+    /// verified. A client has exactly one secret, so once it is known any other is wrong.
+    fn check(&self, client_id: &str, digest: &[u8; 32]) -> Option<bool> {
+        let verified = self.verified.read().ok()?;
+        let known = verified.get(client_id)?;
+        Some(bool::from(known.ct_eq(digest)))
     }
 
     fn remember(&self, client_id: &str, digest: [u8; 32]) {
@@ -152,12 +149,14 @@ pub async fn authenticate(
         (None, None) => Ok(client.clone()),
         (Some(hash), Some(secret)) => {
             let digest = sha256(secret);
-            if state.secrets.matches(id, &digest) {
-                return Ok(client.clone());
+            // Once the client's secret is known, any other is refused without argon2 and
+            // without waiting for the client's turn: a flood of wrong secrets costs nothing.
+            if let Some(matches) = state.secrets.check(id, &digest) {
+                return accept(matches, client);
             }
             let _turn = state.secrets.turn(id).await;
-            if state.secrets.matches(id, &digest) {
-                return Ok(client.clone());
+            if let Some(matches) = state.secrets.check(id, &digest) {
+                return accept(matches, client);
             }
             if state.argon2.verify_secret(hash, secret).await? {
                 state.secrets.remember(id, digest);
@@ -166,5 +165,13 @@ pub async fn authenticate(
             Err(OAuthError::InvalidClient)
         }
         _ => Err(OAuthError::InvalidClient),
+    }
+}
+
+fn accept(matches: bool, client: &Arc<Client>) -> Result<Arc<Client>, OAuthError> {
+    if matches {
+        Ok(client.clone())
+    } else {
+        Err(OAuthError::InvalidClient)
     }
 }

@@ -78,11 +78,12 @@ pub struct SecretCache {
     verified: RwLock<HashMap<String, [u8; 32]>>,
     /// One argon2 verification at a time per client, so that concurrent first requests with
     /// the right secret wait for the first and then find it cached (SPEC §8: argon2 at most
-    /// once per (client, secret)).
+    /// once per (client, secret)), and a flood of wrong secrets for one client holds one
+    /// place in the argon2 pool, not all of them: other clients' first secrets get through.
     turns: HashMap<String, tokio::sync::Mutex<()>>,
 }
 
-/// How long a request waits for its client's turn before verifying anyway.
+/// How long a request waits for its client's turn before it is shed (503).
 const TURN_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl SecretCache {
@@ -95,9 +96,14 @@ impl SecretCache {
         }
     }
 
-    async fn turn(&self, client_id: &str) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        let turn = self.turns.get(client_id)?;
-        tokio::time::timeout(TURN_TIMEOUT, turn.lock()).await.ok()
+    async fn turn(&self, client_id: &str) -> Result<tokio::sync::MutexGuard<'_, ()>, OAuthError> {
+        let turn = self
+            .turns
+            .get(client_id)
+            .ok_or_else(|| OAuthError::Internal(format!("no turn for client {client_id}")))?;
+        tokio::time::timeout(TURN_TIMEOUT, turn.lock())
+            .await
+            .map_err(|_| OAuthError::TemporarilyUnavailable)
     }
 
     /// Whether `digest` is the verified secret of `client_id`; `None` until one has been
@@ -154,7 +160,7 @@ pub async fn authenticate(
             if let Some(matches) = state.secrets.check(id, &digest) {
                 return accept(matches, client);
             }
-            let _turn = state.secrets.turn(id).await;
+            let _turn = state.secrets.turn(id).await?;
             if let Some(matches) = state.secrets.check(id, &digest) {
                 return accept(matches, client);
             }

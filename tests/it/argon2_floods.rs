@@ -156,11 +156,49 @@ fn argon2_runs(app: &TestApp) -> u64 {
     app.state.metrics.argon2_counter().get()
 }
 
+/// The dev config's hash of the reporting client's secret.
+const CC_SECRET_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$zyLMTn4X0pTAOKIrU+wHrg$VTYAYp89ImIkGWJInSFhmUVfTbeEEkHcYvzETMQaeQg";
+
+/// 200 wrong verifications in `lane`, straight into the pool, and how many of them wait
+/// there once at least 16 do.
+async fn flood_lane(app: &Arc<TestApp>, lane: Lane) -> (Vec<tokio::task::JoinHandle<()>>, u64) {
+    let flood = (0..200)
+        .map(|n| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let wrong = format!("wrong-{n}");
+                let pool = &app.state.argon2;
+                let verified = match lane {
+                    Lane::Secrets => pool.verify_secret(CC_SECRET_HASH, &wrong).await,
+                    Lane::Passwords => pool.verify_password(None, &wrong).await,
+                };
+                // Either argon2 ran and refused it, or the pool shed it.
+                assert!(!verified.unwrap_or(false));
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.state.argon2.waiting(lane) < 16 {
+        assert!(Instant::now() < deadline, "the flood never queued");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    (flood, app.state.argon2.waiting(lane) as u64)
+}
+
+/// At most: the request's own run, the one a worker was already running, and one of the
+/// other lane per turn (one per worker). Far fewer than the queue it arrived behind.
+fn assert_not_behind_the_queue(runs: u64, queued: u64) {
+    assert!(
+        runs < queued / 2,
+        "{runs} argon2 runs while the request waited, behind {queued} queued in the other lane"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_login_does_not_wait_behind_a_queue_of_wrong_client_secrets() {
+async fn a_login_does_not_wait_behind_a_queue_of_client_secrets() {
     let app = Arc::new(TestApp::new());
-    // The example client's secret is verified (and cached) first: the login below then
-    // needs argon2 only for the user's password.
+    // The example client's secret verified (and cached) first: the login then needs argon2
+    // only for the user's password.
     let warm_up = app
         .post_form(
             "/token",
@@ -169,46 +207,105 @@ async fn a_login_does_not_wait_behind_a_queue_of_wrong_client_secrets() {
         )
         .await;
     assert_eq!(warm_up.status, StatusCode::OK);
+    let (flood, queued) = flood_lane(&app, Lane::Secrets).await;
 
-    // Wrong secrets for a client never verified on this instance: each costs argon2.
-    let flood: Vec<_> = (0..200)
+    let before = argon2_runs(&app);
+    let login = app.password_tokens().await;
+    assert!(login["access_token"].is_string());
+    assert_not_behind_the_queue(argon2_runs(&app) - before, queued);
+    for request in flood {
+        request.await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_secret_does_not_wait_behind_a_queue_of_logins() {
+    let app = Arc::new(TestApp::new());
+    let (flood, queued) = flood_lane(&app, Lane::Passwords).await;
+
+    let before = argon2_runs(&app);
+    let token = app
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Some((CC_CLIENT, CC_SECRET)),
+        )
+        .await;
+    assert_eq!(token.status, StatusCode::OK, "{}", token.text());
+    assert_not_behind_the_queue(argon2_runs(&app) - before, queued);
+    for request in flood {
+        request.await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_secrets_for_one_client_hold_one_place_in_the_pool_and_another_client_gets_its_first_token()
+ {
+    let app = Arc::new(TestApp::new());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let shed = Arc::new(tokio::sync::Notify::new());
+    // 300 connections sending wrong secrets for the reporting client until told to stop:
+    // more than the client's turn can serve within its 2 s (at 10-80 ms an argon2 run).
+    let flood: Vec<_> = (0..300)
         .map(|n| {
-            let app = app.clone();
+            let (app, stop, shed) = (app.clone(), stop.clone(), shed.clone());
             tokio::spawn(async move {
                 let secret = format!("wrong-{n}");
-                app.post_form(
-                    "/token",
-                    &[("grant_type", "client_credentials")],
-                    Some((CC_CLIENT, &secret)),
-                )
-                .await
-                .status
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let response = app
+                        .post_form(
+                            "/token",
+                            &[("grant_type", "client_credentials")],
+                            Some((CC_CLIENT, &secret)),
+                        )
+                        .await;
+                    match response.status {
+                        StatusCode::UNAUTHORIZED => {}
+                        StatusCode::SERVICE_UNAVAILABLE => shed.notify_one(),
+                        other => panic!("{other}: {}", response.text()),
+                    }
+                }
             })
         })
         .collect();
-    // The requests take the client's turn one by one, then (after the turn's 2 s wait) queue.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while app.state.argon2.waiting(Lane::Secrets) < 16 {
-        assert!(Instant::now() < deadline, "the flood never queued");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    // A request shed means the flood has outlasted a client's turn (2 s): without the turn
+    // as a bound, the rest would now have piled into the pool.
+    let mut most_waiting = 0;
+    let first_shed = shed.notified();
+    tokio::pin!(first_shed);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        most_waiting = most_waiting.max(app.state.argon2.waiting(Lane::Secrets));
+        tokio::select! {
+            () = &mut first_shed => break,
+            () = tokio::time::sleep(Duration::from_millis(1)) => {}
+        }
     }
-    let queued = app.state.argon2.waiting(Lane::Secrets) as u64;
-    let before = argon2_runs(&app);
-
-    let login = app.password_tokens().await;
-    assert!(login["access_token"].is_string());
-    let runs = argon2_runs(&app) - before;
-    // The login's own run, the secret a worker was running, and one secret per turn of
-    // the lanes: nowhere near the queue it arrived behind.
+    for _ in 0..100 {
+        most_waiting = most_waiting.max(app.state.argon2.waiting(Lane::Secrets));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     assert!(
-        runs < queued / 2,
-        "{runs} argon2 runs during the login, behind {queued} queued wrong secrets"
+        most_waiting <= 1,
+        "{most_waiting} wrong secrets of one client waiting in the pool"
     );
-    for request in flood {
-        let status = request.await.unwrap();
-        assert!(
-            status == StatusCode::UNAUTHORIZED || status == StatusCode::SERVICE_UNAVAILABLE,
-            "{status}"
-        );
+
+    // The example client's first request: its turn is free and at most one of the other
+    // client's secrets is queued ahead of it. Runs meanwhile: the other client's running
+    // and queued ones, this one, and with more workers one more of the other client's.
+    let before = argon2_runs(&app);
+    let token = app
+        .post_form(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Some((CLIENT_ID, CLIENT_SECRET)),
+        )
+        .await;
+    assert_eq!(token.status, StatusCode::OK, "{}", token.text());
+    let runs = argon2_runs(&app) - before;
+    assert!(runs <= 4, "{runs} argon2 runs for one first token");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for connection in flood {
+        connection.await.unwrap();
     }
 }

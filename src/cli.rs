@@ -54,7 +54,12 @@ fn serve() -> Result<(), StartupError> {
             .await
             .map_err(|e| StartupError(format!("TS_LISTEN={listen}: cannot listen: {e}")))?;
         let store = state.store.health().await;
-        tracing::info!(%listen, store = store.health.as_str(), "token-service listening");
+        tracing::info!(
+            %listen,
+            store = store.health.as_str(),
+            argon2_workers = state.argon2.workers(),
+            "token-service listening"
+        );
         crate::run(listener, state, shutdown)
             .await
             .map_err(|e| StartupError(format!("server error: {e}")))?;

@@ -21,7 +21,8 @@
 //! - [`keys`]: signing keys, `kid`, JWT signing, JWKS
 //! - [`token`]: access-token claims and minting, opaque random tokens
 //! - [`store`]: refresh tokens, codes, sessions, throttling; memory and Redis backends
-//! - [`password`]: argon2 on a bounded pool
+//! - [`password`]: argon2id hashing; verification on worker threads with one memory block
+//!   each, client secrets and passwords in lanes of their own; the verified-secret cache
 //!
 //! Domain:
 //! - [`clients`]: client authentication and the verified-secret cache

@@ -5,12 +5,11 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use crate::clients::SecretCache;
 use crate::clock::Clock;
 use crate::config::{Config, StartupError};
 use crate::keys::KeySet;
 use crate::metrics::Metrics;
-use crate::password::Argon2Pool;
+use crate::password::{Argon2Pool, SecretCache};
 use crate::store::{RefreshPolicy, Store};
 use crate::token::Minter;
 use crate::users::Login;

@@ -55,7 +55,7 @@ impl Login<'_> {
         }
         let user = self.users.get(username);
         let hash = user.map(|u| u.password_hash.as_str());
-        let matches = match self.argon2.verify(hash, password).await {
+        let matches = match self.argon2.verify_password(hash, password).await {
             Ok(matches) => matches,
             Err(failure) => {
                 self.store.login_released(username).await?;

@@ -6,6 +6,7 @@
 mod common;
 
 mod access_tokens;
+mod argon2_floods;
 mod authorize;
 mod authorize_flow;
 mod bad_input;

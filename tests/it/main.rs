@@ -20,7 +20,6 @@ mod redis_faults;
 mod redis_hygiene;
 mod redis_scale_out;
 mod redis_sentinel;
-mod redis_throughput;
 mod refresh_rotation;
 mod revoke_introspect;
 mod shutdown;

@@ -2,7 +2,8 @@
 // Bounded in time and virtual users; talks only to BASE (a loopback address).
 //
 //   k6 run -e BASE=http://127.0.0.1:8080 -e SCENARIO=client_credentials tests/load/token.js
-//   SCENARIO: client_credentials (default) | password | refresh | jwks
+//   SCENARIO: client_credentials (default) | password | refresh | rotate | jwks
+//   (rotate: refresh-token chains started by client_credentials, so no argon2 per chain)
 import http from 'k6/http';
 import { check, fail } from 'k6';
 
@@ -20,7 +21,9 @@ if (!/^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(BASE)) {
 
 export const options = {
   vus: Number(__ENV.VUS || 8),
-  duration: __ENV.DURATION || '15s',
+  ...(__ENV.ITERATIONS
+    ? { iterations: Number(__ENV.ITERATIONS) }
+    : { duration: __ENV.DURATION || '15s' }),
   thresholds: {
     checks: ['rate>0.99'],
     http_req_failed: ['rate<0.01'],
@@ -48,6 +51,14 @@ export default function () {
     case 'refresh':
       if (refreshToken === null) {
         res = token({ grant_type: 'password', username: 'jsmith', password: 'password123' });
+      } else {
+        res = token({ grant_type: 'refresh_token', refresh_token: refreshToken });
+      }
+      if (res.status === 200) refreshToken = res.json('refresh_token');
+      break;
+    case 'rotate':
+      if (refreshToken === null) {
+        res = token({ grant_type: 'client_credentials' });
       } else {
         res = token({ grant_type: 'refresh_token', refresh_token: refreshToken });
       }

@@ -16,6 +16,7 @@ mod config_cli;
 mod cors;
 mod discovery;
 mod metrics;
+mod oauth2_client;
 mod redis_faults;
 mod redis_hygiene;
 mod redis_scale_out;

@@ -22,6 +22,7 @@ mod redis_hygiene;
 mod redis_scale_out;
 mod redis_sentinel;
 mod refresh_rotation;
+mod resource_server_example;
 mod revoke_introspect;
 mod shutdown;
 mod slow_clients;

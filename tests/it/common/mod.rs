@@ -297,7 +297,12 @@ impl TestServer {
 
     /// The service within `limits` (short timeouts, small caps).
     pub async fn spawn_with_limits(state: AppState, limits: ServeLimits) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::spawn_at("127.0.0.1:0".parse().unwrap(), state, limits).await
+    }
+
+    /// On a given address: a restart on the same port, as after a rolling update.
+    pub async fn spawn_at(at: std::net::SocketAddr, state: AppState, limits: ServeLimits) -> Self {
+        let listener = tokio::net::TcpListener::bind(at).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -177,3 +177,28 @@ async fn basic_credentials_are_form_decoded_before_comparison() {
         .await;
     unencoded.assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
 }
+
+#[tokio::test]
+async fn an_unknown_username_costs_an_argon2_run_like_a_known_one() {
+    let app = TestApp::new();
+    let login = |username: &str| {
+        serde_json::json!({
+            "grant_type": "password",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "username": username,
+            "password": "wrong",
+        })
+    };
+    // Warm the client secret, so only password verifications are counted below.
+    app.post_json("/token", &login(USERNAME)).await;
+    let before = argon2_runs(&app).await;
+    let known = app.post_json("/token", &login("alice")).await;
+    let after_known = argon2_runs(&app).await;
+    let unknown = app.post_json("/token", &login("nobody-at-all")).await;
+    let after_unknown = argon2_runs(&app).await;
+    assert_eq!((after_known - before, after_unknown - after_known), (1, 1));
+    // And the answers cannot be told apart.
+    assert_eq!(known.status, unknown.status);
+    assert_eq!(known.json(), unknown.json());
+}

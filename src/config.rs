@@ -107,6 +107,8 @@ settings! {
     auth_code_ttl: u64 = 60;
     /// `TS_SESSION_TTL`: seconds an SSO session lasts.
     session_ttl: u64 = 28_800;
+    /// `TS_ID_TOKEN_TTL`: seconds an OpenID Connect ID token is valid (SPEC §9).
+    id_token_ttl: u64 = 300;
     /// `TS_REFRESH_REUSE_GRACE`: seconds a consumed refresh token may be used again (SPEC §7).
     refresh_reuse_grace: u64 = 0;
     /// `TS_LOGIN_MAX_FAILURES`: failed logins per username before throttling (SPEC §8).
@@ -154,6 +156,7 @@ impl Settings {
             ("TS_REFRESH_TOKEN_TTL", self.refresh_token_ttl),
             ("TS_AUTH_CODE_TTL", self.auth_code_ttl),
             ("TS_SESSION_TTL", self.session_ttl),
+            ("TS_ID_TOKEN_TTL", self.id_token_ttl),
             ("TS_LOGIN_MAX_FAILURES", u64::from(self.login_max_failures)),
         ];
         for (name, value) in positive {
@@ -165,6 +168,7 @@ impl Settings {
             ("TS_ACCESS_TOKEN_TTL", self.access_token_ttl),
             ("TS_REFRESH_TOKEN_TTL", self.refresh_token_ttl),
             ("TS_SESSION_TTL", self.session_ttl),
+            ("TS_ID_TOKEN_TTL", self.id_token_ttl),
             ("TS_REFRESH_REUSE_GRACE", self.refresh_reuse_grace),
         ];
         for (name, value) in lifetimes {
@@ -297,6 +301,8 @@ struct ClientEntry {
     #[serde(default)]
     audience: Vec<String>,
     access_token_ttl: Option<u64>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -433,7 +439,11 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, St
     if entry.grant_types.is_empty() {
         return Err(format!("client {id:?}: grant_types is empty"));
     }
-    for uri in &entry.redirect_uris {
+    for uri in entry
+        .redirect_uris
+        .iter()
+        .chain(&entry.post_logout_redirect_uris)
+    {
         let url = url::Url::parse(uri)
             .map_err(|e| format!("client {id:?}: redirect URI {uri:?} is not absolute: {e}"))?;
         if url.fragment().is_some() {
@@ -476,6 +486,7 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, St
         scopes: Scope::from_tokens(entry.scopes),
         audience,
         access_token_ttl: entry.access_token_ttl,
+        post_logout_redirect_uris: entry.post_logout_redirect_uris,
     })
 }
 

@@ -34,6 +34,10 @@ pub struct MessagePage<'a> {
 #[template(path = "logout.html")]
 pub struct LogoutPage<'a> {
     pub csrf_token: &'a str,
+    /// The client that asked to get the user back (RP-Initiated Logout).
+    pub client_name: Option<&'a str>,
+    /// The validated way back, carried through the POST.
+    pub hidden: &'a [(&'static str, String)],
 }
 
 #[derive(Template)]

@@ -10,8 +10,9 @@ use crate::pkce;
 use crate::records::{Client, Clients, GrantType};
 use crate::scope::Scope;
 
-/// The authorization request parameters carried through the login form.
-const REQUEST_PARAMETERS: [&str; 8] = [
+/// The authorization request parameters carried through the login form (`ui_locales` is
+/// ignored, SPEC §9).
+const REQUEST_PARAMETERS: [&str; 11] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -20,6 +21,9 @@ const REQUEST_PARAMETERS: [&str; 8] = [
     "code_challenge",
     "code_challenge_method",
     "prompt",
+    "nonce",
+    "max_age",
+    "login_hint",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +32,38 @@ pub enum ResponseType {
     Code,
     /// Implicit (RFC 6749 §4.2): the access token in the fragment, never a refresh token.
     Token,
+    /// OpenID Connect implicit (Core §3.2): an ID token and an access token in the fragment.
+    IdTokenToken,
+    /// OpenID Connect implicit (Core §3.2): an ID token alone in the fragment.
+    IdToken,
+}
+
+impl ResponseType {
+    /// A `response_type` value: space-separated, in any order (OAuth 2.0 Multiple Response
+    /// Type Encoding Practices §2). The hybrid flow (`code id_token` ...) is not supported.
+    fn parse(value: &str) -> Option<Self> {
+        let mut names: Vec<&str> = value.split(' ').filter(|n| !n.is_empty()).collect();
+        names.sort_unstable();
+        match names.as_slice() {
+            ["code"] => Some(ResponseType::Code),
+            ["token"] => Some(ResponseType::Token),
+            ["id_token", "token"] => Some(ResponseType::IdTokenToken),
+            ["id_token"] => Some(ResponseType::IdToken),
+            _ => None,
+        }
+    }
+
+    /// Whether the response carries an ID token, which needs `openid` and `nonce`.
+    pub fn has_id_token(self) -> bool {
+        matches!(self, ResponseType::IdTokenToken | ResponseType::IdToken)
+    }
+
+    fn mode(self) -> ResponseMode {
+        match self {
+            ResponseType::Code => ResponseMode::Query,
+            _ => ResponseMode::Fragment,
+        }
+    }
 }
 
 /// `prompt` (OpenID Connect Core §3.1.2.1).
@@ -50,6 +86,12 @@ pub struct AuthRequest {
     pub scope: Scope,
     pub code_challenge: Option<String>,
     pub prompt: Option<Prompt>,
+    /// OpenID Connect `nonce`, returned in the ID token.
+    pub nonce: Option<String>,
+    /// OpenID Connect `max_age`: seconds since the user last authenticated, at most.
+    pub max_age: Option<u64>,
+    /// OpenID Connect `login_hint`: pre-fills the username.
+    pub login_hint: Option<String>,
     /// The request's parameters as sent, for the login form's hidden fields.
     pub hidden: Vec<(&'static str, String)>,
 }
@@ -79,9 +121,8 @@ pub fn validate(
         _ => return Err(AuthorizeError::InvalidRedirectUri),
     };
 
-    let response_type = params.one("response_type");
-    let mode = match response_type {
-        Ok(Some("token")) => ResponseMode::Fragment,
+    let mode = match params.one("response_type") {
+        Ok(Some(value)) => ResponseType::parse(value).map_or(ResponseMode::Query, |t| t.mode()),
         _ => ResponseMode::Query,
     };
     let target = Target {
@@ -106,20 +147,42 @@ pub fn validate(
                 "response_type is required",
             ));
         }
-        Some("code") => ResponseType::Code,
-        Some("token") => ResponseType::Token,
-        Some(_) => return Err(fail(RedirectError::UnsupportedResponseType)),
+        Some(value) => ResponseType::parse(value)
+            .ok_or_else(|| fail(RedirectError::UnsupportedResponseType))?,
     };
     let grant = match response_type {
         ResponseType::Code => GrantType::AuthorizationCode,
-        ResponseType::Token => GrantType::Implicit,
+        _ => GrantType::Implicit,
     };
     if !client.allows(grant) {
         return Err(fail(RedirectError::UnauthorizedClient));
     }
 
-    let scope = Scope::narrow(&client.scopes, one("scope"))
+    let scope = Scope::narrow_for_user(&client.scopes, one("scope"))
         .ok_or_else(|| fail(RedirectError::InvalidScope))?;
+    let nonce = one("nonce").map(str::to_owned);
+    if response_type.has_id_token() {
+        // OpenID Connect Core §3.2.2.1: an ID token from /authorize answers an OpenID
+        // request, and the nonce is what binds it to the client's session.
+        if !scope.has_openid() {
+            return Err(AuthorizeError::invalid_request(
+                &target,
+                "response_type id_token needs the openid scope",
+            ));
+        }
+        if nonce.is_none() {
+            return Err(AuthorizeError::invalid_request(
+                &target,
+                "nonce is required with response_type id_token",
+            ));
+        }
+    }
+    let max_age = match one("max_age") {
+        None => None,
+        Some(value) => Some(value.parse::<u64>().map_err(|_| {
+            AuthorizeError::invalid_request(&target, "max_age must be a number of seconds")
+        })?),
+    };
 
     let code_challenge = match (one("code_challenge"), one("code_challenge_method")) {
         (None, None) => None,
@@ -170,6 +233,9 @@ pub fn validate(
         scope,
         code_challenge,
         prompt,
+        nonce,
+        max_age,
+        login_hint: one("login_hint").map(str::to_owned),
         hidden,
     })
 }

@@ -11,6 +11,7 @@ mod logout;
 mod page;
 mod redirect;
 mod request;
+mod response_type;
 mod session;
 
 use axum::Router;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::error::{AuthorizeError, RedirectError};
 use super::redirect::{ResponseMode, Target};
+pub use super::response_type::ResponseType;
 use crate::params::Params;
 use crate::pkce;
 use crate::records::{Client, Clients, GrantType};
@@ -25,46 +26,6 @@ const REQUEST_PARAMETERS: [&str; 11] = [
     "max_age",
     "login_hint",
 ];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ResponseType {
-    /// Authorization code (RFC 6749 §4.1).
-    Code,
-    /// Implicit (RFC 6749 §4.2): the access token in the fragment, never a refresh token.
-    Token,
-    /// OpenID Connect implicit (Core §3.2): an ID token and an access token in the fragment.
-    IdTokenToken,
-    /// OpenID Connect implicit (Core §3.2): an ID token alone in the fragment.
-    IdToken,
-}
-
-impl ResponseType {
-    /// A `response_type` value: space-separated, in any order (OAuth 2.0 Multiple Response
-    /// Type Encoding Practices §2). The hybrid flow (`code id_token` ...) is not supported.
-    fn parse(value: &str) -> Option<Self> {
-        let mut names: Vec<&str> = value.split(' ').filter(|n| !n.is_empty()).collect();
-        names.sort_unstable();
-        match names.as_slice() {
-            ["code"] => Some(ResponseType::Code),
-            ["token"] => Some(ResponseType::Token),
-            ["id_token", "token"] => Some(ResponseType::IdTokenToken),
-            ["id_token"] => Some(ResponseType::IdToken),
-            _ => None,
-        }
-    }
-
-    /// Whether the response carries an ID token, which needs `openid` and `nonce`.
-    pub fn has_id_token(self) -> bool {
-        matches!(self, ResponseType::IdTokenToken | ResponseType::IdToken)
-    }
-
-    fn mode(self) -> ResponseMode {
-        match self {
-            ResponseType::Code => ResponseMode::Query,
-            _ => ResponseMode::Fragment,
-        }
-    }
-}
 
 /// `prompt` (OpenID Connect Core §3.1.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,6 +17,7 @@ mod cors;
 mod discovery;
 mod metrics;
 mod oidc;
+mod oidc_authorize;
 mod oidc_logout;
 mod oidc_relying_party;
 mod redis_faults;

@@ -565,4 +565,36 @@ mod tests {
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(debug.contains("<redacted>"), "{debug}");
     }
+
+    #[test]
+    fn the_id_token_lifetime_defaults_to_five_minutes_and_must_be_positive() {
+        let settings = Settings::from_vars(vars(&[])).unwrap();
+        assert_eq!(settings.id_token_ttl, 300);
+        let error = Settings::from_vars(vars(&[("TS_ID_TOKEN_TTL", "0")])).unwrap_err();
+        assert!(error.0.starts_with("TS_ID_TOKEN_TTL: "), "{error}");
+    }
+
+    #[test]
+    fn a_post_logout_redirect_uri_must_be_absolute() {
+        let text = "[[clients]]\nid = \"app\"\ngrant_types = [\"implicit\"]\n\
+                    redirect_uris = [\"https://app.example/cb\"]\n\
+                    post_logout_redirect_uris = [\"/signed-out\"]\n";
+        let settings = Settings::from_vars(vars(&[])).unwrap();
+        let error = Config::parse(settings, Path::new("c.toml"), text).unwrap_err();
+        assert!(error.0.contains("/signed-out"), "{error}");
+    }
+
+    #[test]
+    fn post_logout_redirect_uris_are_kept_as_registered() {
+        let text = "[[clients]]\nid = \"app\"\ngrant_types = [\"implicit\"]\n\
+                    redirect_uris = [\"https://app.example/cb\"]\n\
+                    post_logout_redirect_uris = [\"https://app.example/bye\"]\n";
+        let settings = Settings::from_vars(vars(&[])).unwrap();
+        let config = Config::parse(settings, Path::new("c.toml"), text).unwrap();
+        let client = &config.clients["app"];
+        assert_eq!(
+            client.post_logout_redirect_uris,
+            ["https://app.example/bye"]
+        );
+    }
 }

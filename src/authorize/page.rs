@@ -50,6 +50,9 @@ pub struct DemoPage<'a> {
     pub iss: Option<&'a str>,
     pub error: Option<&'a str>,
     pub error_description: Option<&'a str>,
+    /// Back from RP-initiated logout: `state` alone, none of an authorization response's
+    /// parameters (which always include `iss`).
+    pub signed_out: bool,
 }
 
 /// Renders `page` with `status` and the security headers.

@@ -183,3 +183,11 @@ async fn userinfo_allows_any_origin_and_answers_its_preflight() {
             .contains("authorization")
     );
 }
+
+#[tokio::test]
+async fn an_id_token_is_no_access_token_at_userinfo() {
+    let app = TestApp::new();
+    let tokens = oidc_code_tokens(&app).await;
+    let id_token = format!("Bearer {}", tokens["id_token"].as_str().unwrap());
+    assert_invalid_token(&userinfo(&app, "GET", Some(&id_token)).await);
+}

@@ -257,3 +257,28 @@ async fn client_credentials_cannot_ask_for_openid() {
         .await;
     response.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_scope");
 }
+
+#[tokio::test]
+async fn on_redis_the_nonce_and_sid_travel_with_the_code_and_the_session() {
+    let redis = redis::RedisServer::shared();
+    let prefix = redis::unique_prefix("oidc");
+    let app = TestApp::with_vars(&[("TS_REDIS_URL", &redis.url()), ("TS_REDIS_PREFIX", &prefix)]);
+    let mut jar = Jar::default();
+    let first = authorize(&app, &mut jar, &oidc_code_request()).await;
+    let first = claims_of(
+        redeem(&app, &query(&first)["code"]).await["id_token"]
+            .as_str()
+            .unwrap(),
+    );
+    // The second code comes from the stored session (SSO), not from the sign-in.
+    let second = authorize(&app, &mut jar, &oidc_code_request()).await;
+    let second = claims_of(
+        redeem(&app, &query(&second)["code"]).await["id_token"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(first["nonce"], NONCE);
+    assert_eq!(second["nonce"], NONCE);
+    assert!(first["sid"].is_string());
+    assert_eq!(first["sid"], second["sid"]);
+}

@@ -57,8 +57,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/userinfo",
-            get(userinfo::userinfo)
-                .post(userinfo::userinfo)
+            get(userinfo::get)
+                .post(userinfo::post)
                 .options(cors::any_origin_preflight),
         )
         .layer(middleware::from_fn(cors::any_origin));

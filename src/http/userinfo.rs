@@ -3,24 +3,58 @@
 //! our tokens (signature by the published key, `iss`, `exp`, `nbf`). Errors per RFC 6750 §3.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use crate::clock::UnixTime;
 use crate::oidc;
+use crate::params::Params;
 use crate::records::User;
 use crate::scope::Scope;
 use crate::state::AppState;
 use crate::token::AccessClaims;
 
-pub async fn userinfo(
+/// `GET /userinfo`: the token in the `Authorization` header.
+pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, BearerError> {
+    answer(&state, bearer(&headers)?)
+}
+
+/// `POST /userinfo`: the token in the `Authorization` header or, form-encoded, in the body's
+/// `access_token` (RFC 6750 §2.2); never both (RFC 6750 §2).
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, BearerError> {
+    let body = body.map_err(|_| BearerError::InvalidRequest)?;
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let params = if is_form {
+        Params::from_form(&body).map_err(|_| BearerError::InvalidRequest)?
+    } else {
+        Params::default()
+    };
+    let in_body = params
+        .one("access_token")
+        .map_err(|_| BearerError::InvalidRequest)?;
+    match (bearer(&headers), in_body) {
+        (Ok(_), Some(_)) => Err(BearerError::InvalidRequest),
+        (Err(BearerError::Missing), Some(token)) => answer(&state, token),
+        (header, _) => answer(&state, header?),
+    }
+}
+
+fn answer(state: &AppState, token: &str) -> Result<Response, BearerError> {
     let now = state.clock.now();
-    let token = bearer(&headers)?;
     let claims = state
         .keys
         .verify::<AccessClaims>(token)
@@ -77,7 +111,7 @@ fn by_subject<'a>(
 pub enum BearerError {
     /// No Bearer token at all: a bare challenge, no error code (RFC 6750 §3.1).
     Missing,
-    /// A malformed `Authorization` header.
+    /// A malformed `Authorization` header or body, or a token sent two ways.
     InvalidRequest,
     /// Not ours, forged, expired, or for no user.
     InvalidToken,
@@ -98,7 +132,7 @@ impl IntoResponse for BearerError {
             BearerError::InvalidRequest => (
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
-                "the Authorization header is malformed",
+                "the request is malformed or sends the token more than one way",
             ),
             BearerError::InvalidToken => (
                 StatusCode::UNAUTHORIZED,

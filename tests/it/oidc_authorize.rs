@@ -92,3 +92,22 @@ async fn the_nonce_travels_through_the_login_form() {
         "{fields:?}"
     );
 }
+
+#[tokio::test]
+async fn max_age_zero_asks_for_a_new_sign_in_like_prompt_login() {
+    let app = TestApp::new();
+    let mut jar = Jar::default();
+    authorize(&app, &mut jar, &oidc_code_request()).await;
+    let request = with(&oidc_code_request(), "max_age", "0");
+    let page = jar.get_page(&app, &authorize_uri(&request)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("<form"));
+}
+
+#[tokio::test]
+async fn ui_locales_is_ignored() {
+    let app = TestApp::new();
+    let request = with(&oidc_code_request(), "ui_locales", "fr-CA fr en");
+    let page = app.get(&authorize_uri(&request)).await;
+    assert_eq!(page.status, StatusCode::OK);
+}

@@ -191,3 +191,38 @@ async fn an_id_token_is_no_access_token_at_userinfo() {
     let id_token = format!("Bearer {}", tokens["id_token"].as_str().unwrap());
     assert_invalid_token(&userinfo(&app, "GET", Some(&id_token)).await);
 }
+
+#[tokio::test]
+async fn userinfo_takes_the_token_from_a_posted_form_body() {
+    let app = TestApp::new();
+    let tokens = password_tokens_with(&app, "openid").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let response = app
+        .post_raw(
+            "/userinfo",
+            Some("application/x-www-form-urlencoded"),
+            None,
+            form(&[("access_token", token)]),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(response.json(), json!({"sub": SUBJECT}));
+}
+
+#[tokio::test]
+async fn userinfo_refuses_a_token_sent_both_in_the_header_and_the_body() {
+    let app = TestApp::new();
+    let tokens = password_tokens_with(&app, "openid").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let bearer = format!("Bearer {token}");
+    let response = app
+        .post_raw(
+            "/userinfo",
+            Some("application/x-www-form-urlencoded"),
+            Some(bearer.as_bytes()),
+            form(&[("access_token", token)]),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(response.json()["error"], "invalid_request");
+}

@@ -76,8 +76,10 @@ impl IdTokens<'_> {
 
 /// `at_hash` (OpenID Connect Core §3.1.3.6): base64url of the left half of the hash of the
 /// token's ASCII octets, with the hash of the ID token's `alg`: SHA-256 for ES256 and RS256.
-/// EdDSA names no hash; Ed25519 signs with SHA-512, and SHA-512 is what OpenID providers and
-/// relying parties use for it (node-oidc-provider's `oidc-token-hash`, Authlib, Keycloak).
+/// EdDSA names no hash; Ed25519 hashes with SHA-512 (RFC 8032 §5.1), and SHA-512 is what
+/// providers and relying parties use for its `at_hash` (node-oidc-provider's
+/// `oidc-token-hash`, Keycloak, and the Rust `openidconnect` crate, which
+/// tests/it/oidc_relying_party.rs checks us against).
 pub fn token_hash(alg: Algorithm, token: &str) -> String {
     let digest = match alg {
         Algorithm::ES256 | Algorithm::RS256 => {

@@ -107,6 +107,8 @@ settings! {
     auth_code_ttl: u64 = 60;
     /// `TS_SESSION_TTL`: seconds an SSO session lasts.
     session_ttl: u64 = 28_800;
+    /// `TS_ID_TOKEN_TTL`: seconds an OpenID Connect ID token is valid (SPEC §9).
+    id_token_ttl: u64 = 300;
     /// `TS_REFRESH_REUSE_GRACE`: seconds a consumed refresh token may be used again (SPEC §7).
     refresh_reuse_grace: u64 = 0;
     /// `TS_LOGIN_MAX_FAILURES`: failed logins per username before throttling (SPEC §8).
@@ -154,6 +156,7 @@ impl Settings {
             ("TS_REFRESH_TOKEN_TTL", self.refresh_token_ttl),
             ("TS_AUTH_CODE_TTL", self.auth_code_ttl),
             ("TS_SESSION_TTL", self.session_ttl),
+            ("TS_ID_TOKEN_TTL", self.id_token_ttl),
             ("TS_LOGIN_MAX_FAILURES", u64::from(self.login_max_failures)),
         ];
         for (name, value) in positive {
@@ -165,6 +168,7 @@ impl Settings {
             ("TS_ACCESS_TOKEN_TTL", self.access_token_ttl),
             ("TS_REFRESH_TOKEN_TTL", self.refresh_token_ttl),
             ("TS_SESSION_TTL", self.session_ttl),
+            ("TS_ID_TOKEN_TTL", self.id_token_ttl),
             ("TS_REFRESH_REUSE_GRACE", self.refresh_reuse_grace),
         ];
         for (name, value) in lifetimes {
@@ -297,6 +301,8 @@ struct ClientEntry {
     #[serde(default)]
     audience: Vec<String>,
     access_token_ttl: Option<u64>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -433,7 +439,11 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, St
     if entry.grant_types.is_empty() {
         return Err(format!("client {id:?}: grant_types is empty"));
     }
-    for uri in &entry.redirect_uris {
+    for uri in entry
+        .redirect_uris
+        .iter()
+        .chain(&entry.post_logout_redirect_uris)
+    {
         let url = url::Url::parse(uri)
             .map_err(|e| format!("client {id:?}: redirect URI {uri:?} is not absolute: {e}"))?;
         if url.fragment().is_some() {
@@ -476,6 +486,7 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, St
         scopes: Scope::from_tokens(entry.scopes),
         audience,
         access_token_ttl: entry.access_token_ttl,
+        post_logout_redirect_uris: entry.post_logout_redirect_uris,
     })
 }
 
@@ -553,5 +564,37 @@ mod tests {
         let debug = format!("{settings:?}");
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(debug.contains("<redacted>"), "{debug}");
+    }
+
+    #[test]
+    fn the_id_token_lifetime_defaults_to_five_minutes_and_must_be_positive() {
+        let settings = Settings::from_vars(vars(&[])).unwrap();
+        assert_eq!(settings.id_token_ttl, 300);
+        let error = Settings::from_vars(vars(&[("TS_ID_TOKEN_TTL", "0")])).unwrap_err();
+        assert!(error.0.starts_with("TS_ID_TOKEN_TTL: "), "{error}");
+    }
+
+    #[test]
+    fn a_post_logout_redirect_uri_must_be_absolute() {
+        let text = "[[clients]]\nid = \"app\"\ngrant_types = [\"implicit\"]\n\
+                    redirect_uris = [\"https://app.example/cb\"]\n\
+                    post_logout_redirect_uris = [\"/signed-out\"]\n";
+        let settings = Settings::from_vars(vars(&[])).unwrap();
+        let error = Config::parse(settings, Path::new("c.toml"), text).unwrap_err();
+        assert!(error.0.contains("/signed-out"), "{error}");
+    }
+
+    #[test]
+    fn post_logout_redirect_uris_are_kept_as_registered() {
+        let text = "[[clients]]\nid = \"app\"\ngrant_types = [\"implicit\"]\n\
+                    redirect_uris = [\"https://app.example/cb\"]\n\
+                    post_logout_redirect_uris = [\"https://app.example/bye\"]\n";
+        let settings = Settings::from_vars(vars(&[])).unwrap();
+        let config = Config::parse(settings, Path::new("c.toml"), text).unwrap();
+        let client = &config.clients["app"];
+        assert_eq!(
+            client.post_logout_redirect_uris,
+            ["https://app.example/bye"]
+        );
     }
 }

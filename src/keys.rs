@@ -58,6 +58,8 @@ pub struct SigningKey {
     decoding: jsonwebtoken::DecodingKey,
     /// base64url of the JWT header `{"alg","kid","typ":"at+jwt"}`, computed once.
     header_b64: String,
+    /// The same with `"typ":"JWT"`, for OpenID Connect ID tokens.
+    id_header_b64: String,
 }
 
 impl fmt::Debug for SigningKey {
@@ -139,6 +141,8 @@ impl SigningKey {
         }
         let header = json!({"alg": alg.as_str(), "kid": kid, "typ": "at+jwt"});
         let header_b64 = B64.encode(serde_json::to_vec(&header).map_err(|e| e.to_string())?);
+        let id_header = json!({"alg": alg.as_str(), "kid": kid, "typ": "JWT"});
+        let id_header_b64 = B64.encode(serde_json::to_vec(&id_header).map_err(|e| e.to_string())?);
         Ok(SigningKey {
             kid,
             alg,
@@ -147,6 +151,7 @@ impl SigningKey {
             decoding,
             jwk,
             header_b64,
+            id_header_b64,
         })
     }
 
@@ -161,11 +166,20 @@ impl SigningKey {
             })
     }
 
-    /// Signs `claims` as a compact JWS with this key.
+    /// Signs `claims` as a compact JWS with this key, typed as an access token.
     pub fn sign<T: Serialize>(&self, rng: &SystemRandom, claims: &T) -> Result<String, String> {
+        self.sign_with(&self.header_b64, rng, claims)
+    }
+
+    fn sign_with<T: Serialize>(
+        &self,
+        header_b64: &str,
+        rng: &SystemRandom,
+        claims: &T,
+    ) -> Result<String, String> {
         let payload = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
-        let mut jwt = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 400);
-        jwt.push_str(&self.header_b64);
+        let mut jwt = String::with_capacity(header_b64.len() + payload.len() * 4 / 3 + 400);
+        jwt.push_str(header_b64);
         jwt.push('.');
         B64.encode_string(&payload, &mut jwt);
         let signature = match &self.pair {
@@ -280,6 +294,12 @@ impl KeySet {
         self.signer().sign(&self.rng, claims)
     }
 
+    /// Signs an OpenID Connect ID token's `claims` with the signing key, `typ` `JWT`.
+    pub fn sign_id_token<T: Serialize>(&self, claims: &T) -> Result<String, String> {
+        let signer = self.signer();
+        signer.sign_with(&signer.id_header_b64, &self.rng, claims)
+    }
+
     /// Verifies an access token's signature with the published key its `kid` names, as a
     /// resource server would, and returns its claims. `exp`, `nbf` and `aud` are left to the
     /// caller, who knows the time (the clock is a parameter, not jsonwebtoken's).
@@ -290,11 +310,26 @@ impl KeySet {
     /// none. `typ` must say access token (RFC 9068 §4). The algorithm is the key's, never the
     /// header's.
     pub fn verify<T: serde::de::DeserializeOwned>(&self, jwt: &str) -> Option<T> {
+        self.verify_typed(jwt, is_access_token_type)
+    }
+
+    /// Verifies an ID token this service issued (`typ` `JWT`), as [`KeySet::verify`] does
+    /// access tokens; times and audience are left to the caller (an `id_token_hint` may have
+    /// expired, OpenID Connect RP-Initiated Logout §2).
+    pub fn verify_id_token<T: serde::de::DeserializeOwned>(&self, jwt: &str) -> Option<T> {
+        self.verify_typed(jwt, |typ| typ.eq_ignore_ascii_case("JWT"))
+    }
+
+    fn verify_typed<T: serde::de::DeserializeOwned>(
+        &self,
+        jwt: &str,
+        typ_ok: impl Fn(&str) -> bool,
+    ) -> Option<T> {
         let header = protected_header(jwt)?;
         if header.contains_key("crit") {
             return None;
         }
-        if !is_access_token_type(header.get("typ")?.as_str()?) {
+        if !typ_ok(header.get("typ")?.as_str()?) {
             return None;
         }
         let key = self.by_kid(header.get("kid")?.as_str()?)?;

@@ -11,6 +11,7 @@
 //! - [`failure`]: the domain's failure (unavailable, internal), logged once by the HTTP layer
 //! - [`scope`]: scope sets and narrowing
 //! - [`records`]: clients, users and grant types
+//! - [`oidc`]: which of a user's claims each OpenID Connect scope releases
 //! - [`params`]: the one parser of form, query and JSON parameters
 //! - [`pkce`]: PKCE S256 checks
 //! - [`metrics`]: Prometheus counters and histograms behind `/metrics`
@@ -20,6 +21,7 @@
 //! Store and crypto:
 //! - [`keys`]: signing keys, `kid`, JWT signing, JWKS
 //! - [`token`]: access-token claims and minting, opaque random tokens
+//! - [`id_token`]: OpenID Connect ID tokens and `at_hash`
 //! - [`store`]: refresh tokens, codes, sessions, throttling; memory and Redis backends
 //! - [`password`]: argon2id hashing; verification on worker threads with one memory block
 //!   each, client secrets and passwords in lanes of their own; the verified-secret cache
@@ -45,8 +47,10 @@ pub mod error;
 pub mod failure;
 pub mod grants;
 pub mod http;
+pub mod id_token;
 pub mod keys;
 pub mod metrics;
+pub mod oidc;
 pub mod params;
 pub mod password;
 pub mod pkce;

@@ -77,6 +77,8 @@ pub struct Client {
     pub scopes: Scope,
     pub audience: Vec<String>,
     pub access_token_ttl: Option<u64>,
+    /// Where RP-initiated logout may send the user back to, matched exactly (SPEC §9).
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 impl Client {
@@ -100,6 +102,7 @@ impl fmt::Debug for Client {
             .field("scopes", &self.scopes)
             .field("audience", &self.audience)
             .field("access_token_ttl", &self.access_token_ttl)
+            .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
             .finish_non_exhaustive()
     }
 }

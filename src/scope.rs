@@ -3,6 +3,11 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+/// The scope that makes a request an OpenID Connect one.
+pub const OPENID: &str = "openid";
+/// The OpenID Connect scopes this service knows (OpenID Connect Core §5.4, plus `openid`).
+pub const OIDC_SCOPES: [&str; 3] = [OPENID, "profile", "email"];
+
 /// A set of scope tokens. Ordered, so the `scope` claim and response are deterministic.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scope(BTreeSet<String>);
@@ -31,6 +36,29 @@ impl Scope {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    pub fn contains(&self, token: &str) -> bool {
+        self.0.contains(token)
+    }
+
+    /// Whether this is an OpenID Connect request (OpenID Connect Core §3.1.2.1).
+    pub fn has_openid(&self) -> bool {
+        self.contains(OPENID)
+    }
+
+    /// [`Scope::narrow`] for a grant on behalf of a user: the OpenID Connect scopes
+    /// ([`OIDC_SCOPES`]) may be asked for by any client, on top of its own (SPEC §9), and are
+    /// never part of the default, so a request without them is answered as before.
+    pub fn narrow_for_user(allowed: &Scope, requested: Option<&str>) -> Option<Scope> {
+        let requested = match requested.map(Scope::parse) {
+            None => return Some(allowed.clone()),
+            Some(None) => return None,
+            Some(Some(requested)) if requested.is_empty() => return Some(allowed.clone()),
+            Some(Some(requested)) => requested,
+        };
+        let known = |t: &String| allowed.contains(t) || OIDC_SCOPES.contains(&t.as_str());
+        requested.0.iter().all(known).then_some(requested)
     }
 
     /// The scope to grant: `requested` if it is within `allowed`, all of `allowed` when
@@ -84,6 +112,21 @@ impl<'de> serde::Deserialize<'de> for Scope {
 #[cfg(test)]
 mod tests {
     use super::Scope;
+
+    #[test]
+    fn a_user_grant_may_add_the_openid_connect_scopes_but_never_gets_them_by_default() {
+        let allowed = scope("read write");
+        assert_eq!(
+            Scope::narrow_for_user(&allowed, None),
+            Some(allowed.clone())
+        );
+        assert_eq!(
+            Scope::narrow_for_user(&allowed, Some("openid profile email read")),
+            Some(scope("email openid profile read"))
+        );
+        assert_eq!(Scope::narrow_for_user(&allowed, Some("openid admin")), None);
+        assert_eq!(Scope::narrow(&allowed, Some("openid")), None);
+    }
 
     fn scope(s: &str) -> Scope {
         Scope::parse(s).unwrap()

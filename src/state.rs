@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::{Config, StartupError};
+use crate::id_token::IdTokens;
 use crate::keys::KeySet;
 use crate::metrics::Metrics;
 use crate::password::{Argon2Pool, SecretCache};
@@ -69,6 +70,16 @@ impl Shared {
             keys: &self.keys,
             issuer: settings.issuer_base(),
             default_ttl: settings.access_token_ttl,
+        }
+    }
+
+    /// OpenID Connect ID-token minting with the configured issuer and lifetime.
+    pub fn id_tokens(&self) -> IdTokens<'_> {
+        let settings = &self.config.settings;
+        IdTokens {
+            keys: &self.keys,
+            issuer: settings.issuer_base(),
+            ttl: settings.id_token_ttl,
         }
     }
 

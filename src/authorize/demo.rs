@@ -39,6 +39,10 @@ pub async fn callback(
             iss: one("iss"),
             error: one("error"),
             error_description: one("error_description"),
+            signed_out: code.is_none()
+                && one("error").is_none()
+                && one("iss").is_none()
+                && one("state").is_some(),
         },
     )
 }

@@ -26,6 +26,9 @@ pub enum AuthorizeError {
     Malformed,
     /// Form body over its limit, or unreadable.
     BodyTooLarge,
+    /// An `id_token_hint` we did not sign, or naming another client than `client_id`
+    /// (RP-Initiated Logout §2): an error page, never a redirect.
+    InvalidLogoutRequest,
     /// The CSRF cookie and field are missing or differ: nothing happens.
     Forbidden,
     /// The store or the argon2 pool cannot serve the request now (SPEC §8), or a bug; the
@@ -43,7 +46,7 @@ pub enum RedirectError {
     InvalidRequest(Description),
     /// The client may not use this response type.
     UnauthorizedClient,
-    /// `response_type` is neither `code` nor `token`.
+    /// `response_type` is none of `code`, `token`, `id_token token`, `id_token`.
     UnsupportedResponseType,
     /// The scope asked for is not within the client's.
     InvalidScope,
@@ -64,7 +67,7 @@ impl RedirectError {
             ),
             RedirectError::UnsupportedResponseType => (
                 "unsupported_response_type",
-                "response_type must be code or token",
+                "response_type must be code, token, id_token token or id_token",
             ),
             RedirectError::InvalidScope => (
                 "invalid_scope",
@@ -140,6 +143,12 @@ impl IntoResponse for AuthorizeError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Request too large",
                 "The form is too large.",
+            ),
+            AuthorizeError::InvalidLogoutRequest => (
+                StatusCode::BAD_REQUEST,
+                "Invalid sign-out request",
+                "The application's sign-out request could not be verified, so you were not \
+                 signed out or sent anywhere.",
             ),
             AuthorizeError::Forbidden => (
                 StatusCode::FORBIDDEN,

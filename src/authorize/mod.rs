@@ -11,6 +11,7 @@ mod logout;
 mod page;
 mod redirect;
 mod request;
+mod response_type;
 mod session;
 
 use axum::Router;
@@ -77,6 +78,7 @@ async fn session_or_form(
 ) -> Result<Response, AuthorizeError> {
     if request.prompt != Some(Prompt::Login)
         && let Some(signed_in) = sessions(state).current(headers, now).await?
+        && fresh_enough(request, &signed_in, now)
     {
         return issuer(state).respond(request, &signed_in, now).await;
     }
@@ -86,7 +88,16 @@ async fn session_or_form(
             error::RedirectError::LoginRequired,
         ));
     }
-    login_page(state, headers, request, "", None, StatusCode::OK)
+    let hint = request.login_hint.as_deref().unwrap_or_default();
+    login_page(state, headers, request, hint, None, StatusCode::OK)
+}
+
+/// `max_age` (OpenID Connect Core §3.1.2.1): a session whose sign-in is older needs a new
+/// one, as if there were none; `0` asks for one every time, like `prompt=login`.
+fn fresh_enough(request: &AuthRequest, signed_in: &SignedIn, now: UnixTime) -> bool {
+    request
+        .max_age
+        .is_none_or(|max_age| max_age > 0 && now <= signed_in.auth_time.saturating_add(max_age))
 }
 
 /// `POST /authorize`: the login form. Re-validates the request, checks the CSRF token, logs
@@ -161,10 +172,11 @@ async fn sign_in(
         }
         Err(LoginFailure::Failed(failure)) => return Err(failure.into()),
     };
-    let cookie = sessions(state).start(&user.username, now).await?;
+    let (cookie, sid) = sessions(state).start(&user.username, now).await?;
     let signed_in = SignedIn {
         user,
         auth_time: now,
+        sid: Some(sid),
     };
     let mut response = issuer(state).respond(request, &signed_in, now).await?;
     response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -218,6 +230,7 @@ fn issuer(state: &AppState) -> Issuer<'_> {
     Issuer {
         store: &state.store,
         minter: state.minter(),
+        id_tokens: state.id_tokens(),
         code_ttl: state.config.settings.auth_code_ttl,
     }
 }

@@ -34,6 +34,10 @@ pub struct MessagePage<'a> {
 #[template(path = "logout.html")]
 pub struct LogoutPage<'a> {
     pub csrf_token: &'a str,
+    /// The client that asked to get the user back (RP-Initiated Logout).
+    pub client_name: Option<&'a str>,
+    /// The validated way back, carried through the POST.
+    pub hidden: &'a [(&'static str, String)],
 }
 
 #[derive(Template)]
@@ -46,6 +50,9 @@ pub struct DemoPage<'a> {
     pub iss: Option<&'a str>,
     pub error: Option<&'a str>,
     pub error_description: Option<&'a str>,
+    /// Back from RP-initiated logout: `state` alone, none of an authorization response's
+    /// parameters (which always include `iss`).
+    pub signed_out: bool,
 }
 
 /// Renders `page` with `status` and the security headers.

@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use super::error::{AuthorizeError, RedirectError};
 use super::redirect::{ResponseMode, Target};
+pub use super::response_type::ResponseType;
 use crate::params::Params;
 use crate::pkce;
 use crate::records::{Client, Clients, GrantType};
 use crate::scope::Scope;
 
-/// The authorization request parameters carried through the login form.
-const REQUEST_PARAMETERS: [&str; 8] = [
+/// The authorization request parameters carried through the login form (`ui_locales` is
+/// ignored, SPEC §9).
+const REQUEST_PARAMETERS: [&str; 11] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -20,15 +22,10 @@ const REQUEST_PARAMETERS: [&str; 8] = [
     "code_challenge",
     "code_challenge_method",
     "prompt",
+    "nonce",
+    "max_age",
+    "login_hint",
 ];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ResponseType {
-    /// Authorization code (RFC 6749 §4.1).
-    Code,
-    /// Implicit (RFC 6749 §4.2): the access token in the fragment, never a refresh token.
-    Token,
-}
 
 /// `prompt` (OpenID Connect Core §3.1.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +47,12 @@ pub struct AuthRequest {
     pub scope: Scope,
     pub code_challenge: Option<String>,
     pub prompt: Option<Prompt>,
+    /// OpenID Connect `nonce`, returned in the ID token.
+    pub nonce: Option<String>,
+    /// OpenID Connect `max_age`: seconds since the user last authenticated, at most.
+    pub max_age: Option<u64>,
+    /// OpenID Connect `login_hint`: pre-fills the username.
+    pub login_hint: Option<String>,
     /// The request's parameters as sent, for the login form's hidden fields.
     pub hidden: Vec<(&'static str, String)>,
 }
@@ -79,9 +82,8 @@ pub fn validate(
         _ => return Err(AuthorizeError::InvalidRedirectUri),
     };
 
-    let response_type = params.one("response_type");
-    let mode = match response_type {
-        Ok(Some("token")) => ResponseMode::Fragment,
+    let mode = match params.one("response_type") {
+        Ok(Some(value)) => ResponseType::parse(value).map_or(ResponseMode::Query, |t| t.mode()),
         _ => ResponseMode::Query,
     };
     let target = Target {
@@ -106,20 +108,42 @@ pub fn validate(
                 "response_type is required",
             ));
         }
-        Some("code") => ResponseType::Code,
-        Some("token") => ResponseType::Token,
-        Some(_) => return Err(fail(RedirectError::UnsupportedResponseType)),
+        Some(value) => ResponseType::parse(value)
+            .ok_or_else(|| fail(RedirectError::UnsupportedResponseType))?,
     };
     let grant = match response_type {
         ResponseType::Code => GrantType::AuthorizationCode,
-        ResponseType::Token => GrantType::Implicit,
+        _ => GrantType::Implicit,
     };
     if !client.allows(grant) {
         return Err(fail(RedirectError::UnauthorizedClient));
     }
 
-    let scope = Scope::narrow(&client.scopes, one("scope"))
+    let scope = Scope::narrow_for_user(&client.scopes, one("scope"))
         .ok_or_else(|| fail(RedirectError::InvalidScope))?;
+    let nonce = one("nonce").map(str::to_owned);
+    if response_type.has_id_token() {
+        // OpenID Connect Core §3.2.2.1: an ID token from /authorize answers an OpenID
+        // request, and the nonce is what binds it to the client's session.
+        if !scope.has_openid() {
+            return Err(AuthorizeError::invalid_request(
+                &target,
+                "response_type id_token needs the openid scope",
+            ));
+        }
+        if nonce.is_none() {
+            return Err(AuthorizeError::invalid_request(
+                &target,
+                "nonce is required with response_type id_token",
+            ));
+        }
+    }
+    let max_age = match one("max_age") {
+        None => None,
+        Some(value) => Some(value.parse::<u64>().map_err(|_| {
+            AuthorizeError::invalid_request(&target, "max_age must be a number of seconds")
+        })?),
+    };
 
     let code_challenge = match (one("code_challenge"), one("code_challenge_method")) {
         (None, None) => None,
@@ -170,6 +194,9 @@ pub fn validate(
         scope,
         code_challenge,
         prompt,
+        nonce,
+        max_age,
+        login_hint: one("login_hint").map(str::to_owned),
         hidden,
     })
 }

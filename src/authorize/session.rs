@@ -19,6 +19,9 @@ use crate::token;
 pub struct SignedIn {
     pub user: Arc<User>,
     pub auth_time: UnixTime,
+    /// The session's stable, non-secret id (the ID token's `sid`); `None` for a session
+    /// stored before sessions had one.
+    pub sid: Option<String>,
 }
 
 /// What SSO sessions need.
@@ -55,25 +58,32 @@ impl Sessions<'_> {
         Ok(self.users.get(&session.username).map(|user| SignedIn {
             user: user.clone(),
             auth_time: session.auth_time,
+            sid: Some(session.sid).filter(|sid| !sid.is_empty()),
         }))
     }
 
-    /// Starts a session for `username`; returns the cookie that carries it.
+    /// Starts a session for `username`; returns the cookie that carries it and the
+    /// session's `sid`.
     pub async fn start(
         &self,
         username: &str,
         now: UnixTime,
-    ) -> Result<HeaderValue, AuthorizeError> {
+    ) -> Result<(HeaderValue, String), AuthorizeError> {
         let id = token::opaque(self.rng)?;
+        // Random and unrelated to the cookie's value, so publishing it in ID tokens reveals
+        // nothing that would let anyone take over the session.
+        let sid = token::random_b64::<16>(self.rng)?;
         let session = Session {
             username: username.to_owned(),
             auth_time: now,
             expires_at: now + self.ttl,
+            sid: sid.clone(),
         };
         self.store
             .put_session(&Hashed::of(&id), &session, self.ttl)
             .await?;
-        Ok(cookie::set(self.cookie(), &id, Some(self.ttl), self.secure))
+        let cookie = cookie::set(self.cookie(), &id, Some(self.ttl), self.secure);
+        Ok((cookie, sid))
     }
 
     /// Ends this browser's session, if it has one; returns the cookie that expires it.

@@ -4,6 +4,7 @@
 use super::{Deps, response, start_family};
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
+use crate::id_token::Authentication;
 use crate::pkce::{self, PkceError};
 use crate::records::Client;
 use crate::store::{CodeRedemption, Hashed, RefreshToken};
@@ -71,12 +72,26 @@ pub async fn grant(
     })?;
     let username = record.grant.username.as_deref().ok_or_else(invalid)?;
     let user = deps.users.get(username).ok_or_else(invalid)?;
-    let subject = Subject::User {
-        user,
-        auth_time: record.grant.auth_time.unwrap_or(now),
-    };
+    let auth_time = record.grant.auth_time.unwrap_or(now);
+    let subject = Subject::User { user, auth_time };
     let scope = &record.grant.scope;
     let access = deps.minter.mint(client, subject, scope, now)?;
     let refresh = start_family(deps, client, &record.grant, Some(family), now).await?;
-    Ok(response(access, refresh, scope))
+    // OpenID Connect Core §3.1.3.3: the ID token carries the nonce bound to the code.
+    let id_token = scope
+        .has_openid()
+        .then(|| {
+            let auth = Authentication {
+                client_id: &client.id,
+                user,
+                scope,
+                auth_time,
+                nonce: record.nonce.as_deref(),
+                access_token: None,
+                sid: record.sid.as_deref(),
+            };
+            deps.id_tokens.mint(&auth, now)
+        })
+        .transpose()?;
+    Ok(response(access, refresh, scope, id_token))
 }

@@ -32,5 +32,5 @@ pub async fn grant(
         }
         Err(other) => return Err(other),
     };
-    Ok(response(access, refresh, &scope))
+    Ok(response(access, refresh, &scope, None))
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
+use crate::id_token::IdTokens;
 use crate::metrics::Metrics;
 use crate::records::{Client, GrantType, Users};
 use crate::scope::Scope;
@@ -22,6 +23,7 @@ use crate::users::Login;
 pub struct Deps<'a> {
     pub store: &'a Store,
     pub minter: Minter<'a>,
+    pub id_tokens: IdTokens<'a>,
     pub users: &'a Users,
     pub login: Login<'a>,
     pub refresh: RefreshPolicy,
@@ -91,6 +93,12 @@ fn granted_scope(client: &Client, requested: Option<&str>) -> Result<Scope, OAut
     Scope::narrow(&client.scopes, requested).ok_or(OAuthError::InvalidScope)
 }
 
+/// [`granted_scope`] for a grant on behalf of a user, who may also ask for the OpenID
+/// Connect scopes (SPEC §9).
+fn granted_user_scope(client: &Client, requested: Option<&str>) -> Result<Scope, OAuthError> {
+    Scope::narrow_for_user(&client.scopes, requested).ok_or(OAuthError::InvalidScope)
+}
+
 /// Starts a refresh-token family for `grant` if the client may refresh (SPEC §6: a client
 /// without the `refresh_token` grant never gets one). `family` is given when it was bound
 /// beforehand (to an authorization code).
@@ -122,13 +130,19 @@ async fn start_family(
     Ok(Some(refresh))
 }
 
-/// The success response (RFC 6749 §5.1).
-fn response(access: Minted, refresh_token: Option<String>, scope: &Scope) -> TokenResponse {
+/// The success response (RFC 6749 §5.1), with the ID token of an OpenID request.
+fn response(
+    access: Minted,
+    refresh_token: Option<String>,
+    scope: &Scope,
+    id_token: Option<String>,
+) -> TokenResponse {
     TokenResponse {
         access_token: access.token,
         token_type: "Bearer",
         expires_in: access.expires_in,
         refresh_token,
         scope: scope.to_string(),
+        id_token,
     }
 }

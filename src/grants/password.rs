@@ -1,8 +1,9 @@
 //! `password` (RFC 6749 §4.3): the resource owner's credentials, throttled per username.
 
-use super::{Deps, granted_scope, response, start_family};
+use super::{Deps, granted_user_scope, response, start_family};
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
+use crate::id_token::Authentication;
 use crate::records::Client;
 use crate::store::Grant;
 use crate::token::{Subject, TokenResponse};
@@ -16,7 +17,7 @@ pub async fn grant(
     scope: Option<&str>,
     now: UnixTime,
 ) -> Result<TokenResponse, OAuthError> {
-    let scope = granted_scope(client, scope)?;
+    let scope = granted_user_scope(client, scope)?;
     let user = deps
         .login
         .check(username, password)
@@ -43,5 +44,21 @@ pub async fn grant(
         auth_time: Some(now),
     };
     let refresh = start_family(deps, client, &grant, None, now).await?;
-    Ok(response(access, refresh, &scope))
+    // No browser, so no session: no `sid`, no `nonce` (OpenID Connect Core §2).
+    let id_token = scope
+        .has_openid()
+        .then(|| {
+            let auth = Authentication {
+                client_id: &client.id,
+                user: &user,
+                scope: &scope,
+                auth_time: now,
+                nonce: None,
+                access_token: None,
+                sid: None,
+            };
+            deps.id_tokens.mint(&auth, now)
+        })
+        .transpose()?;
+    Ok(response(access, refresh, &scope, id_token))
 }

@@ -3,6 +3,7 @@
 use super::{Deps, response};
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
+use crate::id_token::Authentication;
 use crate::records::Client;
 use crate::scope::Scope;
 use crate::store::{RefreshToken, Rotate, Rotation};
@@ -41,16 +42,36 @@ pub async fn grant(
         }
         Rotation::Invalid => return Err(invalid()),
     };
+    let openid = grant.scope.has_openid();
     // A narrower scope narrows this access token only; the family keeps its scope.
     let scope = requested.unwrap_or(grant.scope);
-    let subject = match &grant.username {
-        // A user removed from the config file since cannot refresh.
-        Some(username) => Subject::User {
-            user: deps.users.get(username).ok_or_else(invalid)?,
-            auth_time: grant.auth_time.unwrap_or(now),
-        },
+    let auth_time = grant.auth_time.unwrap_or(now);
+    // A user removed from the config file since cannot refresh.
+    let user = match &grant.username {
+        Some(username) => Some(deps.users.get(username).ok_or_else(invalid)?),
+        None => None,
+    };
+    let subject = match user {
+        Some(user) => Subject::User { user, auth_time },
         None => Subject::Client,
     };
     let access = deps.minter.mint(client, subject, &scope, now)?;
-    Ok(response(access, Some(successor), &scope))
+    // OpenID Connect Core §12.2: a fresh ID token for the same user and client, `auth_time`
+    // still the original sign-in's; the claims follow this access token's scope.
+    let id_token = user
+        .filter(|_| openid)
+        .map(|user| {
+            let auth = Authentication {
+                client_id: &client.id,
+                user,
+                scope: &scope,
+                auth_time,
+                nonce: None,
+                access_token: None,
+                sid: None,
+            };
+            deps.id_tokens.mint(&auth, now)
+        })
+        .transpose()?;
+    Ok(response(access, Some(successor), &scope, id_token))
 }

@@ -1,4 +1,4 @@
-//! CORS (SPEC §6): JWKS and discovery for any origin; `/token` and `/revoke` only for the
+//! CORS (SPEC §6, §9): JWKS, discovery and `/userinfo` for any origin; `/token` and `/revoke` only for the
 //! origins of registered redirect URIs, and nothing at all for other origins.
 
 use std::collections::HashSet;
@@ -16,6 +16,26 @@ pub async fn any_origin(request: Request, next: Next) -> Response {
         HeaderValue::from_static("*"),
     );
     response
+}
+
+/// A preflight for an endpoint any origin may call with a Bearer token (`/userinfo`).
+pub async fn any_origin_preflight() -> Response {
+    let mut preflight = Response::new(Body::empty());
+    *preflight.status_mut() = StatusCode::NO_CONTENT;
+    let headers = preflight.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    preflight
 }
 
 /// A preflight the CORS layer did not answer (no origin, or one not registered): refused

@@ -1,11 +1,14 @@
-//! The JWKS (RFC 7517) and the authorization server metadata (RFC 8414).
+//! The JWKS (RFC 7517) and the authorization server metadata (RFC 8414), which is also the
+//! OpenID Provider metadata (OpenID Connect Discovery 1.0 §3).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::oidc;
 use crate::records::GrantType;
+use crate::scope::OIDC_SCOPES;
 use crate::state::AppState;
 
 /// `GET /.well-known/jwks.json`: cacheable for five minutes, with a strong ETag.
@@ -35,7 +38,8 @@ pub async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response
     response
 }
 
-/// `GET /.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`.
+/// `GET /.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`:
+/// one document, since RFC 8414 §2 takes the OpenID Provider metadata as its own.
 pub async fn metadata(State(state): State<AppState>) -> Response {
     let issuer = state.config.settings.issuer_base();
     let grant_types: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
@@ -46,8 +50,9 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "revocation_endpoint": format!("{issuer}/revoke"),
         "introspection_endpoint": format!("{issuer}/introspect"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
         "end_session_endpoint": format!("{issuer}/logout"),
-        "response_types_supported": ["code", "token"],
+        "response_types_supported": ["code", "token", "id_token token", "id_token"],
         "response_modes_supported": ["query", "fragment"],
         "grant_types_supported": grant_types,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -58,6 +63,12 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
         "prompt_values_supported": ["none", "login"],
         "authorization_response_iss_parameter_supported": true,
         "access_token_signing_alg_values_supported": state.keys.algorithms(),
+        "id_token_signing_alg_values_supported": state.keys.algorithms(),
+        "subject_types_supported": ["public"],
+        "claims_supported": oidc::claims_supported(),
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
     });
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
@@ -79,6 +90,7 @@ fn scopes(state: &AppState) -> Vec<String> {
                 .collect::<Vec<_>>()
         })
         .filter(|s| !s.is_empty())
+        .chain(OIDC_SCOPES.iter().map(|s| (*s).to_owned()))
         .collect();
     all.sort();
     all.dedup();

@@ -9,6 +9,7 @@ mod introspect;
 mod metrics;
 mod revoke;
 mod token;
+mod userinfo;
 
 use std::time::Duration;
 
@@ -53,6 +54,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/.well-known/openid-configuration",
             get(discovery::metadata),
+        )
+        .route(
+            "/userinfo",
+            get(userinfo::get)
+                .post(userinfo::post)
+                .options(cors::any_origin_preflight),
         )
         .layer(middleware::from_fn(cors::any_origin));
     Router::new()

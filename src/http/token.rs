@@ -29,6 +29,7 @@ pub async fn token(
     let deps = Deps {
         store: &state.store,
         minter: state.minter(),
+        id_tokens: state.id_tokens(),
         users: &state.config.users,
         login: state.login(),
         refresh: state.refresh_policy(),

@@ -101,6 +101,12 @@ pub struct CodeRecord {
     pub redirect_uri: Option<String>,
     /// PKCE S256 challenge (RFC 7636).
     pub code_challenge: Option<String>,
+    /// The OpenID Connect `nonce` sent to /authorize, for the ID token /token returns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// The SSO session the code was issued in (the ID token's `sid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     pub expires_at: UnixTime,
 }
 
@@ -110,6 +116,9 @@ pub struct Session {
     pub username: String,
     pub auth_time: UnixTime,
     pub expires_at: UnixTime,
+    /// A stable, non-secret id of the session (the ID token's `sid`); not the cookie's value.
+    #[serde(default)]
+    pub sid: String,
 }
 
 /// A request to rotate a refresh token.

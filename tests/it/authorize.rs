@@ -124,11 +124,12 @@ async fn a_query_over_8_kib_shows_an_error_page() {
 #[tokio::test]
 async fn an_unknown_response_type_redirects_with_unsupported_response_type() {
     let app = TestApp::new();
+    // The OpenID Connect hybrid flow is not supported (SPEC §9 lists the response types).
     let response = app
         .get(&authorize_uri(&with(
             &code_request(),
             "response_type",
-            "id_token",
+            "code id_token",
         )))
         .await;
     assert_error_redirect(&response, CALLBACK, "unsupported_response_type");

@@ -1,6 +1,7 @@
 //! The login page in a real headless Chromium over WebDriver (chromedriver + fantoccini):
 //! type the credentials, submit, land on the redirect, redeem the code, verify the token
-//! through the JWKS; the implicit flow's fragment; the SSO skip; a wrong password.
+//! through the JWKS; the implicit flow's fragment; the SSO skip; a wrong password; the
+//! OpenID Connect code flow and RP-initiated logout back to the client.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian's `chromium` and
 //! `chromium-driver`; `.ci/run` installs them).
@@ -18,6 +19,7 @@ use token_service::config::Settings;
 use url::Url;
 
 use crate::common::login::{CHALLENGE, VERIFIER, authorize_uri, fragment, query};
+use crate::common::oidc::verify_id_token;
 use crate::common::*;
 
 /// One browser at a time: two cores, and Chromium is heavy.
@@ -378,6 +380,70 @@ async fn a_wrong_password_shows_the_generic_message_in_the_browser() {
     assert_eq!(
         username.prop("value").await.unwrap().as_deref(),
         Some(USERNAME)
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_openid_connect_sign_in_and_logout_return_to_the_client() {
+    let _one = ONE_BROWSER.lock().await;
+    let site = Site::start().await;
+    let browser = Browser::start().await;
+    let request = [
+        ("response_type", "code"),
+        ("client_id", CLIENT_ID),
+        ("redirect_uri", site.callback.as_str()),
+        ("scope", "openid profile email"),
+        ("state", "oidc"),
+        ("nonce", "browser-nonce"),
+    ];
+    let start = format!("{}{}", site.base, authorize_uri(&request));
+    browser.client.goto(&start).await.unwrap();
+    browser.sign_in(USERNAME, PASSWORD).await;
+    let url = browser.wait_for_url(&site.callback).await;
+    let params = query(&url);
+    assert_eq!(params["state"], "oidc");
+    let tokens = site
+        .redeem(json!({
+            "grant_type": "authorization_code",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "code": params["code"],
+            "redirect_uri": site.callback,
+        }))
+        .await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let (_, claims) = verify_id_token(&site.base, id_token, CLIENT_ID).await;
+    assert_eq!(claims["nonce"], "browser-nonce");
+    assert_eq!(claims["email"], "jsmith@example.com");
+
+    let logout = [
+        ("id_token_hint", id_token),
+        ("post_logout_redirect_uri", site.callback.as_str()),
+        ("state", "bye"),
+    ];
+    let logout = format!("{}/logout?{}", site.base, form(&logout));
+    browser.client.goto(&logout).await.unwrap();
+    browser
+        .client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let url = browser.wait_for_url(&site.callback).await;
+    assert_eq!(
+        query(&url)["state"],
+        "bye",
+        "back at the client after logout"
+    );
+
+    browser.client.goto(&start).await.unwrap();
+    let form_again = browser.client.find(Locator::Id("username")).await;
+    assert!(
+        form_again.is_ok(),
+        "the session has ended: the form is shown"
     );
     browser.close().await;
 }

@@ -229,3 +229,42 @@ async fn readyz_is_200_and_reports_the_memory_store() {
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.json()["store"], "memory");
 }
+
+#[tokio::test]
+async fn openid_configuration_is_an_oidc_discovery_document() {
+    let app = TestApp::new();
+    let doc = app.get("/.well-known/openid-configuration").await.json();
+    // OpenID Connect Discovery 1.0 §3: the required members, and SPEC §9's.
+    assert_eq!(doc["issuer"], "http://localhost:8080");
+    assert_eq!(doc["userinfo_endpoint"], "http://localhost:8080/userinfo");
+    assert_eq!(doc["end_session_endpoint"], "http://localhost:8080/logout");
+    assert_eq!(doc["subject_types_supported"], json!(["public"]));
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        json!(["ES256"])
+    );
+    let response_types = doc["response_types_supported"].as_array().unwrap();
+    for response_type in ["code", "id_token", "id_token token"] {
+        assert!(response_types.contains(&json!(response_type)), "{doc}");
+    }
+    let scopes = doc["scopes_supported"].as_array().unwrap();
+    for scope in ["openid", "profile", "email"] {
+        assert!(scopes.contains(&json!(scope)), "{doc}");
+    }
+    let claims = doc["claims_supported"].as_array().unwrap();
+    for claim in ["sub", "iss", "auth_time", "nonce", "sid", "name", "email"] {
+        assert!(claims.contains(&json!(claim)), "{doc}");
+    }
+    // Discovery §3 defaults request_uri_parameter_supported to true: say we don't.
+    assert_eq!(doc["request_uri_parameter_supported"], false);
+}
+
+#[tokio::test]
+async fn id_token_signing_algorithms_follow_the_keys() {
+    let app = TestApp::with_vars(&[("TS_KEYS_DIR", &fixture("keys-eddsa"))]);
+    let doc = app.get("/.well-known/openid-configuration").await.json();
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        json!(["EdDSA"])
+    );
+}

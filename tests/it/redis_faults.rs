@@ -329,6 +329,8 @@ async fn put_code(app: &TestApp, code: &str) {
         },
         redirect_uri: None,
         code_challenge: None,
+        nonce: None,
+        sid: None,
         expires_at: now + 60,
     };
     app.state

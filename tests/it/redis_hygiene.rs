@@ -94,6 +94,8 @@ async fn run_every_flow(app: &TestApp) -> Secrets {
         },
         redirect_uri: Some(REDIRECT_URI.into()),
         code_challenge: None,
+        nonce: None,
+        sid: None,
         expires_at: now + 60,
     };
     app.state
@@ -127,6 +129,7 @@ async fn run_every_flow(app: &TestApp) -> Secrets {
         username: USERNAME.into(),
         auth_time: now,
         expires_at: now + 600,
+        sid: "a-session".into(),
     };
     app.state
         .store

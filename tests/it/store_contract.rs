@@ -433,6 +433,9 @@ fn code_record(now: u64) -> CodeRecord {
         grant: grant(now),
         redirect_uri: Some("http://localhost:8080/demo/callback".into()),
         code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        // OpenID Connect's, carried from /authorize to the ID token /token returns.
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        sid: Some("a-session".into()),
         expires_at: now + 60,
     }
 }
@@ -607,6 +610,7 @@ fn session(now: u64) -> Session {
         username: "jsmith".into(),
         auth_time: now,
         expires_at: now + 600,
+        sid: "a-session".into(),
     }
 }
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod login;
+pub mod oidc;
 pub mod redis;
 pub mod resource_server;
 
@@ -297,12 +298,25 @@ impl TestServer {
 
     /// The service within `limits` (short timeouts, small caps).
     pub async fn spawn_with_limits(state: AppState, limits: ServeLimits) -> Self {
-        Self::spawn_at("127.0.0.1:0".parse().unwrap(), state, limits).await
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve_on(listener, state, limits)
     }
 
     /// On a given address: a restart on the same port, as after a rolling update.
     pub async fn spawn_at(at: std::net::SocketAddr, state: AppState, limits: ServeLimits) -> Self {
         let listener = tokio::net::TcpListener::bind(at).await.unwrap();
+        Self::serve_on(listener, state, limits)
+    }
+
+    /// The service whose state `build` makes knowing its base URL, e.g. for a `TS_ISSUER`
+    /// that must equal it (OpenID Connect Discovery §4.3).
+    pub async fn spawn_at_issuer(build: impl FnOnce(&str) -> AppState) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        Self::serve_on(listener, build(&base), ServeLimits::default())
+    }
+
+    fn serve_on(listener: tokio::net::TcpListener, state: AppState, limits: ServeLimits) -> Self {
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

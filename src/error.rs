@@ -48,9 +48,12 @@ pub enum OAuthError {
 #[derive(Clone, Copy, Debug)]
 pub struct ErrorCode(pub &'static str);
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The body of every error response (RFC 6749 §5.2).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// The RFC 6749 error code, or `temporarily_unavailable` / `server_error`.
     error: &'a str,
+    /// Human-readable, never echoing request text (RFC 6749 §5.2 characters only).
     error_description: &'a str,
 }
 

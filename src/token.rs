@@ -31,7 +31,7 @@ pub struct AccessClaims {
 }
 
 /// `aud`: one string, or an array for several audiences (RFC 7519 §4.1.3).
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Audience {
     One(String),
@@ -134,7 +134,7 @@ pub fn sha256_b64(bytes: &[u8]) -> String {
 }
 
 /// The body of a successful token response (RFC 6749 §5.1).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,

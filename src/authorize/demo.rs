@@ -15,6 +15,22 @@ use crate::state::AppState;
 const EXAMPLE_CLIENT_ID: &str = "BA779C49-4D93-4785-9596-25805A24C5DC";
 const EXAMPLE_CLIENT_SECRET: &str = "4AD3CE00-8ED5-4F0A-A979-ACE64A15207C";
 
+/// A redirect URI on the service itself, for trying the login flow with a browser and curl.
+#[utoipa::path(
+    get,
+    path = "/demo/callback",
+    tag = "login",
+    description = "Served only when the config file sets `demo = true` (development).",
+    params(
+        ("code" = Option<String>, Query),
+        ("state" = Option<String>, Query),
+        ("iss" = Option<String>, Query),
+        ("error" = Option<String>, Query),
+        ("error_description" = Option<String>, Query),
+    ),
+    responses((status = 200, description = "What the authorization response carried, and the \
+        command that redeems a code", content_type = "text/html")),
+)]
 pub async fn callback(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,

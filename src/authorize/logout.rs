@@ -27,6 +27,23 @@ struct Return {
     state: Option<String>,
 }
 
+/// `GET /logout`: the confirmation form (RP-Initiated Logout 1.0 parameters are carried on).
+#[utoipa::path(
+    get,
+    path = "/logout",
+    tag = "login",
+    params(
+        ("id_token_hint" = Option<String>, Query),
+        ("client_id" = Option<String>, Query),
+        ("post_logout_redirect_uri" = Option<String>, Query),
+        ("state" = Option<String>, Query),
+    ),
+    responses(
+        (status = 200, description = "The confirmation form", content_type = "text/html"),
+        (status = 400, description = "An unregistered post-logout redirect URI or a bad hint: \
+            an error page, never a redirect", content_type = "text/html"),
+    ),
+)]
 pub async fn confirm(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -80,6 +97,20 @@ pub async fn confirm(
     Ok(response)
 }
 
+/// `POST /logout`: ends the SSO session (CSRF-protected).
+#[utoipa::path(
+    post,
+    path = "/logout",
+    tag = "login",
+    request_body(description = "`csrf_token` and the confirmation form's hidden fields",
+        content(("application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Signed out", content_type = "text/html"),
+        (status = 303, description = "Back to the client's post-logout redirect URI with `state`",
+            headers(("location" = String))),
+        (status = 403, description = "The CSRF cookie and field differ", content_type = "text/html"),
+    ),
+)]
 pub async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,

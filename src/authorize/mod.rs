@@ -4,10 +4,10 @@
 
 mod cookie;
 mod csrf;
-mod demo;
+pub mod demo;
 mod error;
 mod issue;
-mod logout;
+pub mod logout;
 mod page;
 mod redirect;
 mod request;
@@ -53,7 +53,37 @@ pub fn router(state: &AppState) -> Router<AppState> {
 
 /// `GET /authorize`: with a live session (and no `prompt=login`) straight back to the client,
 /// else the login page (or `login_required` for `prompt=none`).
-async fn authorize(
+#[utoipa::path(
+    get,
+    path = "/authorize",
+    tag = "login",
+    params(
+        ("response_type" = String, Query, description = "`code`, `token`, `id_token token` or `id_token`"),
+        ("client_id" = String, Query),
+        ("redirect_uri" = Option<String>, Query, description = "Exactly a registered one; may be \
+            omitted when the client registered only one"),
+        ("scope" = Option<String>, Query),
+        ("state" = Option<String>, Query),
+        ("code_challenge" = Option<String>, Query),
+        ("code_challenge_method" = Option<String>, Query, description = "`S256`"),
+        ("prompt" = Option<String>, Query, description = "`none` or `login`"),
+        ("nonce" = Option<String>, Query),
+        ("max_age" = Option<String>, Query),
+        ("login_hint" = Option<String>, Query),
+    ),
+    responses(
+        (status = 200, description = "The login page", content_type = "text/html"),
+        (status = 303, description = "Back to the client's redirect URI with a code, a token or \
+            an error (RFC 6749 §4.1.2, §4.2.2), always with `state` and `iss` (RFC 9207)",
+            headers(("location" = String))),
+        (status = 400, description = "Unknown client or unregistered redirect URI: an error \
+            page, never a redirect", content_type = "text/html"),
+        (status = 414, description = "Query over 8 KiB", content_type = "text/html"),
+        (status = 503, description = "The store is down and there is nowhere safe to send the \
+            user", content_type = "text/html", headers(("retry-after" = String))),
+    ),
+)]
+pub async fn authorize(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -102,7 +132,26 @@ fn fresh_enough(request: &AuthRequest, signed_in: &SignedIn, now: UnixTime) -> b
 
 /// `POST /authorize`: the login form. Re-validates the request, checks the CSRF token, logs
 /// in, starts the SSO session and answers 303 to the client.
-async fn login(
+#[utoipa::path(
+    post,
+    path = "/authorize",
+    tag = "login",
+    request_body(description = "The authorization request's parameters, `csrf_token`, \
+        `username` and `password`", content(("application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "The login page again, after wrong credentials", content_type = "text/html"),
+        (status = 303, description = "Back to the client's redirect URI with a code, a token or \
+            an error (RFC 6749 §4.1.2, §4.2.2), always with `state` and `iss` (RFC 9207)",
+            headers(("location" = String))),
+        (status = 400, description = "Unknown client or unregistered redirect URI: an error \
+            page, never a redirect", content_type = "text/html"),
+        (status = 403, description = "The CSRF cookie and field differ", content_type = "text/html"),
+        (status = 413, description = "Form over 16 KiB", content_type = "text/html"),
+        (status = 429, description = "Too many failed logins for the username",
+            content_type = "text/html", headers(("retry-after" = String))),
+    ),
+)]
+pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,

@@ -31,7 +31,9 @@ pub struct Deps<'a> {
 }
 
 /// A token request, by `grant_type` (RFC 6749 §4.1.3, §4.3.2, §4.4.2, §6).
-#[derive(Debug, Deserialize)]
+/// Besides these members, the client authenticates with HTTP Basic or with `client_id` and
+/// `client_secret` in the same body (public clients: `client_id` alone).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "grant_type", rename_all = "snake_case")]
 pub enum TokenRequest {
     AuthorizationCode {

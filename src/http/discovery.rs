@@ -12,6 +12,17 @@ use crate::scope::OIDC_SCOPES;
 use crate::state::AppState;
 
 /// `GET /.well-known/jwks.json`: cacheable for five minutes, with a strong ETag.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "metadata",
+    responses(
+        (status = 200, description = "Every published key (RFC 7517)", body = Object,
+            content_type = "application/jwk-set+json",
+            headers(("cache-control" = String), ("etag" = String))),
+        (status = 304, description = "The cached copy named by `If-None-Match` is current"),
+    ),
+)]
 pub async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let etag = state.keys.etag();
     let fresh = headers
@@ -40,6 +51,13 @@ pub async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response
 
 /// `GET /.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`:
 /// one document, since RFC 8414 §2 takes the OpenID Provider metadata as its own.
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    tag = "metadata",
+    responses((status = 200, description = "Authorization server metadata (RFC 8414)",
+        body = Object, headers(("cache-control" = String)))),
+)]
 pub async fn metadata(State(state): State<AppState>) -> Response {
     let issuer = state.config.settings.issuer_base();
     let grant_types: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
@@ -95,4 +113,16 @@ fn scopes(state: &AppState) -> Vec<String> {
     all.sort();
     all.dedup();
     all
+}
+
+/// `GET /.well-known/openid-configuration`: the same document.
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    tag = "metadata",
+    responses((status = 200, description = "OpenID Provider metadata (OpenID Connect \
+        Discovery 1.0 §3)", body = Object, headers(("cache-control" = String)))),
+)]
+pub async fn openid_configuration(state: State<AppState>) -> Response {
+    metadata(state).await
 }

@@ -7,10 +7,23 @@ use serde_json::{Value, json};
 
 use crate::state::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "The process is alive", body = Object)),
+)]
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses((status = 200, description = "Config and keys loaded; `store` is `memory`, \
+        `up` or `down` (never a failure: the JWKS must stay up with Redis down)", body = Object)),
+)]
 pub async fn readyz(State(state): State<AppState>) -> Json<Value> {
     let report = state.store.health().await;
     let mut body = json!({"status": "ready", "store": report.health});

@@ -10,12 +10,29 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::credentials;
+use super::openapi::OAuthErrors;
 use crate::error::OAuthError;
 use crate::params::Params;
 use crate::state::AppState;
 use crate::store::RefreshToken;
 use crate::token::{AccessClaims, Audience};
 
+/// Describes a token (RFC 7662); for confidential clients (resource servers).
+#[utoipa::path(
+    post,
+    path = "/introspect",
+    tag = "oauth",
+    request_body(
+        description = "`token`, form-encoded or JSON, with the client's credentials",
+        content(("application/x-www-form-urlencoded"), ("application/json")),
+    ),
+    responses(
+        (status = 200, description = "The token's description, or `{\"active\":false}`",
+            body = Active),
+        OAuthErrors,
+    ),
+    security(("client_secret_basic" = [])),
+)]
 pub async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -34,28 +51,41 @@ pub async fn introspect(
     Ok(super::token::no_store(Json(body)))
 }
 
-/// An active token's description (RFC 7662 §2.2); an inactive one is `{"active":false}`.
-#[derive(Serialize)]
-struct Active<'a> {
+/// An active token's description (RFC 7662 §2.2); an inactive one is `{"active":false}`, so
+/// every member but `active` is optional in the description.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Active<'a> {
     active: bool,
     /// RFC 7662 §2.2 means a type of RFC 6749 §7.1 (`Bearer`); a refresh token has none.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     token_type: Option<&'static str>,
+    #[schema(required = false)]
     scope: String,
+    #[schema(required = false)]
     client_id: String,
+    #[schema(required = false)]
     sub: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     username: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     aud: Option<Audience>,
+    #[schema(required = false)]
     iss: &'a str,
+    #[schema(required = false)]
     exp: u64,
+    #[schema(required = false)]
     iat: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     nbf: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     jti: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     auth_time: Option<u64>,
 }
 

@@ -11,6 +11,13 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::failure::Failure;
 use crate::state::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus / OpenMetrics text", body = String,
+        content_type = "application/openmetrics-text")),
+)]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, OAuthError> {
     let text = state
         .metrics

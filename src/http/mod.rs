@@ -7,6 +7,7 @@ mod extract;
 mod health;
 mod introspect;
 mod metrics;
+mod openapi;
 mod revoke;
 mod token;
 mod userinfo;
@@ -53,8 +54,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/.well-known/openid-configuration",
-            get(discovery::metadata),
+            get(discovery::openid_configuration),
         )
+        .route("/openapi.json", get(openapi::openapi))
         .route(
             "/userinfo",
             get(userinfo::get)

@@ -5,12 +5,29 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::credentials;
+use super::openapi::OAuthErrors;
 use crate::error::OAuthError;
 use crate::params::Params;
 use crate::state::AppState;
 use crate::store::RefreshToken;
 use crate::token::AccessClaims;
 
+/// Revokes a refresh token and its whole family (RFC 7009); unknown tokens answer 200 too.
+#[utoipa::path(
+    post,
+    path = "/revoke",
+    tag = "oauth",
+    request_body(
+        description = "`token` (and `token_type_hint`), form-encoded or JSON, with the client's \
+                       credentials",
+        content(("application/x-www-form-urlencoded"), ("application/json")),
+    ),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke (RFC 7009 §2.2)"),
+        OAuthErrors,
+    ),
+    security((), ("client_secret_basic" = [])),
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -6,12 +6,35 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::credentials;
+use super::openapi::OAuthErrors;
 use crate::error::OAuthError;
 use crate::grants::{self, Deps, TokenRequest};
 use crate::params::Params;
 use crate::records::GrantType;
 use crate::state::AppState;
+use crate::token::TokenResponse;
 
+/// Issues tokens for one of the grants (RFC 6749 §3.2, §4, §6; OpenID Connect Core §3.1.3).
+#[utoipa::path(
+    post,
+    path = "/token",
+    tag = "oauth",
+    request_body(
+        description = "The grant's parameters, form-encoded (RFC 6749) or as a JSON object (as \
+                       the original API description sends them), with the client's credentials \
+                       in HTTP Basic or in the body",
+        content(
+            (TokenRequest = "application/x-www-form-urlencoded"),
+            (TokenRequest = "application/json"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "Tokens (RFC 6749 §5.1), never cached", body = TokenResponse,
+            headers(("cache-control" = String), ("pragma" = String))),
+        OAuthErrors,
+    ),
+    security((), ("client_secret_basic" = [])),
+)]
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -19,6 +19,20 @@ use crate::state::AppState;
 use crate::token::AccessClaims;
 
 /// `GET /userinfo`: the token in the `Authorization` header.
+#[utoipa::path(
+    get,
+    path = "/userinfo",
+    tag = "openid",
+    responses(
+        (status = 200, description = "`sub` and the claims of the token's scopes", body = Object),
+        (status = 400, description = "`invalid_request`", headers(("www-authenticate" = String))),
+        (status = 401, description = "`invalid_token`, or no token",
+            headers(("www-authenticate" = String))),
+        (status = 403, description = "`insufficient_scope`: no `openid` in the token's scope",
+            headers(("www-authenticate" = String))),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -28,6 +42,22 @@ pub async fn get(
 
 /// `POST /userinfo`: the token in the `Authorization` header or, form-encoded, in the body's
 /// `access_token` (RFC 6750 §2.2); never both (RFC 6750 §2).
+#[utoipa::path(
+    post,
+    path = "/userinfo",
+    tag = "openid",
+    request_body(description = "Optionally `access_token`, form-encoded",
+        content(("application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "`sub` and the claims of the token's scopes", body = Object),
+        (status = 400, description = "`invalid_request`", headers(("www-authenticate" = String))),
+        (status = 401, description = "`invalid_token`, or no token",
+            headers(("www-authenticate" = String))),
+        (status = 403, description = "`insufficient_scope`: no `openid` in the token's scope",
+            headers(("www-authenticate" = String))),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn post(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -21,6 +21,7 @@ mod oidc;
 mod oidc_authorize;
 mod oidc_logout;
 mod oidc_relying_party;
+mod openapi;
 mod redis_faults;
 mod redis_hygiene;
 mod redis_scale_out;

@@ -10,8 +10,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::credentials;
-use super::openapi::OAuthErrors;
-use crate::error::OAuthError;
+use crate::error::{OAuthError, OAuthErrors};
 use crate::params::Params;
 use crate::state::AppState;
 use crate::store::RefreshToken;

@@ -11,32 +11,6 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
 
-/// The error answers every OAuth endpoint may give, besides its own success (RFC 6749 §5.2).
-/// A description only: the answers themselves come from `OAuthError`.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum OAuthErrors {
-    /// `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`,
-    /// `invalid_scope` or `unsupported_token_type`.
-    #[response(status = 400)]
-    BadRequest(ErrorBody<'static>),
-    /// `invalid_client`: client authentication failed.
-    #[response(status = 401, headers(("www-authenticate" = String)))]
-    Unauthorized(ErrorBody<'static>),
-    /// `invalid_request`: the body is over 64 KiB.
-    #[response(status = 413)]
-    TooLarge(ErrorBody<'static>),
-    /// `invalid_request`: too many failed logins for the username (SPEC §8).
-    #[response(status = 429, headers(("retry-after" = String)))]
-    Throttled(ErrorBody<'static>),
-    /// `server_error`.
-    #[response(status = 500)]
-    Internal(ErrorBody<'static>),
-    /// `temporarily_unavailable`: the store cannot be reached (SPEC §8).
-    #[response(status = 503, headers(("retry-after" = String)))]
-    Unavailable(ErrorBody<'static>),
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(

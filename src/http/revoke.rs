@@ -5,8 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::credentials;
-use super::openapi::OAuthErrors;
-use crate::error::OAuthError;
+use crate::error::{OAuthError, OAuthErrors};
 use crate::params::Params;
 use crate::state::AppState;
 use crate::store::RefreshToken;

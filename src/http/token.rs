@@ -6,8 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::credentials;
-use super::openapi::OAuthErrors;
-use crate::error::OAuthError;
+use crate::error::{OAuthError, OAuthErrors};
 use crate::grants::{self, Deps, TokenRequest};
 use crate::params::Params;
 use crate::records::GrantType;

@@ -98,6 +98,14 @@ lb=$(free_port)
 issuer="http://127.0.0.1:$lb"
 ports=("$(free_port)" "$(free_port)" "$(free_port)")
 exit_codes=()
+peak_rss_kb=()
+stop_replica() { # $1: index; SIGTERM, then its exit code and peak RSS recorded
+  peak_rss_kb+=("$(awk '/^VmHWM/ { print $2 }' "/proc/${replica[$1]}/status")")
+  kill -TERM "${replica[$1]}"
+  local code=0
+  wait "${replica[$1]}" || code=$?
+  exit_codes+=("$code")
+}
 start_replica() { # $1: index
   env -i PATH="$PATH" TS_LISTEN="127.0.0.1:${ports[$1]}" TS_ISSUER="$issuer" \
     TS_CONFIG_FILE=config/dev.toml TS_KEYS_DIR="$work/keys" \
@@ -145,10 +153,7 @@ roll() { # $1: index
   hap "set server replicas/r$1 state drain" >/dev/null
   until_true 10 "r$1 drained" server_idle "r$1"
   sleep 0.3 # what the preStop pause is for: requests already routed to it arrive
-  kill -TERM "${replica[$1]}"
-  local code=0
-  wait "${replica[$1]}" || code=$?
-  exit_codes+=("$code")
+  stop_replica "$1"
   start_replica "$1"
   hap "set server replicas/r$1 state ready" >/dev/null
   until_true 10 "r$1 UP in HAProxy" server_is "r$1" UP
@@ -208,14 +213,9 @@ wait "$k6_pid" || true
 stopped=$(now_ms)
 kill -TERM "$rs_pid"
 wait "$rs_pid" || true
-for i in 0 1 2; do
-  kill -TERM "${replica[$i]}"
-  code=0
-  wait "${replica[$i]}" || code=$?
-  exit_codes+=("$code")
-done
+for i in 0 1 2; do stop_replica "$i"; done
 replica=()
 
 python3 tests/scale/report.py --k6 "$work/k6.json" --events "$work/k6.err" \
-  --verification "$work/verification.json" --exit-codes "${exit_codes[*]}" \
+  --verification "$work/verification.json" --exit-codes "${exit_codes[*]}" --peak-rss-kb "${peak_rss_kb[*]}" \
   --window "$failover_start" "$failover_end" --duration-ms $((stopped - started))

@@ -11,6 +11,7 @@ parser.add_argument("--k6", required=True, help="k6's --summary-export")
 parser.add_argument("--events", required=True, help="k6's stderr: EVENT <ms> <kind> <status>")
 parser.add_argument("--verification", required=True, help="the resource server's counts")
 parser.add_argument("--exit-codes", required=True, help="space-separated")
+parser.add_argument("--peak-rss-kb", required=True, help="each replica's VmHWM, space-separated")
 parser.add_argument("--window", nargs=2, type=int, required=True, help="failover, epoch ms")
 parser.add_argument("--duration-ms", type=int, required=True)
 args = parser.parse_args()
@@ -61,6 +62,7 @@ rows = [
         f"(JWKS fetched {verification['jwks_fetches']} times)",
     ),
     ("replica exits", f"{len(codes)}, codes {' '.join(sorted(set(codes)))}"),
+    ("peak RSS of a replica", f"{max(int(k) for k in args.peak_rss_kb.split()) / 1024:.1f} MiB"),
     ("failover window", f"{(end - start) / 1000:.1f} s" if start else "no failover"),
     ("non-2xx in / outside it", f"{len(non2xx) - len(outside)} / {len(outside)}"),
     ("longest non-2xx window", f"{longest} ms"),

@@ -178,7 +178,7 @@ sleep 5
 say "1. rolling restart"
 roll_all
 say "2a. rotation: add the new key, the old one still signs"
-sleep 2 # the new key's name sorts last: pin the old one as the signer
+sleep 2 # keygen names keys by the second: the new one sorts last, so pin the old signer
 "$bin" keygen --dir "$work/keys" >/dev/null
 signing_key=$old_key
 roll_all

@@ -10,6 +10,9 @@ COPY . .
 RUN cargo build --release --locked --bin token-service
 
 FROM debian:bookworm-slim
+# ca-certificates unpinned on purpose: Debian replaces a point release's version in place, so
+# a pin breaks the build at the next security update; the base image's release is the pin.
+# hadolint ignore=DL3008
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home token-service

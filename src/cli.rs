@@ -1,7 +1,9 @@
 //! The binary's subcommands and start-up: load everything, check it, then serve.
 
 use std::io::{IsTerminal, Read, Write};
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -48,24 +50,67 @@ fn serve() -> Result<(), StartupError> {
     }
     runtime()?.block_on(async {
         let shutdown = shutdown_signal()?;
-        let listen = settings.listen;
+        // One signal stops both listeners.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let (listen, metrics_listen) = (settings.listen, settings.metrics_listen);
         let state = load(settings, Clock::System)?;
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| StartupError(format!("TS_LISTEN={listen}: cannot listen: {e}")))?;
+        let metrics = match metrics_listen {
+            Some(addr) => Some(serve_metrics(addr, state.clone(), stopped.clone()).await?),
+            None => None,
+        };
         let store = state.store.health().await;
         tracing::info!(
             %listen,
+            metrics_listen = metrics_listen.map(|a| a.to_string()),
             store = store.health.as_str(),
             argon2_workers = state.argon2.workers(),
             "token-service listening"
         );
-        crate::run(listener, state, shutdown)
+        crate::run(listener, state, signalled(stopped))
             .await
             .map_err(|e| StartupError(format!("server error: {e}")))?;
+        if let Some(metrics) = metrics {
+            // A scrape in flight gets a moment; the main server has drained already.
+            if tokio::time::timeout(Duration::from_secs(2), metrics)
+                .await
+                .is_err()
+            {
+                tracing::warn!("metrics listener still busy: closing it");
+            }
+        }
         tracing::info!("drained, exiting");
         Ok(())
     })
+}
+
+/// Serves `/metrics` alone on `TS_METRICS_LISTEN` until `stopped` turns true.
+async fn serve_metrics(
+    addr: SocketAddr,
+    state: AppState,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, StartupError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| StartupError(format!("TS_METRICS_LISTEN={addr}: cannot listen: {e}")))?;
+    let server = axum::serve(listener, crate::http::metrics_router(state))
+        .with_graceful_shutdown(signalled(stopped));
+    Ok(tokio::spawn(async move {
+        if let Err(e) = server.await {
+            tracing::error!(error = %e, "metrics listener failed");
+        }
+    }))
+}
+
+/// Resolves once the shutdown signal has been received.
+async fn signalled(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stopped| *stopped).await;
 }
 
 /// Loads config file, keys and store exactly as `serve` does, and mints and verifies one

@@ -81,6 +81,10 @@ macro_rules! settings {
 settings! {
     /// `TS_LISTEN`: the address to serve on.
     listen: SocketAddr = SocketAddr::from(([0, 0, 0, 0], 8080));
+    /// `TS_METRICS_LISTEN`: a separate address for `/metrics`, which then answers 404 on
+    /// `TS_LISTEN`: counts of tokens, throttling and reuse are for the operator, not for
+    /// whoever reaches the public port (SPEC §2).
+    metrics_listen: Option<SocketAddr> = None;
     /// `TS_ISSUER`: the `iss` claim and the base of every published URL.
     issuer: String = "http://localhost:8080".into();
     /// `TS_CONFIG_FILE`: clients and users.

@@ -30,7 +30,7 @@ pub struct ServeLimits {
     pub max_connections: usize,
     /// After the shutdown signal, the time in-flight requests get to finish before every
     /// connection still open is closed. Kubernetes sends SIGKILL 30 s after the preStop hook
-    /// starts (`k8s/deployment.yaml`: a 5 s pause), so this stays well below 25 s.
+    /// starts (`k8s/base/deployment.yaml`: a 5 s pause), so this stays well below 25 s.
     pub shutdown_deadline: Duration,
 }
 

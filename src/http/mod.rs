@@ -30,7 +30,8 @@ use crate::state::AppState;
 /// Request bodies over this answer 413 (SPEC §6).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// The service's router.
+/// The service's router. `/metrics` is on it unless `TS_METRICS_LISTEN` moves it to
+/// [`metrics_router`].
 pub fn router(state: AppState) -> Router {
     let cors_origins = state.config.cors_origins.clone();
     let credentialed = Router::new()
@@ -64,14 +65,20 @@ pub fn router(state: AppState) -> Router {
                 .options(cors::any_origin_preflight),
         )
         .layer(middleware::from_fn(cors::any_origin));
-    Router::new()
+    let own_metrics = state.config.settings.metrics_listen.is_none();
+    let router = Router::new()
         .merge(credentialed)
         .merge(public)
         .route("/introspect", post(introspect::introspect))
         .merge(crate::authorize::router(&state))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::metrics))
+        .route("/readyz", get(health::readyz));
+    let router = if own_metrics {
+        router.route("/metrics", get(metrics::metrics))
+    } else {
+        router
+    };
+    router
         .fallback(|| async { OAuthError::NotFound })
         .method_not_allowed_fallback(|| async { OAuthError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -86,6 +93,16 @@ pub fn router(state: AppState) -> Router {
                 .on_request(())
                 .on_response(on_response),
         )
+        .with_state(state)
+}
+
+/// The router of `TS_METRICS_LISTEN`: `/metrics` alone, every other path 404 in the RFC 6749
+/// shape. Its requests are not counted, so scrapes do not show up in what they scrape.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .fallback(|| async { OAuthError::NotFound })
+        .method_not_allowed_fallback(|| async { OAuthError::MethodNotAllowed })
         .with_state(state)
 }
 

@@ -565,3 +565,42 @@ async fn serve_says_nothing_of_eviction_on_a_noeviction_redis() {
     assert!(served.logged("MAY EVICT").is_none(), "{:#?}", served.seen);
     served.stop();
 }
+
+#[tokio::test]
+async fn with_ts_metrics_listen_metrics_answer_only_there_and_both_listeners_stop_on_sigterm() {
+    let metrics_listen = format!("127.0.0.1:{}", free_port());
+    let served = Served::start(&[("TS_METRICS_LISTEN", metrics_listen.as_str())]);
+    let http = http();
+
+    let public = http.get(served.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404);
+    let body: serde_json::Value = public.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request", "{body}");
+
+    let scraped = http
+        .get(format!("http://{metrics_listen}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+    let text = scraped.text().await.unwrap();
+    assert!(
+        text.contains(
+            r#"token_service_http_requests_total{method="GET",route="other",status="404"} 1"#
+        ),
+        "the public port's refusal is counted: {text}"
+    );
+    let other = http
+        .get(format!("http://{metrics_listen}/token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404, "only /metrics on the metrics port");
+
+    let (status, _, stderr) = served.stop();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(
+        std::net::TcpStream::connect(&metrics_listen).is_err(),
+        "the metrics listener closed with the process"
+    );
+}

@@ -2,6 +2,7 @@
 
 use axum::body::Body;
 use axum::http::StatusCode;
+use tower::ServiceExt;
 
 use crate::common::*;
 
@@ -61,4 +62,19 @@ async fn requests_with_unknown_methods_share_one_label() {
             .any(|l| l == r#"token_service_http_requests_total{method="other",route="/token",status="405"} 3"#),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn with_ts_metrics_listen_the_public_router_answers_404_for_metrics() {
+    let app = TestApp::with_vars(&[("TS_METRICS_LISTEN", "127.0.0.1:9090")]);
+    app.get("/metrics")
+        .await
+        .assert_oauth_error(StatusCode::NOT_FOUND, "invalid_request");
+
+    let metrics = token_service::http::metrics_router(app.state.clone());
+    let response = metrics
+        .oneshot(request("GET", "/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
 }

@@ -110,7 +110,7 @@ start_replica() { # $1: index
   env -i PATH="$PATH" TS_LISTEN="127.0.0.1:${ports[$1]}" TS_ISSUER="$issuer" \
     TS_CONFIG_FILE=config/dev.toml TS_KEYS_DIR="$work/keys" \
     ${signing_key:+TS_SIGNING_KEY="$signing_key"} \
-    TS_REDIS_URL="$sentinel_urls" TS_REDIS_SENTINEL="$master" TS_REDIS_WAIT_REPLICAS=1 \
+    TS_REDIS_URL="$sentinel_urls" TS_REDIS_SENTINEL="$master" TS_REDIS_WAIT_REPLICAS=${WAIT_REPLICAS:-1} \
     TS_REDIS_PREFIX=rehearsal: TS_LOG_FORMAT=json ${REUSE_GRACE:+TS_REFRESH_REUSE_GRACE=$REUSE_GRACE} \
     "$bin" serve >>"$work/replica-$1.log" 2>&1 &
   replica[$1]=$!

@@ -157,6 +157,19 @@ impl RedisStore {
             .await
     }
 
+    /// A writing script that does not wait for replicas: the undoing of a write they did not
+    /// acknowledge, which must take effect on the primary at once.
+    async fn script_now<T: redis::FromRedisValue>(
+        &self,
+        invocation: &ScriptInvocation<'_>,
+    ) -> StoreResult<T> {
+        self.connection
+            .run_within(OPERATION_TIMEOUT, |mut c| async move {
+                write_script(&mut c, invocation, None).await.map(|(v, _)| v)
+            })
+            .await
+    }
+
     /// A writing script whose answer is only useful if replicated: otherwise 503.
     async fn replicated<T: redis::FromRedisValue>(
         &self,
@@ -267,7 +280,7 @@ impl RedisStore {
             .arg(old.secret.as_str())
             .arg(new.as_str())
             .arg(state);
-        if let Err(error) = self.script::<i64>(&invocation).await {
+        if let Err(error) = self.script_now::<i64>(&invocation).await {
             tracing::warn!(%error, "an unreplicated rotation could not be undone");
         }
     }
@@ -416,7 +429,7 @@ impl RedisStore {
     async fn unredeem(&self, key: &str, family: &str) {
         let mut invocation = self.scripts.unredeem.prepare_invoke();
         invocation.key(key).arg(family);
-        if let Err(error) = self.script::<i64>(&invocation).await {
+        if let Err(error) = self.script_now::<i64>(&invocation).await {
             tracing::warn!(%error, "an unreplicated code redemption could not be undone");
         }
     }

@@ -179,6 +179,8 @@ fn spawn_redis(port: u16, extra: &[&str]) -> Child {
     let child = Command::new("redis-server")
         .args(["--port", &port.to_string()])
         .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        // A replica's full sync writes an RDB file into its directory: never the checkout.
+        .args(["--dir", &std::env::temp_dir().display().to_string()])
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

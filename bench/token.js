@@ -3,6 +3,7 @@
 //
 //   MODE=closed: VUS virtual users, each sending its next request when the last is answered.
 //   MODE=rate:   RATE requests per second (constant-arrival-rate), whatever the latency.
+//   MODE=count:  ITERATIONS requests shared by VUS virtual users (bench/profile.sh).
 //   GRANT=client_credentials (client reporting-service) | password (jsmith, the example client)
 import http from 'k6/http';
 import encoding from 'k6/encoding';
@@ -35,7 +36,8 @@ const PARAMS = {
   },
 };
 
-const scenario = MODE === 'rate'
+const COUNT = { executor: 'shared-iterations', vus: Number(__ENV.VUS || 4), iterations: Number(__ENV.ITERATIONS || 1000), maxDuration: '10m' };
+const scenario = MODE === 'count' ? COUNT : MODE === 'rate'
   ? {
       executor: 'constant-arrival-rate',
       rate: Number(__ENV.RATE || 2000),

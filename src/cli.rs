@@ -255,8 +255,61 @@ fn init_logging(format: Option<LogFormat>) {
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
+            .fmt_fields(JsonSpanFields)
             .init(),
     }
+}
+
+/// The JSON formatter's span fields, with fields recorded later (`client_id`, `status`,
+/// `latency_ms`) appended to the span's JSON object instead of `JsonFields`' parse of the whole
+/// object and its rewrite on every record: on `/token` that was a sixth of the service's
+/// instructions per token. The log line is the same: each event re-reads the object into a
+/// sorted map (a key recorded twice keeps its last value), as before.
+struct JsonSpanFields;
+
+impl<'writer> tracing_subscriber::fmt::FormatFields<'writer> for JsonSpanFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        writer: tracing_subscriber::fmt::format::Writer<'writer>,
+        fields: R,
+    ) -> std::fmt::Result {
+        tracing_subscriber::fmt::format::JsonFields::new().format_fields(writer, fields)
+    }
+
+    fn add_fields(
+        &self,
+        current: &'writer mut tracing_subscriber::fmt::FormattedFields<Self>,
+        fields: &tracing::span::Record<'_>,
+    ) -> std::fmt::Result {
+        let mut added = String::new();
+        self.format_fields(
+            tracing_subscriber::fmt::format::Writer::new(&mut added),
+            fields,
+        )?;
+        append_json_object(&mut current.fields, &added);
+        Ok(())
+    }
+}
+
+/// Appends the members of the JSON object `added` to the JSON object `current` (either may be
+/// empty: no text, or `{}`).
+fn append_json_object(current: &mut String, added: &str) {
+    let members = added
+        .strip_prefix('{')
+        .and_then(|rest| rest.strip_suffix('}'))
+        .unwrap_or_default();
+    if members.is_empty() {
+        return;
+    }
+    if current.len() <= 2 {
+        current.clear();
+        current.push_str(added);
+        return;
+    }
+    current.pop();
+    current.push(',');
+    current.push_str(members);
+    current.push('}');
 }
 
 /// Listens for SIGTERM and Ctrl-C from the moment it is called (so a SIGTERM during
@@ -288,7 +341,83 @@ pub fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, St
 
 #[cfg(test)]
 mod tests {
-    use super::utc_timestamp;
+    use std::io;
+    use std::sync::{Arc, Mutex};
+
+    use super::{JsonSpanFields, append_json_object, utc_timestamp};
+
+    #[test]
+    fn json_objects_are_appended_member_by_member() {
+        let mut fields = String::new();
+        append_json_object(&mut fields, "{}");
+        assert_eq!(fields, "");
+        append_json_object(&mut fields, r#"{"a":1}"#);
+        assert_eq!(fields, r#"{"a":1}"#);
+        append_json_object(&mut fields, "{}");
+        append_json_object(&mut fields, r#"{"b":"x","c":true}"#);
+        assert_eq!(fields, r#"{"a":1,"b":"x","c":true}"#);
+    }
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// One request's log line, from the JSON formatter with `fields` as its span fields.
+    fn request_line<N>(fields: N) -> serde_json::Value
+    where
+        N: for<'w> tracing_subscriber::fmt::FormatFields<'w> + Send + Sync + 'static,
+    {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .fmt_fields(fields)
+            .without_time()
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "request",
+                method = "POST",
+                path = "/token",
+                status = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+                client_id = tracing::field::Empty,
+            );
+            let _entered = span.enter();
+            span.record("client_id", "first \"client\"");
+            span.record("client_id", "reporting-service");
+            span.record("status", 200);
+            span.record("latency_ms", 1.5);
+            tracing::info!("response");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        serde_json::from_str(text.trim()).unwrap()
+    }
+
+    #[test]
+    fn appended_span_fields_log_the_same_line_as_json_fields() {
+        let line = request_line(JsonSpanFields);
+        assert_eq!(
+            line,
+            request_line(tracing_subscriber::fmt::format::JsonFields::new())
+        );
+        assert_eq!(line["span"]["client_id"], "reporting-service");
+        assert_eq!(line["span"]["status"], 200);
+        assert_eq!(line["span"]["path"], "/token");
+    }
 
     #[test]
     fn utc_timestamp_formats_a_known_instant() {

@@ -30,7 +30,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// The service's router.
 pub fn router(state: AppState) -> Router {
-    let cors_origins = state.config.cors_origins.clone();
+    let cors_origins = std::sync::Arc::new(state.config.cors_origins.clone());
     let credentialed = Router::new()
         .route(
             "/token",

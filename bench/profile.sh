@@ -4,6 +4,7 @@
 # one's annotated profile (inclusive cost per function) next to the printed figures.
 #
 #   bench/profile.sh            REQUESTS=2000 by default; output in ${OUT:-/tmp/token-profile}
+#   RUST_LOG=warn bench/profile.sh    the same without per-request logs, to see their share
 #
 # Builds the `profiling` profile (release with symbols). Needs valgrind, k6, python3. Only
 # 127.0.0.1; every process it starts is stopped on exit.
@@ -50,8 +51,8 @@ profile() {
   printf '%s: %s instructions per token (%s tokens)\n' "$name" "$((total / REQUESTS))" "$REQUESTS"
 }
 
-# Default logging (info, JSON lines); the bare signer ignores these.
-unset RUST_LOG TS_REDIS_URL
+# Default logging (info, JSON lines) unless RUST_LOG is given; the bare signer ignores these.
+unset TS_REDIS_URL
 export TS_LISTEN="127.0.0.1:$PORT" TS_LOG_FORMAT=json TS_CONFIG_FILE=config/dev.toml TS_KEYS_DIR=keys
 profile token_service "$TARGET/profiling/token-service"
 profile bare "$TARGET/profiling/examples/bare_signer" "127.0.0.1:$PORT" keys/0000-dev-es256.pem

@@ -94,7 +94,7 @@ def main():
     ts, bare = med("token_service", "closed", per_cpu), med("bare", "closed", per_cpu)
     if ts and bare:
         ratio = ts / bare
-        targets.append(("tokens per server CPU-s ≥ 90% of the bare signer's", f"{ratio:.0%}", ratio >= 0.9))
+        targets.append(("tokens per server CPU-s ≥ 90% of the bare signer's", f"{ratio:.1%}", ratio >= 0.9))
     pr = med("peer", "closed", per_cpu)
     if ts and pr:
         ratio = ts / pr
@@ -109,7 +109,7 @@ def main():
     c = med("argon2_pool", "closed", lambda r: r["rate"], "password")
     if g and c:
         ratio = g / c
-        targets.append(("password grants ≥ 90% of the argon2 pool's capacity", f"{ratio:.0%}", ratio >= 0.9))
+        targets.append(("password grants ≥ 90% of the argon2 pool's capacity", f"{ratio:.1%}", ratio >= 0.9))
     lines += ["", "### Targets (medians of this run)", "", "| target | measured | met |", "|---|---|---|"]
     for name, value, met in targets:
         lines.append(f"| {name} | {value} | {'—' if met is None else ('yes' if met else 'no')} |")

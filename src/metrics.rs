@@ -2,9 +2,11 @@
 //! tokens issued by grant, OAuth errors by code, refresh-token reuse and login throttling, open
 //! connections and the times their cap was reached.
 
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
+use axum::extract::MatchedPath;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -13,15 +15,50 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     /// The route template (`/token`), never the raw path: bounded cardinality.
-    route: String,
+    route: Route,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: Route,
+}
+
+/// A request's route label: the template the router matched (shared with the request, so
+/// counting a request allocates nothing), or `other` for unmatched paths.
+#[derive(Clone, Debug)]
+pub struct Route(Option<MatchedPath>);
+
+impl Route {
+    pub fn of(matched: Option<&MatchedPath>) -> Self {
+        Route(matched.cloned())
+    }
+
+    fn as_str(&self) -> &str {
+        self.0.as_ref().map_or("other", MatchedPath::as_str)
+    }
+}
+
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Route {}
+
+impl Hash for Route {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl EncodeLabelValue for Route {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> std::fmt::Result {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -127,11 +164,10 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn request(&self, method: &str, route: &str, status: u16, latency: Duration) {
-        let route = route.to_owned();
+    pub fn request(&self, method: &'static str, route: Route, status: u16, latency: Duration) {
         self.requests
             .get_or_create(&RequestLabels {
-                method: method.to_owned(),
+                method,
                 route: route.clone(),
                 status,
             })

@@ -2,6 +2,7 @@
 //! origins of registered redirect URIs, and nothing at all for other origins.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -45,8 +46,10 @@ pub async fn unanswered_preflight() -> crate::error::OAuthError {
     crate::error::OAuthError::MethodNotAllowed
 }
 
+/// The registered origins are shared, not copied: axum clones a layer's state for every
+/// request it sees.
 pub async fn registered_origins(
-    State(origins): State<HashSet<String>>,
+    State(origins): State<Arc<HashSet<String>>>,
     request: Request,
     next: Next,
 ) -> Response {

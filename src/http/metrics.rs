@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::failure::Failure;
+use crate::metrics::Route;
 use crate::state::AppState;
 
 #[utoipa::path(
@@ -40,29 +41,19 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     // Any token is a method to HTTP: unknown ones share one label, so no client can grow
     // the set of series.
     let method = match *request.method() {
-        Method::GET
-        | Method::POST
-        | Method::OPTIONS
-        | Method::HEAD
-        | Method::PUT
-        | Method::DELETE
-        | Method::PATCH => request.method().as_str(),
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::OPTIONS => "OPTIONS",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
         _ => "other",
-    }
-    .to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("other", MatchedPath::as_str)
-        .to_owned();
+    };
+    let route = Route::of(request.extensions().get::<MatchedPath>());
     let response = next.run(request).await;
     let metrics = &state.metrics;
-    metrics.request(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
+    metrics.request(method, route, response.status().as_u16(), started.elapsed());
     if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
         metrics.oauth_error(code);
     }

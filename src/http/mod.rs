@@ -12,11 +12,13 @@ mod revoke;
 mod token;
 mod userinfo;
 
+use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware;
+use axum::routing::future::RouteFuture;
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -33,7 +35,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// The service's router. `/metrics` is on it unless `TS_METRICS_LISTEN` moves it to
 /// [`metrics_router`].
 pub fn router(state: AppState) -> Router {
-    let cors_origins = state.config.cors_origins.clone();
+    let cors_origins = std::sync::Arc::new(state.config.cors_origins.clone());
     let credentialed = Router::new()
         .route(
             "/token",
@@ -86,7 +88,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(middleware::from_fn(deadline))
+        .layer(tower::util::MapFutureLayer::new(deadline))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
@@ -110,10 +112,15 @@ pub fn metrics_router(state: AppState) -> Router {
 /// store's own bounds are far shorter, so this only catches the unforeseen).
 const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
-async fn deadline(request: Request, next: middleware::Next) -> axum::response::Response {
-    match tokio::time::timeout(REQUEST_DEADLINE, next.run(request)).await {
+///
+/// A future around the router's own rather than a `from_fn` middleware, which would clone the
+/// inner service and box a future for every request.
+async fn deadline(route: RouteFuture<Infallible>) -> Result<axum::response::Response, Infallible> {
+    match tokio::time::timeout(REQUEST_DEADLINE, route).await {
         Ok(response) => response,
-        Err(_) => OAuthError::from(Failure::unavailable("request deadline passed")).into_response(),
+        Err(_) => {
+            Ok(OAuthError::from(Failure::unavailable("request deadline passed")).into_response())
+        }
     }
 }
 

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Counts the instructions token-service and the bare signer spend per client_credentials
+# token under callgrind (repeatable, unlike timings on a shared machine), and writes each
+# one's annotated profile (inclusive cost per function) next to the printed figures.
+#
+#   bench/profile.sh            REQUESTS=2000 by default; output in ${OUT:-/tmp/token-profile}
+#   RUST_LOG=warn bench/profile.sh    the same without per-request logs, to see their share
+#
+# Builds the `profiling` profile (release with symbols). Needs valgrind, k6, python3. Only
+# 127.0.0.1; every process it starts is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REQUESTS=${REQUESTS:-2000}
+OUT=${OUT:-/tmp/token-profile}
+TARGET=${CARGO_TARGET_DIR:-target}
+PORT=${PORT:-18099}
+mkdir -p "$OUT"
+cargo build --profile profiling --quiet --bin token-service --example bare_signer
+pid=
+cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; true; }
+trap cleanup EXIT
+
+# profile NAME COMMAND...: warms up, zeroes the counters, sends REQUESTS, dumps.
+profile() {
+  local name=$1
+  shift
+  rm -f "$OUT/$name".callgrind.out*
+  valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.callgrind.out" \
+    --collect-atstart=yes "$@" >"$OUT/$name.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 300); do
+    curl -sf -u reporting-service:reporting-secret-change-me -d grant_type=client_credentials \
+      "http://127.0.0.1:$PORT/token" >/dev/null && break
+    sleep 0.2
+  done
+  k6 run --quiet --no-color -e BASE="http://127.0.0.1:$PORT" -e MODE=count -e ITERATIONS=200 \
+    bench/token.js >/dev/null 2>&1
+  callgrind_control -z "$pid" >/dev/null
+  k6 run --quiet --no-color -e BASE="http://127.0.0.1:$PORT" -e MODE=count \
+    -e ITERATIONS="$REQUESTS" bench/token.js >/dev/null 2>&1
+  callgrind_control -d "$pid" >/dev/null
+  kill -TERM "$pid"
+  wait "$pid" 2>/dev/null || true
+  pid=
+  local dump
+  dump=$(ls -t "$OUT/$name".callgrind.out.* | head -1)
+  callgrind_annotate --inclusive=yes --threshold=99 "$dump" >"$OUT/$name.inclusive.txt"
+  callgrind_annotate --threshold=95 "$dump" >"$OUT/$name.self.txt"
+  local total
+  total=$(grep -m1 -oP '^\s*\K[0-9,]+(?= \(100\.0%\)\s+PROGRAM TOTALS)' "$OUT/$name.self.txt" | tr -d ,)
+  printf '%s: %s instructions per token (%s tokens)\n' "$name" "$((total / REQUESTS))" "$REQUESTS"
+}
+
+# Default logging (info, JSON lines) unless RUST_LOG is given; the bare signer ignores these.
+unset TS_REDIS_URL
+export TS_LISTEN="127.0.0.1:$PORT" TS_LOG_FORMAT=json TS_CONFIG_FILE=config/dev.toml TS_KEYS_DIR=keys
+profile token_service "$TARGET/profiling/token-service"
+profile bare "$TARGET/profiling/examples/bare_signer" "127.0.0.1:$PORT" keys/0000-dev-es256.pem
+echo "profiles: $OUT/{token_service,bare}.{inclusive,self}.txt"

@@ -366,3 +366,37 @@ async fn a_code_redemption_redis_answers_too_late_still_answers_its_tokens() {
     let next = service.post("/token", &refresh).await;
     assert_eq!(next.status, StatusCode::OK, "{}", next.body);
 }
+
+#[tokio::test]
+async fn a_rotation_stalled_past_its_deadline_writes_nothing_and_its_retry_rotates() {
+    let service = Service::start().await;
+    let refresh =
+        |token: &Value| with_client(json!({"grant_type": "refresh_token", "refresh_token": token}));
+    // One rotation while Redis is up, so its script is cached there.
+    let first = service.tokens().await;
+    let tokens = service
+        .post("/token", &refresh(&first["refresh_token"]))
+        .await
+        .body;
+    service.redis.pause();
+    let request = tokio::spawn({
+        let url = service.server.url("/token");
+        let body = refresh(&tokens["refresh_token"]);
+        async move { http().post(url).json(&body).send().await.unwrap() }
+    });
+    // Past the operation bound and the look-up after it: the client is told 503, and the
+    // script, run only once Redis resumes, finds its deadline passed.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    service.redis.resume();
+    let answer = Answer::read(request.await.unwrap(), Instant::now()).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        answer.body
+    );
+    let retry = service
+        .post("/token", &refresh(&tokens["refresh_token"]))
+        .await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
+}

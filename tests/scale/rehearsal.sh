@@ -54,7 +54,10 @@ until_true() { # $1: seconds, $2: what, rest: command
 
 # Redis: a primary, two replicas, three Sentinels (quorum 2).
 redis() { # $1: port, rest: arguments
+  # MIN_REPLICAS: a primary with fewer replicas in touch refuses writes (NOREPLICAS), so an
+  # old primary cut off by a failover cannot decide anything the new one will not know.
   redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+    --min-replicas-to-write "${MIN_REPLICAS:-0}" --min-replicas-max-lag 2 \
     "${@:2}" >"$work/redis-$1.log" 2>&1 &
   pids+=($!)
   until_true 10 "redis on $1" redis-cli -p "$1" PING

@@ -23,6 +23,7 @@ mod connection;
 mod scripts;
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use redis::{FromRedisValue, Pipeline, Script, ScriptInvocation};
@@ -34,7 +35,7 @@ use super::{
     RefreshInfo, RefreshPolicy, RefreshToken, Rotate, Rotation, Session, StoreError, StoreHealth,
     StoreReport, StoreResult, THROTTLE_MAX_WAIT, THROTTLE_WINDOW,
 };
-use crate::clock::{UnixMillis, UnixTime};
+use crate::clock::{Clock, UnixMillis, UnixTime};
 
 /// Every store operation answers within this (SPEC §8: 503 within 1 s when Redis refuses
 /// connections, 2 s when it hangs).
@@ -50,6 +51,15 @@ const EVICTION_WARNING_INTERVAL: Duration = Duration::from_secs(600);
 /// ROTATE's answer: the outcome, the grant, and the old secret's state before the rotation.
 type RotateAnswer = (i64, Option<String>, Option<String>);
 
+/// How long after it is sent a rotation or code redemption may still take effect: within the
+/// operation bound plus the look-up after it (900 + 700 ms), with a margin for the answer.
+const WRITE_DEADLINE: Duration = Duration::from_millis(1500);
+
+/// What a rotation or redemption that ran past its deadline answers: nothing was written.
+fn given_up() -> StoreError {
+    StoreError::Unavailable("the write reached redis after its deadline: nothing written".into())
+}
+
 /// What a write no replica acknowledged answers.
 fn not_replicated() -> StoreError {
     StoreError::Unavailable(
@@ -62,6 +72,8 @@ pub struct RedisStore {
     prefix: String,
     scripts: Scripts,
     eviction_warned: Mutex<Option<Instant>>,
+    /// Redis's clock minus ours, in milliseconds, as last measured by `health`.
+    clock_offset: AtomicI64,
 }
 
 struct Scripts {
@@ -127,8 +139,35 @@ impl RedisStore {
             connection: Connection::new(topology, wait_replicas, scripts.all())?,
             prefix: prefix.to_owned(),
             eviction_warned: Mutex::new(None),
+            clock_offset: AtomicI64::new(0),
             scripts,
         })
+    }
+
+    /// The deadline of a rotation or redemption sent now, on Redis's clock.
+    fn deadline(&self) -> i64 {
+        let now = i64::try_from(Clock::System.now_millis()).unwrap_or(i64::MAX);
+        now.saturating_add(self.clock_offset.load(Ordering::Relaxed))
+            .saturating_add(WRITE_DEADLINE.as_millis() as i64)
+    }
+
+    /// Measures Redis's clock against ours (`TIME`, halfway through the round trip), so the
+    /// deadlines survive clock skew between the hosts.
+    async fn measure_clock(&self) {
+        let before = Clock::System.now_millis();
+        let time = self
+            .connection
+            .run_within(HEALTH_TIMEOUT, |mut c| async move {
+                redis::cmd("TIME").query_async::<(u64, u64)>(&mut c).await
+            })
+            .await;
+        let after = Clock::System.now_millis();
+        if let Ok((seconds, micros)) = time {
+            let theirs = seconds.saturating_mul(1000).saturating_add(micros / 1000);
+            let ours = before / 2 + after / 2;
+            let offset = i64::try_from(theirs).unwrap_or(0) - i64::try_from(ours).unwrap_or(0);
+            self.clock_offset.store(offset, Ordering::Relaxed);
+        }
     }
 
     fn key(&self, kind: &str, id: &str) -> String {
@@ -253,13 +292,18 @@ impl RedisStore {
             .arg(policy.ttl)
             .arg(policy.reuse_grace)
             .arg(rotate.client_id)
-            .arg(rotate.scope.map(|s| s.to_string()).unwrap_or_default());
+            .arg(rotate.scope.map(|s| s.to_string()).unwrap_or_default())
+            .arg(self.deadline());
         let (outcome, grant) = match self.script::<RotateAnswer>(&invocation).await {
             Ok(((1, _, Some(state)), false)) => {
                 self.unrotate(&key, old, new, &state).await;
                 return Err(not_replicated());
             }
-            Ok(((outcome, grant, _), _)) => (outcome, grant),
+            // Any other answer of a primary whose replicas do not acknowledge (a failover may be
+            // under way) is not to be trusted either: a reuse it saw may be a write the new
+            // primary never got.
+            Ok((_, false)) => return Err(not_replicated()),
+            Ok(((outcome, grant, _), true)) => (outcome, grant),
             Err(error) => match self.rotation_landed(&key, new).await {
                 Some(grant) => (1, Some(grant)),
                 None => return Err(error),
@@ -269,6 +313,7 @@ impl RedisStore {
             (1, Some(grant)) => Rotation::Rotated(decode(&grant)?),
             (2, _) => Rotation::Reused,
             (3, _) => Rotation::ScopeExceeded,
+            (4, _) => return Err(given_up()),
             _ => Rotation::Invalid,
         })
     }
@@ -402,7 +447,8 @@ impl RedisStore {
             .arg(family)
             .arg(now)
             .arg(policy.ttl)
-            .arg(client_id);
+            .arg(client_id)
+            .arg(self.deadline());
         // As for rotations: a redemption answered too late may have taken effect, and one the
         // replicas did not acknowledge is undone.
         let (outcome, value) = match self.script::<(i64, Option<String>)>(&invocation).await {
@@ -410,7 +456,8 @@ impl RedisStore {
                 self.unredeem(&key, family).await;
                 return Err(not_replicated());
             }
-            Ok((answer, _)) => answer,
+            Ok((_, false)) => return Err(not_replicated()),
+            Ok((answer, true)) => answer,
             Err(error) => match self.redemption_landed(&key, family).await {
                 Some(record) => (1, Some(record)),
                 None => return Err(error),
@@ -422,6 +469,7 @@ impl RedisStore {
                 self.revoke_family(&issued, policy.ttl).await?;
                 Ok(CodeRedemption::Replayed)
             }
+            (4, _) => Err(given_up()),
             _ => Ok(CodeRedemption::Unknown),
         }
     }
@@ -534,6 +582,7 @@ impl RedisStore {
             .await;
         match info {
             Ok(info) => {
+                self.measure_clock().await;
                 let policy = info
                     .lines()
                     .find_map(|line| line.strip_prefix("maxmemory_policy:"))

@@ -9,7 +9,14 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 "#;
 
+/// ARGV[8]: the deadline (milliseconds, Redis's clock) past which the service has given up on
+/// the answer and told the client 503; a rotation stalled until then writes nothing, so the
+/// client's retry of the same token is a rotation, not reuse.
 pub const ROTATE: &str = r#"
+local clock = redis.call('TIME')
+if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[8]) then
+  return {4, false, false}
+end
 local f = KEYS[1]
 local old, new = 't:' .. ARGV[1], 't:' .. ARGV[2]
 local now, ttl, grace = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -64,7 +71,12 @@ if redis.call('HGET', KEYS[1], 'cid') == ARGV[1] then redis.call('HSET', KEYS[1]
 return 1
 "#;
 
+/// ARGV[5]: the deadline, as for ROTATE.
 pub const REDEEM_CODE: &str = r#"
+local clock = redis.call('TIME')
+if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[5]) then
+  return {4, false}
+end
 if redis.call('HGET', KEYS[1], 'cid') ~= ARGV[4] then return {0, false} end
 local fam = redis.call('HGET', KEYS[1], 'fam')
 if fam then return {2, fam} end

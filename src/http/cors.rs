@@ -21,12 +21,17 @@ pub async fn any_origin(request: Request, next: Next) -> Response {
 
 /// A preflight for an endpoint any origin may call with a Bearer token (`/userinfo`).
 pub async fn any_origin_preflight() -> Response {
+    preflight("GET, POST")
+}
+
+/// A 204 answering a CORS preflight for `methods`, with `Authorization` and `Content-Type`.
+fn preflight(methods: &'static str) -> Response {
     let mut preflight = Response::new(Body::empty());
     *preflight.status_mut() = StatusCode::NO_CONTENT;
     let headers = preflight.headers_mut();
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST"),
+        HeaderValue::from_static(methods),
     );
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
@@ -62,22 +67,7 @@ pub async fn registered_origins(
         return next.run(request).await;
     };
     let mut response = if request.method() == Method::OPTIONS {
-        let mut preflight = Response::new(Body::empty());
-        *preflight.status_mut() = StatusCode::NO_CONTENT;
-        let headers = preflight.headers_mut();
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("POST"),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("authorization, content-type"),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
-        preflight
+        preflight("POST")
     } else {
         next.run(request).await
     };

@@ -288,31 +288,40 @@ async fn the_service_starts_with_redis_down_and_uses_it_once_it_is_up() {
     recovers(&service).await;
 }
 
-#[tokio::test]
-async fn a_rotation_redis_answers_too_late_still_answers_its_tokens() {
-    let service = Service::start().await;
-    let refresh =
-        |token: &Value| with_client(json!({"grant_type": "refresh_token", "refresh_token": token}));
-    // One rotation while Redis is up, so its script is cached there (EVALSHA runs at once).
+/// A refresh request sent while Redis is frozen for `frozen`, and its answer. One rotation
+/// runs first while Redis is up, so the script is cached there (`EVALSHA` runs at once on
+/// resume). Returns the answer and the refresh token the request presented.
+async fn rotate_while_frozen(service: &Service, frozen: Duration) -> (Answer, Value) {
     let first = service.tokens().await;
     let tokens = service
-        .post("/token", &refresh(&first["refresh_token"]))
+        .post("/token", &refresh_body(&first["refresh_token"]))
         .await
         .body;
     service.redis.pause();
     let request = tokio::spawn({
         let url = service.server.url("/token");
-        let body = refresh(&tokens["refresh_token"]);
+        let body = refresh_body(&tokens["refresh_token"]);
         async move { http().post(url).json(&body).send().await.unwrap() }
     });
-    // Past the store's 900 ms bound: the rotation runs only once Redis resumes.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep(frozen).await;
     service.redis.resume();
     let answer = Answer::read(request.await.unwrap(), Instant::now()).await;
+    (answer, tokens["refresh_token"].clone())
+}
+
+fn refresh_body(token: &Value) -> Value {
+    with_client(json!({"grant_type": "refresh_token", "refresh_token": token}))
+}
+
+#[tokio::test]
+async fn a_rotation_redis_answers_too_late_still_answers_its_tokens() {
+    let service = Service::start().await;
+    // Past the store's 900 ms bound: the rotation runs only once Redis resumes.
+    let (answer, _) = rotate_while_frozen(&service, Duration::from_millis(1000)).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     // The tokens answered are the ones the rotation made: the successor rotates in turn.
     let next = service
-        .post("/token", &refresh(&answer.body["refresh_token"]))
+        .post("/token", &refresh_body(&answer.body["refresh_token"]))
         .await;
     assert_eq!(next.status, StatusCode::OK, "{}", next.body);
 }
@@ -370,33 +379,15 @@ async fn a_code_redemption_redis_answers_too_late_still_answers_its_tokens() {
 #[tokio::test]
 async fn a_rotation_stalled_past_its_deadline_writes_nothing_and_its_retry_rotates() {
     let service = Service::start().await;
-    let refresh =
-        |token: &Value| with_client(json!({"grant_type": "refresh_token", "refresh_token": token}));
-    // One rotation while Redis is up, so its script is cached there.
-    let first = service.tokens().await;
-    let tokens = service
-        .post("/token", &refresh(&first["refresh_token"]))
-        .await
-        .body;
-    service.redis.pause();
-    let request = tokio::spawn({
-        let url = service.server.url("/token");
-        let body = refresh(&tokens["refresh_token"]);
-        async move { http().post(url).json(&body).send().await.unwrap() }
-    });
     // Past the operation bound and the look-up after it: the client is told 503, and the
     // script, run only once Redis resumes, finds its deadline passed.
-    tokio::time::sleep(Duration::from_millis(2000)).await;
-    service.redis.resume();
-    let answer = Answer::read(request.await.unwrap(), Instant::now()).await;
+    let (answer, presented) = rotate_while_frozen(&service, Duration::from_millis(2000)).await;
     assert_eq!(
         answer.status,
         StatusCode::SERVICE_UNAVAILABLE,
         "{}",
         answer.body
     );
-    let retry = service
-        .post("/token", &refresh(&tokens["refresh_token"]))
-        .await;
+    let retry = service.post("/token", &refresh_body(&presented)).await;
     assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
 }

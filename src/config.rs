@@ -562,6 +562,52 @@ mod tests {
     }
 
     #[test]
+    fn a_list_of_redis_urls_needs_cluster_or_sentinel() {
+        let list = "redis://a:1,redis://b:2";
+        let error = Settings::from_vars(vars(&[("TS_REDIS_URL", list)])).unwrap_err();
+        assert!(error.0.starts_with("TS_REDIS_URL: "), "{error}");
+        let sentinel = vars(&[("TS_REDIS_URL", list), ("TS_REDIS_SENTINEL", "mymaster")]);
+        assert!(Settings::from_vars(sentinel).is_ok());
+    }
+
+    #[test]
+    fn sentinel_and_cluster_exclude_each_other() {
+        let error = Settings::from_vars(vars(&[
+            ("TS_REDIS_URL", "redis://a:1,redis://b:2"),
+            ("TS_REDIS_SENTINEL", "mymaster"),
+            ("TS_REDIS_CLUSTER", "true"),
+        ]))
+        .unwrap_err();
+        assert!(error.0.starts_with("TS_REDIS_SENTINEL: "), "{error}");
+    }
+
+    #[test]
+    fn sentinel_needs_the_sentinels_urls() {
+        let error = Settings::from_vars(vars(&[("TS_REDIS_SENTINEL", "mymaster")])).unwrap_err();
+        assert!(error.0.starts_with("TS_REDIS_SENTINEL: "), "{error}");
+    }
+
+    #[test]
+    fn waiting_for_replicas_needs_one_redis_or_sentinel() {
+        for extra in [
+            vec![("TS_REDIS_WAIT_REPLICAS", "1")],
+            vec![
+                ("TS_REDIS_WAIT_REPLICAS", "1"),
+                ("TS_REDIS_URL", "redis://a:1,redis://b:2"),
+                ("TS_REDIS_CLUSTER", "true"),
+            ],
+        ] {
+            let error = Settings::from_vars(vars(&extra)).unwrap_err();
+            assert!(error.0.starts_with("TS_REDIS_WAIT_REPLICAS: "), "{error}");
+        }
+        let single = vars(&[
+            ("TS_REDIS_WAIT_REPLICAS", "1"),
+            ("TS_REDIS_URL", "redis://a:1"),
+        ]);
+        assert!(Settings::from_vars(single).is_ok());
+    }
+
+    #[test]
     fn debug_redacts_the_redis_url() {
         let settings =
             Settings::from_vars(vars(&[("TS_REDIS_URL", "redis://:hunter2@redis:6379")])).unwrap();

@@ -151,25 +151,6 @@ impl RedisStore {
             .saturating_add(WRITE_DEADLINE.as_millis() as i64)
     }
 
-    /// Measures Redis's clock against ours (`TIME`, halfway through the round trip), so the
-    /// deadlines survive clock skew between the hosts.
-    async fn measure_clock(&self) {
-        let before = Clock::System.now_millis();
-        let time = self
-            .connection
-            .run_within(HEALTH_TIMEOUT, |mut c| async move {
-                redis::cmd("TIME").query_async::<(u64, u64)>(&mut c).await
-            })
-            .await;
-        let after = Clock::System.now_millis();
-        if let Ok((seconds, micros)) = time {
-            let theirs = seconds.saturating_mul(1000).saturating_add(micros / 1000);
-            let ours = before / 2 + after / 2;
-            let offset = i64::try_from(theirs).unwrap_or(0) - i64::try_from(ours).unwrap_or(0);
-            self.clock_offset.store(offset, Ordering::Relaxed);
-        }
-    }
-
     fn key(&self, kind: &str, id: &str) -> String {
         format!("{}{kind}:{id}", self.prefix)
     }
@@ -571,33 +552,40 @@ impl RedisStore {
     /// Whether Redis answers, and its eviction policy (from `INFO memory`, which managed
     /// Redis services answer even where `CONFIG` is disabled).
     pub async fn health(&self) -> StoreReport {
-        let info = self
+        let before = Clock::System.now_millis();
+        let answer = self
             .connection
             .run_within(HEALTH_TIMEOUT, |mut c| async move {
-                redis::cmd("INFO")
+                redis::pipe()
+                    .cmd("INFO")
                     .arg("memory")
-                    .query_async::<String>(&mut c)
+                    .cmd("TIME")
+                    .query_async::<(String, (u64, u64))>(&mut c)
                     .await
             })
             .await;
-        match info {
-            Ok(info) => {
-                self.measure_clock().await;
-                let policy = info
-                    .lines()
-                    .find_map(|line| line.strip_prefix("maxmemory_policy:"))
-                    .map(|p| p.trim().to_owned());
-                let report = StoreReport {
-                    health: StoreHealth::Up,
-                    maxmemory_policy: policy,
-                };
-                if report.evicts() {
-                    self.warn_eviction(&report);
-                }
-                report
-            }
-            Err(_) => StoreReport::of(StoreHealth::Down),
+        let after = Clock::System.now_millis();
+        let Ok((info, (seconds, micros))) = answer else {
+            return StoreReport::of(StoreHealth::Down);
+        };
+        // Redis's clock against ours, halfway through the round trip, so the write deadlines
+        // survive clock skew between the hosts.
+        let theirs = seconds.saturating_mul(1000).saturating_add(micros / 1000);
+        let ours = before / 2 + after / 2;
+        let offset = i64::try_from(theirs).unwrap_or(0) - i64::try_from(ours).unwrap_or(0);
+        self.clock_offset.store(offset, Ordering::Relaxed);
+        let policy = info
+            .lines()
+            .find_map(|line| line.strip_prefix("maxmemory_policy:"))
+            .map(|p| p.trim().to_owned());
+        let report = StoreReport {
+            health: StoreHealth::Up,
+            maxmemory_policy: policy,
+        };
+        if report.evicts() {
+            self.warn_eviction(&report);
         }
+        report
     }
 
     /// Every security decision rests on keys Redis must not evict (SPEC §8): say so loudly,

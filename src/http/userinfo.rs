@@ -18,19 +18,30 @@ use crate::scope::Scope;
 use crate::state::AppState;
 use crate::token::AccessClaims;
 
+/// What `/userinfo` answers (OpenID Connect Core §5.3, RFC 6750 §3): a description only.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum UserinfoResponses {
+    /// `sub` and the claims of the token's scopes.
+    #[response(status = 200)]
+    Claims(#[to_schema] serde_json::Map<String, Value>),
+    /// `invalid_request`.
+    #[response(status = 400, headers(("www-authenticate" = String)))]
+    InvalidRequest,
+    /// `invalid_token`, or no token.
+    #[response(status = 401, headers(("www-authenticate" = String)))]
+    InvalidToken,
+    /// `insufficient_scope`: no `openid` in the token's scope.
+    #[response(status = 403, headers(("www-authenticate" = String)))]
+    InsufficientScope,
+}
+
 /// `GET /userinfo`: the token in the `Authorization` header.
 #[utoipa::path(
     get,
     path = "/userinfo",
     tag = "openid",
-    responses(
-        (status = 200, description = "`sub` and the claims of the token's scopes", body = Object),
-        (status = 400, description = "`invalid_request`", headers(("www-authenticate" = String))),
-        (status = 401, description = "`invalid_token`, or no token",
-            headers(("www-authenticate" = String))),
-        (status = 403, description = "`insufficient_scope`: no `openid` in the token's scope",
-            headers(("www-authenticate" = String))),
-    ),
+    responses(UserinfoResponses),
     security(("bearer" = [])),
 )]
 pub async fn get(
@@ -48,14 +59,7 @@ pub async fn get(
     tag = "openid",
     request_body(description = "Optionally `access_token`, form-encoded",
         content(("application/x-www-form-urlencoded"))),
-    responses(
-        (status = 200, description = "`sub` and the claims of the token's scopes", body = Object),
-        (status = 400, description = "`invalid_request`", headers(("www-authenticate" = String))),
-        (status = 401, description = "`invalid_token`, or no token",
-            headers(("www-authenticate" = String))),
-        (status = 403, description = "`insufficient_scope`: no `openid` in the token's scope",
-            headers(("www-authenticate" = String))),
-    ),
+    responses(UserinfoResponses),
     security(("bearer" = [])),
 )]
 pub async fn post(

@@ -64,6 +64,35 @@ impl Chains {
         statuses
     }
 
+    /// Rotates every chain `rounds` times; every rotation must succeed.
+    async fn rotate_cleanly(&mut self, app: &TestApp, rounds: usize) {
+        for _ in 0..rounds {
+            let statuses = self.rotate(app).await;
+            assert!(
+                statuses.iter().all(|s| *s == StatusCode::OK),
+                "{statuses:?}"
+            );
+        }
+    }
+
+    /// Rotates through a failover away from the primary on `old` until the Sentinels name
+    /// another and a round passes cleanly; the 503 window and the new primary's port.
+    async fn through_failover(
+        &mut self,
+        app: &TestApp,
+        set: &SentinelSet,
+        old: u16,
+    ) -> (Duration, u16) {
+        let moved = || set.primary_port().is_some_and(|port| port != old);
+        let window = self
+            .rotate_through(app, moved, Duration::from_secs(30))
+            .await;
+        (
+            window,
+            set.wait_for_new_primary(old, Duration::from_secs(5)),
+        )
+    }
+
     /// Rotates round after round until `over` holds and a round passes with no 503, within
     /// `within`; how long the 503s lasted, from the first round.
     async fn rotate_through(
@@ -94,13 +123,7 @@ async fn the_service_finds_the_primary_through_the_sentinels() {
     let set = SentinelSet::start();
     let app = app(&set, "0");
     let mut chains = Chains::start(&app, 2).await;
-    assert!(
-        chains
-            .rotate(&app)
-            .await
-            .iter()
-            .all(|s| *s == StatusCode::OK)
-    );
+    chains.rotate_cleanly(&app, 1).await;
     let ready = app.get("/readyz").await.json();
     assert_eq!(ready["store"], "up", "{ready}");
     // The families are on the primary the Sentinels name.
@@ -116,21 +139,9 @@ async fn a_sentinel_failover_is_seen_only_as_503_while_it_runs() {
     chains.rotate(&app).await;
     let old = set.primary.port;
     set.failover();
-    let moved = || set.primary_port().is_some_and(|port| port != old);
-    let window = chains
-        .rotate_through(&app, moved, Duration::from_secs(30))
-        .await;
-    let promoted = set.wait_for_new_primary(old, Duration::from_secs(5));
+    let (window, promoted) = chains.through_failover(&app, &set, old).await;
     println!("SENTINEL FAILOVER {old} -> {promoted}: 503s for {window:?}");
-    for _ in 0..3 {
-        assert!(
-            chains
-                .rotate(&app)
-                .await
-                .iter()
-                .all(|s| *s == StatusCode::OK)
-        );
-    }
+    chains.rotate_cleanly(&app, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,34 +149,14 @@ async fn with_wait_replicas_chains_continue_after_the_primary_is_killed() {
     let mut set = SentinelSet::start();
     let app = app(&set, "1");
     let mut chains = Chains::start(&app, 6).await;
-    for _ in 0..3 {
-        assert!(
-            chains
-                .rotate(&app)
-                .await
-                .iter()
-                .all(|s| *s == StatusCode::OK)
-        );
-    }
+    chains.rotate_cleanly(&app, 3).await;
     let old = set.primary.port;
     set.primary.stop();
     // Every rotation answered before the crash is on a replica: no chain is taken for reuse,
     // while the failover runs or after it.
-    let moved = || set.primary_port().is_some_and(|port| port != old);
-    let window = chains
-        .rotate_through(&app, moved, Duration::from_secs(30))
-        .await;
-    let promoted = set.wait_for_new_primary(old, Duration::from_secs(5));
+    let (window, promoted) = chains.through_failover(&app, &set, old).await;
     println!("primary {old} killed, {promoted} promoted: 503s for {window:?}");
-    for _ in 0..3 {
-        assert!(
-            chains
-                .rotate(&app)
-                .await
-                .iter()
-                .all(|s| *s == StatusCode::OK)
-        );
-    }
+    chains.rotate_cleanly(&app, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,6 +15,9 @@ pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
     extra: Vec<String>,
+    /// Its own directory: a replica's full sync writes an RDB file there, which a server
+    /// started in a shared directory would load.
+    dir: tempfile::TempDir,
 }
 
 impl RedisServer {
@@ -29,6 +32,7 @@ impl RedisServer {
             port,
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            dir: tempfile::tempdir().unwrap(),
         };
         server.restart();
         server
@@ -48,7 +52,7 @@ impl RedisServer {
     /// Starts (again) on the same port.
     pub fn restart(&mut self) {
         let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
-        let child = spawn_redis(self.port, &extra);
+        let child = spawn_redis(self.port, self.dir.path(), &extra);
         self.child = Some(child);
         wait_for_ping(self.port);
     }
@@ -115,13 +119,12 @@ impl RedisCluster {
                 let conf = dir.path().join(format!("nodes-{port}.conf"));
                 let child = spawn_redis(
                     port,
+                    dir.path(),
                     &[
                         "--cluster-enabled",
                         "yes",
                         "--cluster-config-file",
                         &conf.display().to_string(),
-                        "--dir",
-                        &dir.path().display().to_string(),
                     ],
                 );
                 wait_for_ping(port);
@@ -175,12 +178,12 @@ pub fn unique_prefix(label: &str) -> String {
     format!("t{}-{n}-{label}:", std::process::id())
 }
 
-fn spawn_redis(port: u16, extra: &[&str]) -> Child {
+/// A `redis-server` on `port` with its files in `dir` (never the checkout, never shared).
+fn spawn_redis(port: u16, dir: &std::path::Path, extra: &[&str]) -> Child {
     let child = Command::new("redis-server")
         .args(["--port", &port.to_string()])
         .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        // A replica's full sync writes an RDB file into its directory: never the checkout.
-        .args(["--dir", &std::env::temp_dir().display().to_string()])
+        .args(["--dir", &dir.display().to_string()])
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -182,3 +182,74 @@ async fn with_its_replicas_down_a_write_answers_503_in_time_and_loses_nothing() 
         .await;
     println!("replicas down, one back: 503s for {window:?}");
 }
+
+/// A family's token `X` rotated once on the primary (`WAIT` 2: on both replicas too), whose
+/// answer the client never got; then a failover, followed by `chains` until it is over.
+async fn rotated_before_a_failover(app: &TestApp, set: &SentinelSet) -> (String, String) {
+    let mut chains = Chains::start(app, 1).await;
+    let unseen = app.password_tokens().await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = app.post_json("/token", &refresh(&unseen)).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let lost = response.json()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old = set.primary.port;
+    set.failover();
+    chains.through_failover(app, set, old).await;
+    (unseen, lost)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_whose_new_token_was_never_used_is_done_again_after_a_failover() {
+    let set = SentinelSet::start();
+    let app = app(&set, "2");
+    let (unseen, _) = rotated_before_a_failover(&app, &set).await;
+    // The client saw a 503 (or nothing) and retries: the retry is a rotation, not reuse.
+    let response = app.post_json("/token", &refresh(&unseen)).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let mut chain = Chains(vec![
+        response.json()["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    ]);
+    chain.rotate_cleanly(&app, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_is_done_again_after_a_failover_only_once() {
+    let set = SentinelSet::start();
+    let app = app(&set, "2");
+    let (unseen, _) = rotated_before_a_failover(&app, &set).await;
+    let redone = app.post_json("/token", &refresh(&unseen)).await;
+    assert_eq!(redone.status, StatusCode::OK, "{}", redone.text());
+    let again = app.post_json("/token", &refresh(&unseen)).await;
+    again.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    // That second use was reuse: the family is revoked.
+    let successor = redone.json()["refresh_token"].as_str().unwrap().to_owned();
+    let response = app.post_json("/token", &refresh(&successor)).await;
+    response.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_failover_a_token_whose_successor_was_used_is_still_reuse() {
+    let set = SentinelSet::start();
+    let app = app(&set, "2");
+    let first = app.password_tokens().await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut chain = Chains(vec![first.clone()]);
+    chain.rotate_cleanly(&app, 2).await;
+    let old = set.primary.port;
+    set.failover();
+    chain.through_failover(&app, &set, old).await;
+    let replayed = app.post_json("/token", &refresh(&first)).await;
+    replayed.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    let latest = app.post_json("/token", &refresh(&chain.0[0])).await;
+    latest.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+}

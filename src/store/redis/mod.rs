@@ -10,7 +10,9 @@
 //!   (SPEC §7): `grant` (JSON), `cid` and `scope` (for the scripts), `revoked`, and
 //!   `t:<hash of secret>` = `issued:expires[:used]` for each live secret; a used secret's field
 //!   is dropped after the grace window, so the key's size is constant over any number of
-//!   rotations, and a token of this family whose field is gone is reuse
+//!   rotations, and a token of this family whose field is gone is reuse; `last` =
+//!   `old:new:replication id` of the latest rotation, so that one made before a failover can
+//!   be done again (`scripts::ROTATE`)
 //! - `p:ac:<hash>`: authorization code: `rec`, `exp` and `cid` (the client it was issued
 //!   to, checked before anything is spent); once redeemed also `fam`, all kept for the
 //!   refresh TTL so that a replay at any time revokes that family

@@ -12,6 +12,13 @@ return 1
 /// ARGV[8]: the deadline (milliseconds, Redis's clock) past which the service has given up on
 /// the answer and told the client 503; a rotation stalled until then writes nothing, so the
 /// client's retry of the same token is a rotation, not reuse.
+///
+/// `last` = `old:new:epoch` records the latest rotation and the replication id of the primary
+/// that made it. A failover gives the promoted replica a new replication id. When a rotation
+/// made before it is retried with the same token, and the new token is still unused, the
+/// rotation may have answered 503 or not answered at all. Its undo may have gone to the old
+/// primary and been lost with it. So the rotation is done again, once, instead of being taken
+/// for reuse (SPEC §10). Any other presentation of a used secret is reuse.
 pub const ROTATE: &str = r#"
 local clock = redis.call('TIME')
 if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[8]) then
@@ -24,15 +31,23 @@ local grant = redis.call('HGET', f, 'grant')
 if not grant or redis.call('HEXISTS', f, 'revoked') == 1 then return {0, false, false} end
 if redis.call('HGET', f, 'cid') ~= ARGV[6] then return {0, false, false} end
 local state = redis.call('HGET', f, old)
-if not state then
-  redis.call('HSET', f, 'revoked', '1')
-  return {2, false, false}
+local issued, exp, used
+if state then
+  issued, exp, used = string.match(state, '^(%d+):(%d+):?(%d*)$')
+  if tonumber(exp) <= now then return {0, false, false} end
 end
-local issued, exp, used = string.match(state, '^(%d+):(%d+):?(%d*)$')
-if tonumber(exp) <= now then return {0, false, false} end
-if used ~= '' and (grace == 0 or now >= tonumber(used) + grace) then
-  redis.call('HSET', f, 'revoked', '1')
-  return {2, false, false}
+local epoch = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)') or ''
+if not state or (used ~= '' and (grace == 0 or now >= tonumber(used) + grace)) then
+  local o, n, e = string.match(redis.call('HGET', f, 'last') or '', '^([^:]+):([^:]+):(%x*)$')
+  local successor = n and redis.call('HGET', f, 't:' .. n)
+  if o ~= ARGV[1] or e == epoch or not successor or not string.match(successor, '^%d+:%d+$') then
+    redis.call('HSET', f, 'revoked', '1')
+    return {2, false, false}
+  end
+  redis.call('HDEL', f, 't:' .. n)
+  state = successor
+  issued, exp = string.match(state, '^(%d+):(%d+)$')
+  used = ''
 end
 if ARGV[7] ~= '' then
   local granted = ' ' .. (redis.call('HGET', f, 'scope') or '') .. ' '
@@ -51,7 +66,7 @@ for i = 1, #fields, 2 do
     if u and (grace == 0 or now >= tonumber(u) + grace) then redis.call('HDEL', f, k) end
   end
 end
-redis.call('HSET', f, new, now .. ':' .. (now + ttl))
+redis.call('HSET', f, new, now .. ':' .. (now + ttl), 'last', ARGV[1] .. ':' .. ARGV[2] .. ':' .. epoch)
 if redis.call('TTL', f) < ttl then redis.call('EXPIRE', f, ttl) end
 return {1, grant, state}
 "#;

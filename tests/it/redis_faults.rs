@@ -391,3 +391,92 @@ async fn a_rotation_stalled_past_its_deadline_writes_nothing_and_its_retry_rotat
     let retry = service.post("/token", &refresh_body(&presented)).await;
     assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
 }
+
+#[tokio::test]
+async fn rotations_piled_up_behind_an_absent_replica_answer_503_and_every_chain_rotates_once_it_is_back()
+ {
+    let primary = RedisServer::start();
+    let port = primary.port.to_string();
+    let replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &port]);
+    wait_for(Duration::from_secs(10), "the replica in sync", || {
+        replica
+            .cli(&["INFO", "replication"])
+            .is_some_and(|info| info.contains("master_link_status:up"))
+    })
+    .await;
+    let app = TestApp::with_vars(&[
+        ("TS_REDIS_URL", &primary.url()),
+        ("TS_REDIS_PREFIX", &unique_prefix("piled")),
+        ("TS_REDIS_WAIT_REPLICAS", "1"),
+    ]);
+    let server = TestServer::spawn(app.state.clone()).await;
+    // Chains that have rotated once (so the script is cached in Redis).
+    let mut chains = Vec::new();
+    for _ in 0..12 {
+        let first = app.password_tokens().await["refresh_token"].clone();
+        let rotated = app.post_json("/token", &refresh_body(&first)).await;
+        assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text());
+        chains.push(rotated.json()["refresh_token"].clone());
+    }
+    // Each write now holds the one connection for `WAIT`'s 300 ms: the ones sent together
+    // queue behind one another, and the later ones time out after they ran.
+    replica.pause();
+    let requests: Vec<_> = chains
+        .iter()
+        .map(|token| {
+            let url = server.url("/token");
+            let body = refresh_body(token);
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let response = http().post(url).json(&body).send().await.unwrap();
+                Answer::read(response, started).await
+            })
+        })
+        .collect();
+    for request in requests {
+        let answer = request.await.unwrap();
+        assert_eq!(
+            answer.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            answer.body
+        );
+        assert!(answer.took < Duration::from_secs(2), "{:?}", answer.took);
+    }
+    replica.resume();
+    // None of those rotations stands: every chain's token rotates, none is taken for reuse.
+    for token in &chains {
+        let answer = wait_for_answer(Duration::from_secs(5), || async {
+            let url = server.url("/token");
+            let response = http().post(url).json(&refresh_body(token)).send().await;
+            Answer::read(response.unwrap(), Instant::now()).await
+        })
+        .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+}
+
+/// Waits until `done` holds, polling every 50 ms, for at most `within`.
+async fn wait_for(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(Instant::now() < deadline, "no {what} after {within:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends a request until it answers something other than 503, for at most `within`.
+async fn wait_for_answer<F, Fut>(within: Duration, send: F) -> Answer
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Answer>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        let answer = send().await;
+        if answer.status != StatusCode::SERVICE_UNAVAILABLE || Instant::now() >= deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -3,7 +3,8 @@
 //! bounded in time; a write can be made to wait for replicas (`WAIT`, in the same round trip).
 
 use std::sync::RwLock;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use redis::aio::{
     ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
@@ -23,6 +24,10 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_millis(800);
 /// How long a write waits for its replicas (`WAIT n 300`); twice that (a `NOSCRIPT` retry)
 /// still fits the 900 ms bound of every operation.
 const WAIT_MILLIS: u64 = 300;
+/// After a write its replicas did not acknowledge, how long writes that must wait for them
+/// answer 503 without reaching Redis. `WAIT` holds the connection it is sent on, so writes
+/// sent meanwhile would queue behind one another, 300 ms each, and time out.
+const REPLICAS_MISSING: Duration = Duration::from_millis(250);
 
 /// Where the Redis of the service is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,7 +48,8 @@ pub enum Topology {
 pub enum Conn {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
-    Sentinel(MultiplexedConnection),
+    /// To a Sentinel-found primary, or a connection of its own (`Connection::dedicated`).
+    Multiplexed(MultiplexedConnection),
 }
 
 impl ConnectionLike for Conn {
@@ -51,7 +57,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Single(c) => c.req_packed_command(cmd),
             Conn::Cluster(c) => c.req_packed_command(cmd),
-            Conn::Sentinel(c) => c.req_packed_command(cmd),
+            Conn::Multiplexed(c) => c.req_packed_command(cmd),
         }
     }
 
@@ -64,7 +70,7 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
             Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
-            Conn::Sentinel(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Multiplexed(c) => c.req_packed_commands(pipeline, offset, count),
         }
     }
 
@@ -72,13 +78,14 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Single(c) => c.get_db(),
             Conn::Cluster(c) => c.get_db(),
-            Conn::Sentinel(c) => c.get_db(),
+            Conn::Multiplexed(c) => c.get_db(),
         }
     }
 }
 
 enum Target {
-    Single(ConnectionManager),
+    /// The manager every operation shares, and the client for connections of their own.
+    Single(Box<(ConnectionManager, redis::Client)>),
     /// A cluster connection needs the cluster up to be made; it is made on first use.
     Cluster(Box<(redis::cluster::ClusterClient, OnceCell<ClusterConnection>)>),
     Sentinel(Box<Sentinel>),
@@ -106,13 +113,10 @@ impl Sentinel {
         if let Some(primary) = self.cached() {
             return Ok(primary);
         }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT));
         let mut primary = client
             .async_get_client()
             .await?
-            .get_multiplexed_async_connection_with_config(&config)
+            .get_multiplexed_async_connection_with_config(&connection_config())
             .await?;
         for script in &self.scripts {
             script.load_async(&mut primary).await?;
@@ -135,6 +139,15 @@ impl Sentinel {
 pub struct Connection {
     target: Target,
     wait_replicas: u32,
+    /// Until when (milliseconds since `started`) writes skip Redis: see `REPLICAS_MISSING`.
+    replicas_missing_until: AtomicU64,
+    started: Instant,
+}
+
+fn connection_config() -> AsyncConnectionConfig {
+    AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
 }
 
 impl Connection {
@@ -155,9 +168,9 @@ impl Connection {
                     .set_number_of_retries(1)
                     .set_min_delay(Duration::from_millis(20))
                     .set_max_delay(Duration::from_millis(200));
-                let manager = ConnectionManager::new_lazy_with_config(client, config)
+                let manager = ConnectionManager::new_lazy_with_config(client.clone(), config)
                     .map_err(|e| format!("TS_REDIS_URL: {e}"))?;
-                Target::Single(manager)
+                Target::Single(Box::new((manager, client)))
             }
             Topology::Cluster(nodes) => {
                 let client = redis::cluster::ClusterClientBuilder::new(nodes.clone())
@@ -196,6 +209,8 @@ impl Connection {
         Ok(Connection {
             target,
             wait_replicas,
+            replicas_missing_until: AtomicU64::new(0),
+            started: Instant::now(),
         })
     }
 
@@ -204,19 +219,51 @@ impl Connection {
         (self.wait_replicas > 0).then_some(self.wait_replicas)
     }
 
+    fn millis(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether a write its replicas did not acknowledge was seen in the last
+    /// `REPLICAS_MISSING`: writes that must wait for them then answer 503 at once.
+    pub fn replicas_missing(&self) -> bool {
+        self.wait_replicas > 0
+            && self.millis() < self.replicas_missing_until.load(Ordering::Relaxed)
+    }
+
+    /// Records a write its replicas did not acknowledge.
+    pub fn unacknowledged(&self) {
+        let until = self.millis() + REPLICAS_MISSING.as_millis() as u64;
+        self.replicas_missing_until.store(until, Ordering::Relaxed);
+    }
+
     async fn conn(&self) -> RedisResult<Conn> {
         match &self.target {
-            Target::Single(manager) => Ok(Conn::Single(manager.clone())),
+            Target::Single(single) => Ok(Conn::Single(single.0.clone())),
             Target::Cluster(cluster) => cluster
                 .1
                 .get_or_try_init(|| cluster.0.get_async_connection())
                 .await
                 .map(|c| Conn::Cluster(c.clone())),
             Target::Sentinel(sentinel) => match sentinel.cached() {
-                Some(primary) => Ok(Conn::Sentinel(primary)),
-                None => sentinel.connect().await.map(Conn::Sentinel),
+                Some(primary) => Ok(Conn::Multiplexed(primary)),
+                None => sentinel.connect().await.map(Conn::Multiplexed),
             },
         }
+    }
+
+    /// A new connection used by nothing else, to the current primary: for an undo that must
+    /// not queue behind writes held by `WAIT` on the shared one. (A cluster has no `WAIT`:
+    /// its shared connection serves.)
+    async fn dedicated(&self) -> RedisResult<Conn> {
+        let client = match &self.target {
+            Target::Single(single) => single.1.clone(),
+            Target::Cluster(_) => return self.conn().await,
+            Target::Sentinel(sentinel) => sentinel.client.lock().await.async_get_client().await?,
+        };
+        client
+            .get_multiplexed_async_connection_with_config(&connection_config())
+            .await
+            .map(Conn::Multiplexed)
     }
 
     /// Runs one operation within `limit`; an error or a timeout is `Unavailable`, and makes a
@@ -226,20 +273,59 @@ impl Connection {
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        let work = async { op(self.conn().await?).await };
-        match tokio::time::timeout(limit, work).await {
+        self.write_within(limit, op).await.map_err(|f| f.error)
+    }
+
+    /// `run_within` for a write, whose failure also says whether the write may have run.
+    pub async fn write_within<T, F, Fut>(&self, limit: Duration, op: F) -> Result<T, Failed>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let work = async {
+            let conn = self.conn().await.map_err(|e| (e, false))?;
+            op(conn).await.map_err(sent)
+        };
+        self.classify(tokio::time::timeout(limit, work).await)
+    }
+
+    /// An operation on a connection of its own (`dedicated`), within `limit`.
+    pub async fn run_dedicated_within<T, F, Fut>(&self, limit: Duration, op: F) -> StoreResult<T>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let work = async {
+            let conn = self.dedicated().await.map_err(|e| (e, false))?;
+            op(conn).await.map_err(sent)
+        };
+        self.classify(tokio::time::timeout(limit, work).await)
+            .map_err(|f| f.error)
+    }
+
+    /// An operation's outcome: an error or a timeout is `Unavailable`, and makes a
+    /// Sentinel-found primary be looked up again.
+    fn classify<T>(
+        &self,
+        outcome: Result<Result<T, (redis::RedisError, bool)>, tokio::time::error::Elapsed>,
+    ) -> Result<T, Failed> {
+        match outcome {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => {
+            Ok(Err((error, may_have_run))) => {
                 if is_connection_error(&error) {
                     self.forget_primary();
                 }
-                Err(StoreError::Unavailable(error.to_string()))
+                Err(Failed {
+                    error: StoreError::Unavailable(error.to_string()),
+                    may_have_run,
+                })
             }
             Err(_) => {
                 self.forget_primary();
-                Err(StoreError::Unavailable(
-                    "redis did not answer in time".into(),
-                ))
+                Err(Failed {
+                    error: StoreError::Unavailable("redis did not answer in time".into()),
+                    may_have_run: true,
+                })
             }
         }
     }
@@ -249,6 +335,19 @@ impl Connection {
             sentinel.forget();
         }
     }
+}
+
+/// An error of a request that was sent: unless the server refused the connection, the request
+/// may have run.
+fn sent(error: redis::RedisError) -> (redis::RedisError, bool) {
+    let refused = error.is_connection_refusal();
+    (error, !refused)
+}
+
+/// A write that failed, and whether it may have run all the same (sent, then no answer).
+pub struct Failed {
+    pub error: StoreError,
+    pub may_have_run: bool,
 }
 
 /// Errors after which the connection may lead to a dead or demoted server.

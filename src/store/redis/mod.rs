@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use redis::{FromRedisValue, Pipeline, Script, ScriptInvocation};
 
 pub use self::connection::Topology;
-use self::connection::{Connection, write_pipe, write_script};
+use self::connection::{Connection, Failed, write_pipe, write_script};
 use super::{
     Attempt, CodeRecord, CodeRedemption, Grant, Hashed, IN_FLIGHT_WAIT_MILLIS, RESERVATION_MILLIS,
     RefreshInfo, RefreshPolicy, RefreshToken, Rotate, Rotation, Session, StoreError, StoreHealth,
@@ -42,9 +42,11 @@ use crate::clock::{Clock, UnixMillis, UnixTime};
 /// Every store operation answers within this (SPEC §8: 503 within 1 s when Redis refuses
 /// connections, 2 s when it hangs).
 const OPERATION_TIMEOUT: Duration = Duration::from_millis(900);
-/// After a write answered too late, how long the look at whether it took effect may take:
-/// together with `OPERATION_TIMEOUT` still within SPEC §8's 2 s.
-const RECOVERY_TIMEOUT: Duration = Duration::from_millis(700);
+/// After a write answered too late, how long the look at whether it took effect may take.
+const RECOVERY_TIMEOUT: Duration = Duration::from_millis(500);
+/// After that look failed too, how long undoing the write may take: all three together stay
+/// within SPEC §8's 2 s.
+const UNDO_TIMEOUT: Duration = Duration::from_millis(300);
 /// `/readyz` answers well within a probe's usual 1 s timeout even with Redis hung.
 const HEALTH_TIMEOUT: Duration = Duration::from_millis(300);
 /// How often a Redis that may evict keys is warned about.
@@ -53,9 +55,13 @@ const EVICTION_WARNING_INTERVAL: Duration = Duration::from_secs(600);
 /// ROTATE's answer: the outcome, the grant, and the old secret's state before the rotation.
 type RotateAnswer = (i64, Option<String>, Option<String>);
 
-/// How long after it is sent a rotation or code redemption may still take effect: within the
-/// operation bound plus the look-up after it (900 + 700 ms), with a margin for the answer.
-const WRITE_DEADLINE: Duration = Duration::from_millis(1500);
+/// How long after it is sent a rotation or code redemption may still take effect: past the
+/// operation bound, so that one Redis runs late can still be answered by the look-up after
+/// it, and before that look-up's end, so that its outcome is settled by then.
+const WRITE_DEADLINE: Duration = Duration::from_millis(1200);
+/// How much later than `WRITE_DEADLINE` an undo is sent, for the error in Redis's clock
+/// offset (measured across half a round trip).
+const DEADLINE_MARGIN: Duration = Duration::from_millis(50);
 
 /// What a rotation or redemption that ran past its deadline answers: nothing was written.
 fn given_up() -> StoreError {
@@ -166,30 +172,49 @@ impl RedisStore {
     }
 
     /// Runs a writing script within the operation bound; the answer, and whether the replicas
-    /// asked for acknowledged it.
+    /// asked for acknowledged it. While they are missing it answers 503 without running.
     async fn script<T: redis::FromRedisValue>(
         &self,
         invocation: &ScriptInvocation<'_>,
-    ) -> StoreResult<(T, bool)> {
+    ) -> Result<(T, bool), Failed> {
+        if self.connection.replicas_missing() {
+            return Err(Failed {
+                error: not_replicated(),
+                may_have_run: false,
+            });
+        }
         let wait = self.connection.wait_replicas();
-        self.connection
-            .run_within(OPERATION_TIMEOUT, |mut c| async move {
+        let answer = self
+            .connection
+            .write_within(OPERATION_TIMEOUT, |mut c| async move {
                 write_script(&mut c, invocation, wait).await
             })
-            .await
+            .await?;
+        if !answer.1 {
+            self.connection.unacknowledged();
+        }
+        Ok(answer)
     }
 
-    /// A writing script that does not wait for replicas: the undoing of a write they did not
-    /// acknowledge, which must take effect on the primary at once.
-    async fn script_now<T: redis::FromRedisValue>(
-        &self,
-        invocation: &ScriptInvocation<'_>,
-    ) -> StoreResult<T> {
-        self.connection
-            .run_within(OPERATION_TIMEOUT, |mut c| async move {
-                write_script(&mut c, invocation, None).await.map(|(v, _)| v)
+    /// Undoes a rotation or redemption that must not stand: one its replicas did not
+    /// acknowledge, or, given `sent`, one whose outcome is unknown (no answer, and the look-up
+    /// after it failed too). The latter is undone once its deadline has passed, when it can no
+    /// longer take effect, so the undo has the last word. Either way the client's retry is not
+    /// taken for reuse. The undo waits for no replica and goes on a connection of its own:
+    /// on the shared one it would queue behind writes held by `WAIT`.
+    async fn undo(&self, undo: ScriptInvocation<'_>, sent: Option<Instant>, what: &str) {
+        if let Some(sent) = sent {
+            tokio::time::sleep_until((sent + WRITE_DEADLINE + DEADLINE_MARGIN).into()).await;
+        }
+        let undone = self
+            .connection
+            .run_dedicated_within(UNDO_TIMEOUT, |mut c| async move {
+                write_script::<i64>(&mut c, &undo, None).await
             })
-            .await
+            .await;
+        if let Err(error) = undone {
+            tracing::warn!(%error, "{what} could not be undone");
+        }
     }
 
     /// A writing script whose answer is only useful if replicated: otherwise 503.
@@ -197,7 +222,7 @@ impl RedisStore {
         &self,
         invocation: &ScriptInvocation<'_>,
     ) -> StoreResult<T> {
-        match self.script(invocation).await? {
+        match self.script(invocation).await.map_err(|f| f.error)? {
             (value, true) => Ok(value),
             (_, false) => Err(not_replicated()),
         }
@@ -205,6 +230,9 @@ impl RedisStore {
 
     /// One command that writes, replicated as asked.
     async fn write(&self, pipe: Pipeline) -> StoreResult<()> {
+        if self.connection.replicas_missing() {
+            return Err(not_replicated());
+        }
         let wait = self.connection.wait_replicas();
         let replicated = self
             .connection
@@ -215,6 +243,7 @@ impl RedisStore {
         if replicated {
             Ok(())
         } else {
+            self.connection.unacknowledged();
             Err(not_replicated())
         }
     }
@@ -258,7 +287,8 @@ impl RedisStore {
     /// One script call on the family's one key (SPEC §7). If Redis answers too late, one more
     /// look tells whether the rotation took effect, so the client gets the tokens it caused
     /// rather than a 503 whose retry would look like reuse. A rotation the replicas did not
-    /// acknowledge is undone before answering 503, for the same reason.
+    /// acknowledge, or whose outcome stays unknown, is undone before answering 503, for the
+    /// same reason.
     pub async fn rotate_refresh(
         &self,
         rotate: &Rotate<'_>,
@@ -277,9 +307,11 @@ impl RedisStore {
             .arg(rotate.client_id)
             .arg(rotate.scope.map(|s| s.to_string()).unwrap_or_default())
             .arg(self.deadline());
+        let sent = Instant::now();
         let (outcome, grant) = match self.script::<RotateAnswer>(&invocation).await {
             Ok(((1, _, Some(state)), false)) => {
-                self.unrotate(&key, old, new, &state).await;
+                let undo = self.unrotate(&key, old, new, &state);
+                self.undo(undo, None, "an unreplicated rotation").await;
                 return Err(not_replicated());
             }
             // Any other answer of a primary whose replicas do not acknowledge (a failover may be
@@ -287,9 +319,19 @@ impl RedisStore {
             // primary never got.
             Ok((_, false)) => return Err(not_replicated()),
             Ok(((outcome, grant, _), true)) => (outcome, grant),
-            Err(error) => match self.rotation_landed(&key, new).await {
+            Err(Failed {
+                error,
+                may_have_run: false,
+            }) => return Err(error),
+            Err(Failed { error, .. }) => match self.rotation_landed(&key, new).await {
                 Some(grant) => (1, Some(grant)),
-                None => return Err(error),
+                None => {
+                    // No state known for the old secret: the new one's stands in.
+                    let undo = self.unrotate(&key, old, new, "");
+                    let what = "a rotation of unknown outcome";
+                    self.undo(undo, Some(sent), what).await;
+                    return Err(error);
+                }
             },
         };
         Ok(match (outcome, grant) {
@@ -301,16 +343,20 @@ impl RedisStore {
         })
     }
 
-    async fn unrotate(&self, key: &str, old: &RefreshToken, new: &Hashed, state: &str) {
+    fn unrotate(
+        &self,
+        key: &str,
+        old: &RefreshToken,
+        new: &Hashed,
+        state: &str,
+    ) -> ScriptInvocation<'_> {
         let mut invocation = self.scripts.unrotate.prepare_invoke();
         invocation
             .key(key)
             .arg(old.secret.as_str())
             .arg(new.as_str())
             .arg(state);
-        if let Err(error) = self.script_now::<i64>(&invocation).await {
-            tracing::warn!(%error, "an unreplicated rotation could not be undone");
-        }
+        invocation
     }
 
     /// The family's grant if `new` is one of its live secrets: the rotation that failed to
@@ -432,18 +478,30 @@ impl RedisStore {
             .arg(policy.ttl)
             .arg(client_id)
             .arg(self.deadline());
+        let sent = Instant::now();
         // As for rotations: a redemption answered too late may have taken effect, and one the
-        // replicas did not acknowledge is undone.
+        // replicas did not acknowledge, or whose outcome stays unknown, is undone.
         let (outcome, value) = match self.script::<(i64, Option<String>)>(&invocation).await {
             Ok(((1, _), false)) => {
-                self.unredeem(&key, family).await;
+                let undo = self.unredeem(&key, family);
+                self.undo(undo, None, "an unreplicated code redemption")
+                    .await;
                 return Err(not_replicated());
             }
             Ok((_, false)) => return Err(not_replicated()),
             Ok((answer, true)) => answer,
-            Err(error) => match self.redemption_landed(&key, family).await {
+            Err(Failed {
+                error,
+                may_have_run: false,
+            }) => return Err(error),
+            Err(Failed { error, .. }) => match self.redemption_landed(&key, family).await {
                 Some(record) => (1, Some(record)),
-                None => return Err(error),
+                None => {
+                    let undo = self.unredeem(&key, family);
+                    let what = "a code redemption of unknown outcome";
+                    self.undo(undo, Some(sent), what).await;
+                    return Err(error);
+                }
             },
         };
         match (outcome, value) {
@@ -457,12 +515,10 @@ impl RedisStore {
         }
     }
 
-    async fn unredeem(&self, key: &str, family: &str) {
+    fn unredeem(&self, key: &str, family: &str) -> ScriptInvocation<'_> {
         let mut invocation = self.scripts.unredeem.prepare_invoke();
         invocation.key(key).arg(family);
-        if let Err(error) = self.script_now::<i64>(&invocation).await {
-            tracing::warn!(%error, "an unreplicated code redemption could not be undone");
-        }
+        invocation
     }
 
     /// The code's record if it was spent for `family`, the family this request chose.

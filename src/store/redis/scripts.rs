@@ -147,13 +147,17 @@ end
 return 1
 "#;
 
-/// Undoes a rotation that no replica acknowledged (`TS_REDIS_WAIT_REPLICAS`): the old secret
-/// gets back the state ROTATE found (ARGV[1], ARGV[3]) and the new one goes, so the client's
-/// retry is a rotation, not reuse.
+/// Undoes a rotation that no replica acknowledged (`TS_REDIS_WAIT_REPLICAS`), or whose outcome
+/// is unknown: the old secret gets back the state ROTATE found (ARGV[1], ARGV[3]; when that is
+/// unknown, `''`, the new secret's `issued:expires`) and the new one goes, so the client's
+/// retry is a rotation, not reuse. Nothing happens if the rotation did not take effect.
 pub const UNROTATE: &str = r#"
-if redis.call('HEXISTS', KEYS[1], 't:' .. ARGV[2]) == 1 then
+local successor = redis.call('HGET', KEYS[1], 't:' .. ARGV[2])
+if successor then
+  local state = ARGV[3]
+  if state == '' then state = string.match(successor, '^%d+:%d+') end
   redis.call('HDEL', KEYS[1], 't:' .. ARGV[2])
-  redis.call('HSET', KEYS[1], 't:' .. ARGV[1], ARGV[3])
+  redis.call('HSET', KEYS[1], 't:' .. ARGV[1], state)
 end
 return 1
 "#;

@@ -12,7 +12,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::{
     AsyncConnectionConfig, Cmd, ErrorKind, FromRedisValue, IntoConnectionInfo, Pipeline,
-    RedisFuture, RedisResult, Script, ScriptInvocation, ServerErrorKind, Value,
+    RedisFuture, RedisResult, Script, ServerErrorKind, ToRedisArgs, Value,
 };
 use tokio::sync::OnceCell;
 
@@ -262,28 +262,54 @@ fn is_connection_error(error: &redis::RedisError) -> bool {
         )
 }
 
+/// One call of a script on one key, by its SHA-1 (`EVALSHA`), written straight into the
+/// command that is sent: `ScriptInvocation` keeps each argument in a buffer of its own and
+/// copies them all into a new command at every call.
+pub struct ScriptCall<'a> {
+    script: &'a Script,
+    cmd: Cmd,
+}
+
+impl<'a> ScriptCall<'a> {
+    pub fn new(script: &'a Script, key: &str) -> Self {
+        let mut cmd = Cmd::with_capacity(16, 256);
+        cmd.arg("EVALSHA").arg(script.get_hash()).arg(1).arg(key);
+        ScriptCall { script, cmd }
+    }
+
+    /// Adds the next `ARGV` of the script.
+    pub fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Self {
+        self.cmd.arg(arg);
+        self
+    }
+}
+
 /// Runs a script that writes. With `wait`, `WAIT n` follows in the same round trip, and the
-/// answer says whether `n` replicas acknowledged the write.
+/// answer says whether `n` replicas acknowledged the write. A server without the script
+/// (new, restarted, or a failover) gets it loaded and the call sent again.
 pub async fn write_script<T: FromRedisValue>(
     conn: &mut Conn,
-    invocation: &ScriptInvocation<'_>,
+    call: &ScriptCall<'_>,
     wait: Option<u32>,
 ) -> RedisResult<(T, bool)> {
     let Some(replicas) = wait else {
-        return invocation
-            .invoke_async(conn)
-            .await
-            .map(|value| (value, true));
+        let value = match call.cmd.query_async::<T>(conn).await {
+            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                call.script.load_async(conn).await?;
+                call.cmd.query_async::<T>(conn).await?
+            }
+            other => other?,
+        };
+        return Ok((value, true));
     };
     let mut pipe = redis::pipe();
-    pipe.invoke_script(invocation)
+    pipe.add_command(call.cmd.clone())
         .cmd("WAIT")
         .arg(replicas)
         .arg(WAIT_MILLIS);
     let answer = match pipe.query_async::<(T, u32)>(conn).await {
         Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-            // A new or restarted server (a failover) has no scripts yet.
-            invocation.load_async(conn).await?;
+            call.script.load_async(conn).await?;
             pipe.query_async::<(T, u32)>(conn).await?
         }
         other => other?,

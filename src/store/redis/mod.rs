@@ -28,10 +28,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::{FromRedisValue, Pipeline, Script, ScriptInvocation};
+use redis::{FromRedisValue, Pipeline, Script};
 
 pub use self::connection::Topology;
-use self::connection::{Connection, write_pipe, write_script};
+use self::connection::{Connection, ScriptCall, write_pipe, write_script};
 use super::{
     Attempt, CodeRecord, CodeRedemption, Grant, Hashed, IN_FLIGHT_WAIT_MILLIS, RESERVATION_MILLIS,
     RefreshInfo, RefreshPolicy, RefreshToken, Rotate, Rotation, Session, StoreError, StoreHealth,
@@ -158,7 +158,7 @@ impl RedisStore {
     }
 
     fn family_key(&self, family: &str) -> String {
-        format!("{}rf:{{{family}}}", self.prefix)
+        [self.prefix.as_str(), "rf:{", family, "}"].concat()
     }
 
     fn login_key(&self, username: &str) -> String {
@@ -169,35 +169,29 @@ impl RedisStore {
     /// asked for acknowledged it.
     async fn script<T: redis::FromRedisValue>(
         &self,
-        invocation: &ScriptInvocation<'_>,
+        call: &ScriptCall<'_>,
     ) -> StoreResult<(T, bool)> {
         let wait = self.connection.wait_replicas();
         self.connection
             .run_within(OPERATION_TIMEOUT, |mut c| async move {
-                write_script(&mut c, invocation, wait).await
+                write_script(&mut c, call, wait).await
             })
             .await
     }
 
     /// A writing script that does not wait for replicas: the undoing of a write they did not
     /// acknowledge, which must take effect on the primary at once.
-    async fn script_now<T: redis::FromRedisValue>(
-        &self,
-        invocation: &ScriptInvocation<'_>,
-    ) -> StoreResult<T> {
+    async fn script_now<T: redis::FromRedisValue>(&self, call: &ScriptCall<'_>) -> StoreResult<T> {
         self.connection
             .run_within(OPERATION_TIMEOUT, |mut c| async move {
-                write_script(&mut c, invocation, None).await.map(|(v, _)| v)
+                write_script(&mut c, call, None).await.map(|(v, _)| v)
             })
             .await
     }
 
     /// A writing script whose answer is only useful if replicated: otherwise 503.
-    async fn replicated<T: redis::FromRedisValue>(
-        &self,
-        invocation: &ScriptInvocation<'_>,
-    ) -> StoreResult<T> {
-        match self.script(invocation).await? {
+    async fn replicated<T: redis::FromRedisValue>(&self, call: &ScriptCall<'_>) -> StoreResult<T> {
+        match self.script(call).await? {
             (value, true) => Ok(value),
             (_, false) => Err(not_replicated()),
         }
@@ -228,9 +222,9 @@ impl RedisStore {
     }
 
     async fn revoke_family(&self, family: &str, ttl: u64) -> StoreResult<()> {
-        let mut invocation = self.scripts.revoke_family.prepare_invoke();
-        invocation.key(self.family_key(family)).arg(ttl);
-        self.replicated::<i64>(&invocation).await.map(drop)
+        let mut call = ScriptCall::new(&self.scripts.revoke_family, &self.family_key(family));
+        call.arg(ttl);
+        self.replicated::<i64>(&call).await.map(drop)
     }
 
     pub async fn create_family(
@@ -240,17 +234,16 @@ impl RedisStore {
         now: UnixTime,
         policy: RefreshPolicy,
     ) -> StoreResult<bool> {
-        let mut invocation = self.scripts.create_family.prepare_invoke();
-        invocation
-            .key(self.family_key(&token.family))
-            .arg(encode(grant)?)
+        let mut call =
+            ScriptCall::new(&self.scripts.create_family, &self.family_key(&token.family));
+        call.arg(encode(grant)?)
             .arg(token.secret.as_str())
             .arg(now)
             .arg(now + policy.ttl)
             .arg(policy.ttl)
             .arg(&grant.client_id)
             .arg(grant.scope.to_string());
-        self.replicated::<i64>(&invocation)
+        self.replicated::<i64>(&call)
             .await
             .map(|created| created == 1)
     }
@@ -266,10 +259,8 @@ impl RedisStore {
     ) -> StoreResult<Rotation> {
         let Rotate { old, new, now, .. } = *rotate;
         let key = self.family_key(&old.family);
-        let mut invocation = self.scripts.rotate.prepare_invoke();
-        invocation
-            .key(&key)
-            .arg(old.secret.as_str())
+        let mut call = ScriptCall::new(&self.scripts.rotate, &key);
+        call.arg(old.secret.as_str())
             .arg(new.as_str())
             .arg(now)
             .arg(policy.ttl)
@@ -277,7 +268,7 @@ impl RedisStore {
             .arg(rotate.client_id)
             .arg(rotate.scope.map(|s| s.to_string()).unwrap_or_default())
             .arg(self.deadline());
-        let (outcome, grant) = match self.script::<RotateAnswer>(&invocation).await {
+        let (outcome, grant) = match self.script::<RotateAnswer>(&call).await {
             Ok(((1, _, Some(state)), false)) => {
                 self.unrotate(&key, old, new, &state).await;
                 return Err(not_replicated());
@@ -302,13 +293,9 @@ impl RedisStore {
     }
 
     async fn unrotate(&self, key: &str, old: &RefreshToken, new: &Hashed, state: &str) {
-        let mut invocation = self.scripts.unrotate.prepare_invoke();
-        invocation
-            .key(key)
-            .arg(old.secret.as_str())
-            .arg(new.as_str())
-            .arg(state);
-        if let Err(error) = self.script_now::<i64>(&invocation).await {
+        let mut call = ScriptCall::new(&self.scripts.unrotate, key);
+        call.arg(old.secret.as_str()).arg(new.as_str()).arg(state);
+        if let Err(error) = self.script_now::<i64>(&call).await {
             tracing::warn!(%error, "an unreplicated rotation could not be undone");
         }
     }
@@ -397,22 +384,21 @@ impl RedisStore {
     }
 
     pub async fn revoke_refresh(&self, token: &RefreshToken, client_id: &str) -> StoreResult<()> {
-        let mut invocation = self.scripts.revoke_owned_family.prepare_invoke();
-        invocation
-            .key(self.family_key(&token.family))
-            .arg(client_id);
-        self.replicated::<i64>(&invocation).await.map(drop)
+        let mut call = ScriptCall::new(
+            &self.scripts.revoke_owned_family,
+            &self.family_key(&token.family),
+        );
+        call.arg(client_id);
+        self.replicated::<i64>(&call).await.map(drop)
     }
 
     pub async fn put_code(&self, code: &Hashed, record: &CodeRecord, ttl: u64) -> StoreResult<()> {
-        let mut invocation = self.scripts.put_code.prepare_invoke();
-        invocation
-            .key(self.key("ac", code.as_str()))
-            .arg(encode(record)?)
+        let mut call = ScriptCall::new(&self.scripts.put_code, &self.key("ac", code.as_str()));
+        call.arg(encode(record)?)
             .arg(record.expires_at)
             .arg(&record.grant.client_id)
             .arg(ttl);
-        self.replicated::<i64>(&invocation).await.map(drop)
+        self.replicated::<i64>(&call).await.map(drop)
     }
 
     pub async fn redeem_code(
@@ -424,17 +410,15 @@ impl RedisStore {
         policy: RefreshPolicy,
     ) -> StoreResult<CodeRedemption> {
         let key = self.key("ac", code.as_str());
-        let mut invocation = self.scripts.redeem_code.prepare_invoke();
-        invocation
-            .key(&key)
-            .arg(family)
+        let mut call = ScriptCall::new(&self.scripts.redeem_code, &key);
+        call.arg(family)
             .arg(now)
             .arg(policy.ttl)
             .arg(client_id)
             .arg(self.deadline());
         // As for rotations: a redemption answered too late may have taken effect, and one the
         // replicas did not acknowledge is undone.
-        let (outcome, value) = match self.script::<(i64, Option<String>)>(&invocation).await {
+        let (outcome, value) = match self.script::<(i64, Option<String>)>(&call).await {
             Ok(((1, _), false)) => {
                 self.unredeem(&key, family).await;
                 return Err(not_replicated());
@@ -458,9 +442,9 @@ impl RedisStore {
     }
 
     async fn unredeem(&self, key: &str, family: &str) {
-        let mut invocation = self.scripts.unredeem.prepare_invoke();
-        invocation.key(key).arg(family);
-        if let Err(error) = self.script_now::<i64>(&invocation).await {
+        let mut call = ScriptCall::new(&self.scripts.unredeem, key);
+        call.arg(family);
+        if let Err(error) = self.script_now::<i64>(&call).await {
             tracing::warn!(%error, "an unreplicated code redemption could not be undone");
         }
     }
@@ -509,15 +493,13 @@ impl RedisStore {
         now: UnixMillis,
         max_failures: u32,
     ) -> StoreResult<Attempt> {
-        let mut invocation = self.scripts.reserve_login.prepare_invoke();
-        invocation
-            .key(self.login_key(username))
-            .arg(now)
+        let mut call = ScriptCall::new(&self.scripts.reserve_login, &self.login_key(username));
+        call.arg(now)
             .arg(THROTTLE_WINDOW * 1000)
             .arg(max_failures)
             .arg(RESERVATION_MILLIS)
             .arg(IN_FLIGHT_WAIT_MILLIS);
-        Ok(match self.replicated::<u64>(&invocation).await? {
+        Ok(match self.replicated::<u64>(&call).await? {
             0 => Attempt::Reserved,
             wait => Attempt::Throttled(wait),
         })
@@ -529,20 +511,17 @@ impl RedisStore {
         now: UnixMillis,
         max_failures: u32,
     ) -> StoreResult<()> {
-        let mut invocation = self.scripts.login_failed.prepare_invoke();
-        invocation
-            .key(self.login_key(username))
-            .arg(now)
+        let mut call = ScriptCall::new(&self.scripts.login_failed, &self.login_key(username));
+        call.arg(now)
             .arg(THROTTLE_WINDOW * 1000)
             .arg(max_failures)
             .arg(THROTTLE_MAX_WAIT);
-        self.replicated::<i64>(&invocation).await.map(drop)
+        self.replicated::<i64>(&call).await.map(drop)
     }
 
     pub async fn login_released(&self, username: &str) -> StoreResult<()> {
-        let mut invocation = self.scripts.login_released.prepare_invoke();
-        invocation.key(self.login_key(username));
-        self.replicated::<i64>(&invocation).await.map(drop)
+        let call = ScriptCall::new(&self.scripts.login_released, &self.login_key(username));
+        self.replicated::<i64>(&call).await.map(drop)
     }
 
     pub async fn login_succeeded(&self, username: &str) -> StoreResult<()> {

@@ -19,6 +19,9 @@ use tokio::sync::OnceCell;
 use crate::store::{StoreError, StoreResult};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// For the cluster client only. One server and a Sentinel-found primary get no response
+/// timeout of the redis crate: every operation is bounded by `Connection::run_within`
+/// already, and the crate's timeout would arm a second timer for each request.
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(800);
 /// How long a write waits for its replicas (`WAIT n 300`); twice that (a `NOSCRIPT` retry)
 /// still fits the 900 ms bound of every operation.
@@ -108,7 +111,7 @@ impl Sentinel {
         }
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT));
+            .set_response_timeout(None);
         let mut primary = client
             .async_get_client()
             .await?
@@ -151,7 +154,7 @@ impl Connection {
                     redis::Client::open(url.as_str()).map_err(|e| format!("TS_REDIS_URL: {e}"))?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(CONNECT_TIMEOUT))
-                    .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                    .set_response_timeout(None)
                     .set_number_of_retries(1)
                     .set_min_delay(Duration::from_millis(20))
                     .set_max_delay(Duration::from_millis(200));

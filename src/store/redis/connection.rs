@@ -13,13 +13,16 @@ use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::{
     AsyncConnectionConfig, Cmd, ErrorKind, FromRedisValue, IntoConnectionInfo, Pipeline,
-    RedisFuture, RedisResult, Script, ScriptInvocation, ServerErrorKind, Value,
+    RedisFuture, RedisResult, Script, ServerErrorKind, ToRedisArgs, Value,
 };
 use tokio::sync::OnceCell;
 
 use crate::store::{StoreError, StoreResult};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// For the cluster client only. One server and a Sentinel-found primary get no response
+/// timeout of the redis crate: every operation is bounded by `Connection::run_within`
+/// already, and the crate's timeout would arm a second timer for each request.
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(800);
 /// How long a write waits for its replicas (`WAIT n 300`); twice that (a `NOSCRIPT` retry)
 /// still fits the 900 ms bound of every operation.
@@ -147,7 +150,7 @@ pub struct Connection {
 fn connection_config() -> AsyncConnectionConfig {
     AsyncConnectionConfig::new()
         .set_connection_timeout(Some(CONNECT_TIMEOUT))
-        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+        .set_response_timeout(None)
 }
 
 impl Connection {
@@ -164,7 +167,7 @@ impl Connection {
                     redis::Client::open(url.as_str()).map_err(|e| format!("TS_REDIS_URL: {e}"))?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(CONNECT_TIMEOUT))
-                    .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                    .set_response_timeout(None)
                     .set_number_of_retries(1)
                     .set_min_delay(Duration::from_millis(20))
                     .set_max_delay(Duration::from_millis(200));
@@ -361,28 +364,54 @@ fn is_connection_error(error: &redis::RedisError) -> bool {
         )
 }
 
+/// One call of a script on one key, by its SHA-1 (`EVALSHA`), written straight into the
+/// command that is sent: `ScriptInvocation` keeps each argument in a buffer of its own and
+/// copies them all into a new command at every call.
+pub struct ScriptCall<'a> {
+    script: &'a Script,
+    cmd: Cmd,
+}
+
+impl<'a> ScriptCall<'a> {
+    pub fn new(script: &'a Script, key: &str) -> Self {
+        let mut cmd = Cmd::with_capacity(16, 256);
+        cmd.arg("EVALSHA").arg(script.get_hash()).arg(1).arg(key);
+        ScriptCall { script, cmd }
+    }
+
+    /// Adds the next `ARGV` of the script.
+    pub fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Self {
+        self.cmd.arg(arg);
+        self
+    }
+}
+
 /// Runs a script that writes. With `wait`, `WAIT n` follows in the same round trip, and the
-/// answer says whether `n` replicas acknowledged the write.
+/// answer says whether `n` replicas acknowledged the write. A server without the script
+/// (new, restarted, or a failover) gets it loaded and the call sent again.
 pub async fn write_script<T: FromRedisValue>(
     conn: &mut Conn,
-    invocation: &ScriptInvocation<'_>,
+    call: &ScriptCall<'_>,
     wait: Option<u32>,
 ) -> RedisResult<(T, bool)> {
     let Some(replicas) = wait else {
-        return invocation
-            .invoke_async(conn)
-            .await
-            .map(|value| (value, true));
+        let value = match call.cmd.query_async::<T>(conn).await {
+            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                call.script.load_async(conn).await?;
+                call.cmd.query_async::<T>(conn).await?
+            }
+            other => other?,
+        };
+        return Ok((value, true));
     };
     let mut pipe = redis::pipe();
-    pipe.invoke_script(invocation)
+    pipe.add_command(call.cmd.clone())
         .cmd("WAIT")
         .arg(replicas)
         .arg(WAIT_MILLIS);
     let answer = match pipe.query_async::<(T, u32)>(conn).await {
         Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-            // A new or restarted server (a failover) has no scripts yet.
-            invocation.load_async(conn).await?;
+            call.script.load_async(conn).await?;
             pipe.query_async::<(T, u32)>(conn).await?
         }
         other => other?,

@@ -28,10 +28,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::{FromRedisValue, Pipeline, Script, ScriptInvocation};
+use redis::{FromRedisValue, Pipeline, Script};
 
 pub use self::connection::Topology;
-use self::connection::{Connection, Failed, write_pipe, write_script};
+use self::connection::{Connection, Failed, ScriptCall, write_pipe, write_script};
 use super::{
     Attempt, CodeRecord, CodeRedemption, Grant, Hashed, IN_FLIGHT_WAIT_MILLIS, RESERVATION_MILLIS,
     RefreshInfo, RefreshPolicy, RefreshToken, Rotate, Rotation, Session, StoreError, StoreHealth,
@@ -164,7 +164,7 @@ impl RedisStore {
     }
 
     fn family_key(&self, family: &str) -> String {
-        format!("{}rf:{{{family}}}", self.prefix)
+        [self.prefix.as_str(), "rf:{", family, "}"].concat()
     }
 
     fn login_key(&self, username: &str) -> String {
@@ -175,7 +175,7 @@ impl RedisStore {
     /// asked for acknowledged it. While they are missing it answers 503 without running.
     async fn script<T: redis::FromRedisValue>(
         &self,
-        invocation: &ScriptInvocation<'_>,
+        call: &ScriptCall<'_>,
     ) -> Result<(T, bool), Failed> {
         if self.connection.replicas_missing() {
             return Err(Failed {
@@ -187,7 +187,7 @@ impl RedisStore {
         let answer = self
             .connection
             .write_within(OPERATION_TIMEOUT, |mut c| async move {
-                write_script(&mut c, invocation, wait).await
+                write_script(&mut c, call, wait).await
             })
             .await?;
         if !answer.1 {
@@ -202,7 +202,7 @@ impl RedisStore {
     /// longer take effect, so the undo has the last word. Either way the client's retry is not
     /// taken for reuse. The undo waits for no replica and goes on a connection of its own:
     /// on the shared one it would queue behind writes held by `WAIT`.
-    async fn undo(&self, undo: ScriptInvocation<'_>, sent: Option<Instant>, what: &str) {
+    async fn undo(&self, undo: ScriptCall<'_>, sent: Option<Instant>, what: &str) {
         if let Some(sent) = sent {
             tokio::time::sleep_until((sent + WRITE_DEADLINE + DEADLINE_MARGIN).into()).await;
         }
@@ -218,11 +218,8 @@ impl RedisStore {
     }
 
     /// A writing script whose answer is only useful if replicated: otherwise 503.
-    async fn replicated<T: redis::FromRedisValue>(
-        &self,
-        invocation: &ScriptInvocation<'_>,
-    ) -> StoreResult<T> {
-        match self.script(invocation).await.map_err(|f| f.error)? {
+    async fn replicated<T: redis::FromRedisValue>(&self, call: &ScriptCall<'_>) -> StoreResult<T> {
+        match self.script(call).await.map_err(|f| f.error)? {
             (value, true) => Ok(value),
             (_, false) => Err(not_replicated()),
         }
@@ -257,9 +254,9 @@ impl RedisStore {
     }
 
     async fn revoke_family(&self, family: &str, ttl: u64) -> StoreResult<()> {
-        let mut invocation = self.scripts.revoke_family.prepare_invoke();
-        invocation.key(self.family_key(family)).arg(ttl);
-        self.replicated::<i64>(&invocation).await.map(drop)
+        let mut call = ScriptCall::new(&self.scripts.revoke_family, &self.family_key(family));
+        call.arg(ttl);
+        self.replicated::<i64>(&call).await.map(drop)
     }
 
     pub async fn create_family(
@@ -269,17 +266,16 @@ impl RedisStore {
         now: UnixTime,
         policy: RefreshPolicy,
     ) -> StoreResult<bool> {
-        let mut invocation = self.scripts.create_family.prepare_invoke();
-        invocation
-            .key(self.family_key(&token.family))
-            .arg(encode(grant)?)
+        let mut call =
+            ScriptCall::new(&self.scripts.create_family, &self.family_key(&token.family));
+        call.arg(encode(grant)?)
             .arg(token.secret.as_str())
             .arg(now)
             .arg(now + policy.ttl)
             .arg(policy.ttl)
             .arg(&grant.client_id)
             .arg(grant.scope.to_string());
-        self.replicated::<i64>(&invocation)
+        self.replicated::<i64>(&call)
             .await
             .map(|created| created == 1)
     }
@@ -296,10 +292,8 @@ impl RedisStore {
     ) -> StoreResult<Rotation> {
         let Rotate { old, new, now, .. } = *rotate;
         let key = self.family_key(&old.family);
-        let mut invocation = self.scripts.rotate.prepare_invoke();
-        invocation
-            .key(&key)
-            .arg(old.secret.as_str())
+        let mut call = ScriptCall::new(&self.scripts.rotate, &key);
+        call.arg(old.secret.as_str())
             .arg(new.as_str())
             .arg(now)
             .arg(policy.ttl)
@@ -308,7 +302,7 @@ impl RedisStore {
             .arg(rotate.scope.map(|s| s.to_string()).unwrap_or_default())
             .arg(self.deadline());
         let sent = Instant::now();
-        let (outcome, grant) = match self.script::<RotateAnswer>(&invocation).await {
+        let (outcome, grant) = match self.script::<RotateAnswer>(&call).await {
             Ok(((1, _, Some(state)), false)) => {
                 let undo = self.unrotate(&key, old, new, &state);
                 self.undo(undo, None, "an unreplicated rotation").await;
@@ -343,20 +337,10 @@ impl RedisStore {
         })
     }
 
-    fn unrotate(
-        &self,
-        key: &str,
-        old: &RefreshToken,
-        new: &Hashed,
-        state: &str,
-    ) -> ScriptInvocation<'_> {
-        let mut invocation = self.scripts.unrotate.prepare_invoke();
-        invocation
-            .key(key)
-            .arg(old.secret.as_str())
-            .arg(new.as_str())
-            .arg(state);
-        invocation
+    fn unrotate(&self, key: &str, old: &RefreshToken, new: &Hashed, state: &str) -> ScriptCall<'_> {
+        let mut call = ScriptCall::new(&self.scripts.unrotate, key);
+        call.arg(old.secret.as_str()).arg(new.as_str()).arg(state);
+        call
     }
 
     /// The family's grant if `new` is one of its live secrets: the rotation that failed to
@@ -443,22 +427,21 @@ impl RedisStore {
     }
 
     pub async fn revoke_refresh(&self, token: &RefreshToken, client_id: &str) -> StoreResult<()> {
-        let mut invocation = self.scripts.revoke_owned_family.prepare_invoke();
-        invocation
-            .key(self.family_key(&token.family))
-            .arg(client_id);
-        self.replicated::<i64>(&invocation).await.map(drop)
+        let mut call = ScriptCall::new(
+            &self.scripts.revoke_owned_family,
+            &self.family_key(&token.family),
+        );
+        call.arg(client_id);
+        self.replicated::<i64>(&call).await.map(drop)
     }
 
     pub async fn put_code(&self, code: &Hashed, record: &CodeRecord, ttl: u64) -> StoreResult<()> {
-        let mut invocation = self.scripts.put_code.prepare_invoke();
-        invocation
-            .key(self.key("ac", code.as_str()))
-            .arg(encode(record)?)
+        let mut call = ScriptCall::new(&self.scripts.put_code, &self.key("ac", code.as_str()));
+        call.arg(encode(record)?)
             .arg(record.expires_at)
             .arg(&record.grant.client_id)
             .arg(ttl);
-        self.replicated::<i64>(&invocation).await.map(drop)
+        self.replicated::<i64>(&call).await.map(drop)
     }
 
     pub async fn redeem_code(
@@ -470,10 +453,8 @@ impl RedisStore {
         policy: RefreshPolicy,
     ) -> StoreResult<CodeRedemption> {
         let key = self.key("ac", code.as_str());
-        let mut invocation = self.scripts.redeem_code.prepare_invoke();
-        invocation
-            .key(&key)
-            .arg(family)
+        let mut call = ScriptCall::new(&self.scripts.redeem_code, &key);
+        call.arg(family)
             .arg(now)
             .arg(policy.ttl)
             .arg(client_id)
@@ -481,7 +462,7 @@ impl RedisStore {
         let sent = Instant::now();
         // As for rotations: a redemption answered too late may have taken effect, and one the
         // replicas did not acknowledge, or whose outcome stays unknown, is undone.
-        let (outcome, value) = match self.script::<(i64, Option<String>)>(&invocation).await {
+        let (outcome, value) = match self.script::<(i64, Option<String>)>(&call).await {
             Ok(((1, _), false)) => {
                 let undo = self.unredeem(&key, family);
                 self.undo(undo, None, "an unreplicated code redemption")
@@ -515,10 +496,10 @@ impl RedisStore {
         }
     }
 
-    fn unredeem(&self, key: &str, family: &str) -> ScriptInvocation<'_> {
-        let mut invocation = self.scripts.unredeem.prepare_invoke();
-        invocation.key(key).arg(family);
-        invocation
+    fn unredeem(&self, key: &str, family: &str) -> ScriptCall<'_> {
+        let mut call = ScriptCall::new(&self.scripts.unredeem, key);
+        call.arg(family);
+        call
     }
 
     /// The code's record if it was spent for `family`, the family this request chose.
@@ -565,15 +546,13 @@ impl RedisStore {
         now: UnixMillis,
         max_failures: u32,
     ) -> StoreResult<Attempt> {
-        let mut invocation = self.scripts.reserve_login.prepare_invoke();
-        invocation
-            .key(self.login_key(username))
-            .arg(now)
+        let mut call = ScriptCall::new(&self.scripts.reserve_login, &self.login_key(username));
+        call.arg(now)
             .arg(THROTTLE_WINDOW * 1000)
             .arg(max_failures)
             .arg(RESERVATION_MILLIS)
             .arg(IN_FLIGHT_WAIT_MILLIS);
-        Ok(match self.replicated::<u64>(&invocation).await? {
+        Ok(match self.replicated::<u64>(&call).await? {
             0 => Attempt::Reserved,
             wait => Attempt::Throttled(wait),
         })
@@ -585,20 +564,17 @@ impl RedisStore {
         now: UnixMillis,
         max_failures: u32,
     ) -> StoreResult<()> {
-        let mut invocation = self.scripts.login_failed.prepare_invoke();
-        invocation
-            .key(self.login_key(username))
-            .arg(now)
+        let mut call = ScriptCall::new(&self.scripts.login_failed, &self.login_key(username));
+        call.arg(now)
             .arg(THROTTLE_WINDOW * 1000)
             .arg(max_failures)
             .arg(THROTTLE_MAX_WAIT);
-        self.replicated::<i64>(&invocation).await.map(drop)
+        self.replicated::<i64>(&call).await.map(drop)
     }
 
     pub async fn login_released(&self, username: &str) -> StoreResult<()> {
-        let mut invocation = self.scripts.login_released.prepare_invoke();
-        invocation.key(self.login_key(username));
-        self.replicated::<i64>(&invocation).await.map(drop)
+        let call = ScriptCall::new(&self.scripts.login_released, &self.login_key(username));
+        self.replicated::<i64>(&call).await.map(drop)
     }
 
     pub async fn login_succeeded(&self, username: &str) -> StoreResult<()> {

@@ -30,11 +30,17 @@ pub async fn readyz(State(state): State<AppState>) -> Json<Value> {
     if let Some(policy) = &report.maxmemory_policy {
         body["maxmemory_policy"] = json!(policy);
     }
+    let mut warnings = Vec::new();
     if report.evicts() {
-        body["warnings"] = json!([
+        warnings.push(
             "Redis may evict keys (maxmemory-policy is not noeviction): refresh tokens, codes \
              and login throttles can vanish"
-        ]);
+                .to_owned(),
+        );
+    }
+    warnings.extend(report.replication_warning());
+    if !warnings.is_empty() {
+        body["warnings"] = json!(warnings);
     }
     Json(body)
 }

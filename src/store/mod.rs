@@ -236,7 +236,42 @@ pub fn throttle_wait(failures: u64, max_failures: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{RefreshToken, THROTTLE_MAX_WAIT, attempts_allowed, throttle_wait};
+    use super::{
+        RefreshToken, StoreHealth, StoreReport, THROTTLE_MAX_WAIT, attempts_allowed, throttle_wait,
+    };
+
+    fn replicated(replicas: u32, wait_replicas: u32) -> StoreReport {
+        StoreReport {
+            replicas: Some(replicas),
+            wait_replicas,
+            ..StoreReport::of(StoreHealth::Up)
+        }
+    }
+
+    #[test]
+    fn waiting_for_every_replica_or_for_none_is_no_warning() {
+        assert_eq!(replicated(2, 2).replication_warning(), None);
+        assert_eq!(replicated(2, 0).replication_warning(), None);
+        assert_eq!(
+            StoreReport::of(StoreHealth::Down).replication_warning(),
+            None
+        );
+    }
+
+    #[test]
+    fn more_replicas_than_a_write_waits_for_is_a_warning_naming_the_setting() {
+        let warning = replicated(2, 1).replication_warning().unwrap();
+        assert!(
+            warning.contains("set TS_REDIS_WAIT_REPLICAS to 2"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn fewer_replicas_than_a_write_waits_for_is_a_warning_that_writes_fail() {
+        let warning = replicated(1, 2).replication_warning().unwrap();
+        assert!(warning.contains("every write answers 503"), "{warning}");
+    }
 
     #[test]
     fn a_refresh_token_names_its_family_and_hides_its_secret() {
@@ -329,6 +364,10 @@ pub struct StoreReport {
     pub health: StoreHealth,
     /// Redis's `maxmemory-policy`, when Redis answered.
     pub maxmemory_policy: Option<String>,
+    /// The replicas of the Redis primary (`connected_slaves`), when Redis answered.
+    pub replicas: Option<u32>,
+    /// `TS_REDIS_WAIT_REPLICAS`.
+    pub wait_replicas: u32,
 }
 
 impl StoreReport {
@@ -336,7 +375,32 @@ impl StoreReport {
         StoreReport {
             health,
             maxmemory_policy: None,
+            replicas: None,
+            wait_replicas: 0,
         }
+    }
+
+    /// What is wrong when the primary's replicas are not the number every write waits for
+    /// (SPEC §10): fewer, and every write answers 503; more, and a failover to a replica that
+    /// did not acknowledge an answered write loses it.
+    pub fn replication_warning(&self) -> Option<String> {
+        let (replicas, wait) = (self.replicas?, self.wait_replicas);
+        if wait == 0 || replicas == wait {
+            return None;
+        }
+        Some(if replicas < wait {
+            format!(
+                "the Redis primary has {replicas} replicas and TS_REDIS_WAIT_REPLICAS is {wait}: \
+                 every write answers 503 until enough replicas are back"
+            )
+        } else {
+            format!(
+                "the Redis primary has {replicas} replicas and TS_REDIS_WAIT_REPLICAS is {wait}: \
+                 a failover to a replica that did not acknowledge an answered rotation loses \
+                 it, and its client's next refresh is taken for reuse; set \
+                 TS_REDIS_WAIT_REPLICAS to {replicas}"
+            )
+        })
     }
 
     /// Whether Redis may evict the service's keys: any policy but `noeviction` (every key

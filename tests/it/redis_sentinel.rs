@@ -267,3 +267,17 @@ async fn after_a_failover_a_token_whose_successor_was_used_is_still_reuse() {
     let latest = once_available(&app, &refresh(&chain.0[0])).await;
     latest.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_warns_when_the_primary_has_more_replicas_than_every_write_waits_for() {
+    let set = SentinelSet::start();
+    let ready = app(&set, "1").get("/readyz").await.json();
+    assert_eq!(ready["store"], "up", "{ready}");
+    let warnings = ready["warnings"].to_string();
+    assert!(
+        warnings.contains("has 2 replicas and TS_REDIS_WAIT_REPLICAS is 1"),
+        "{ready}"
+    );
+    let ready = app(&set, "2").get("/readyz").await.json();
+    assert!(ready.get("warnings").is_none(), "{ready}");
+}

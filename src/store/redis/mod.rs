@@ -49,8 +49,9 @@ const RECOVERY_TIMEOUT: Duration = Duration::from_millis(500);
 const UNDO_TIMEOUT: Duration = Duration::from_millis(300);
 /// `/readyz` answers well within a probe's usual 1 s timeout even with Redis hung.
 const HEALTH_TIMEOUT: Duration = Duration::from_millis(300);
-/// How often a Redis that may evict keys is warned about.
-const EVICTION_WARNING_INTERVAL: Duration = Duration::from_secs(600);
+/// How often a Redis that may evict keys, or whose replicas are not the number every write
+/// waits for, is warned about.
+const WARNING_INTERVAL: Duration = Duration::from_secs(600);
 
 /// ROTATE's answer: the outcome, the grant, and the old secret's state before the rotation.
 type RotateAnswer = (i64, Option<String>, Option<String>);
@@ -80,6 +81,7 @@ pub struct RedisStore {
     prefix: String,
     scripts: Scripts,
     eviction_warned: Mutex<Option<Instant>>,
+    replication_warned: Mutex<Option<Instant>>,
     /// Redis's clock minus ours, in milliseconds, as last measured by `health`.
     clock_offset: AtomicI64,
 }
@@ -147,6 +149,7 @@ impl RedisStore {
             connection: Connection::new(topology, wait_replicas, scripts.all())?,
             prefix: prefix.to_owned(),
             eviction_warned: Mutex::new(None),
+            replication_warned: Mutex::new(None),
             clock_offset: AtomicI64::new(0),
             scripts,
         })
@@ -583,8 +586,8 @@ impl RedisStore {
         self.write(pipe).await
     }
 
-    /// Whether Redis answers, and its eviction policy (from `INFO memory`, which managed
-    /// Redis services answer even where `CONFIG` is disabled).
+    /// Whether Redis answers, its eviction policy and the primary's replicas (from `INFO`,
+    /// which managed Redis services answer even where `CONFIG` is disabled).
     pub async fn health(&self) -> StoreReport {
         let before = Clock::System.now_millis();
         let answer = self
@@ -593,13 +596,15 @@ impl RedisStore {
                 redis::pipe()
                     .cmd("INFO")
                     .arg("memory")
+                    .cmd("INFO")
+                    .arg("replication")
                     .cmd("TIME")
-                    .query_async::<(String, (u64, u64))>(&mut c)
+                    .query_async::<(String, String, (u64, u64))>(&mut c)
                     .await
             })
             .await;
         let after = Clock::System.now_millis();
-        let Ok((info, (seconds, micros))) = answer else {
+        let Ok((info, replication, (seconds, micros))) = answer else {
             return StoreReport::of(StoreHealth::Down);
         };
         // Redis's clock against ours, halfway through the round trip, so the write deadlines
@@ -608,30 +613,34 @@ impl RedisStore {
         let ours = before / 2 + after / 2;
         let offset = i64::try_from(theirs).unwrap_or(0) - i64::try_from(ours).unwrap_or(0);
         self.clock_offset.store(offset, Ordering::Relaxed);
-        let policy = info
-            .lines()
-            .find_map(|line| line.strip_prefix("maxmemory_policy:"))
-            .map(|p| p.trim().to_owned());
+        let field = |info: &str, name: &str| {
+            info.lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+                .map(|value| value.trim().to_owned())
+        };
         let report = StoreReport {
             health: StoreHealth::Up,
-            maxmemory_policy: policy,
+            maxmemory_policy: field(&info, "maxmemory_policy"),
+            replicas: field(&replication, "connected_slaves").and_then(|n| n.parse().ok()),
+            wait_replicas: self.connection.wait_replicas().unwrap_or(0),
         };
         if report.evicts() {
             self.warn_eviction(&report);
+        }
+        if let Some(warning) = report.replication_warning()
+            && rarely(&self.replication_warned)
+        {
+            tracing::warn!("{warning}");
         }
         report
     }
 
     /// Every security decision rests on keys Redis must not evict (SPEC §8): say so loudly,
-    /// at most once per `EVICTION_WARNING_INTERVAL`.
+    /// at most once per `WARNING_INTERVAL`.
     fn warn_eviction(&self, report: &StoreReport) {
-        let Ok(mut last) = self.eviction_warned.lock() else {
-            return;
-        };
-        if last.is_some_and(|at: Instant| at.elapsed() < EVICTION_WARNING_INTERVAL) {
+        if !rarely(&self.eviction_warned) {
             return;
         }
-        *last = Some(Instant::now());
         tracing::warn!(
             maxmemory_policy = report.maxmemory_policy.as_deref().unwrap_or("unknown"),
             "REDIS MAY EVICT THE SERVICE'S KEYS: set maxmemory-policy noeviction; under eviction \
@@ -639,6 +648,19 @@ impl RedisStore {
              tokens stop working, users must sign in again)"
         );
     }
+}
+
+/// Whether a warning last given at `last` is due again (`WARNING_INTERVAL`); if so, it is
+/// given now.
+fn rarely(last: &Mutex<Option<Instant>>) -> bool {
+    let Ok(mut last) = last.lock() else {
+        return false;
+    };
+    if last.is_some_and(|at: Instant| at.elapsed() < WARNING_INTERVAL) {
+        return false;
+    }
+    *last = Some(Instant::now());
+    true
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Many replicas rehearsed (SPEC §10), on loopback only, bounded in time (about 2 minutes):
 # three release replicas sharing one Redis Sentinel deployment (a primary, two replicas, three
-# Sentinels; TS_REDIS_WAIT_REPLICAS=1), HAProxy in front with health checks on /readyz, and
-# k6 (tests/scale/load.js) at a constant rate through HAProxy: client_credentials, and one
-# refresh-token chain per virtual user. Every access token issued is verified by a resource
+# Sentinels; TS_REDIS_WAIT_REPLICAS=2, every replica), HAProxy in front with health checks on
+# /readyz, and k6 (tests/scale/load.js) at a constant rate through HAProxy: client_credentials,
+# and one refresh-token chain per virtual user. Every access token issued is verified by a resource
 # server (tests/scale/resource_server.py, PyJWT) that caches the JWKS and refetches it on an
 # unknown kid at most once per 3 s. Meanwhile:
 #   1. a rolling restart, one replica at a time as Kubernetes does it: drain at the load
@@ -113,7 +113,7 @@ start_replica() { # $1: index
   env -i PATH="$PATH" TS_LISTEN="127.0.0.1:${ports[$1]}" TS_ISSUER="$issuer" \
     TS_CONFIG_FILE=config/dev.toml TS_KEYS_DIR="$work/keys" \
     ${signing_key:+TS_SIGNING_KEY="$signing_key"} \
-    TS_REDIS_URL="$sentinel_urls" TS_REDIS_SENTINEL="$master" TS_REDIS_WAIT_REPLICAS=${WAIT_REPLICAS:-1} \
+    TS_REDIS_URL="$sentinel_urls" TS_REDIS_SENTINEL="$master" TS_REDIS_WAIT_REPLICAS=${WAIT_REPLICAS:-2} \
     TS_REDIS_PREFIX=rehearsal: TS_LOG_FORMAT=json ${REUSE_GRACE:+TS_REFRESH_REUSE_GRACE=$REUSE_GRACE} \
     "$bin" serve >>"$work/replica-$1.log" 2>&1 &
   replica[$1]=$!

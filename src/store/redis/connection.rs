@@ -340,11 +340,14 @@ impl Connection {
     }
 }
 
-/// An error of a request that was sent: unless the server refused the connection, the request
-/// may have run.
+/// An error of a request that was sent, and whether the request may have run all the same:
+/// not if the server refused the connection or answered with an error (a script that fails
+/// writes nothing: each of ours fails, if at all, at its first write); yes if the connection
+/// broke after the request went out.
 fn sent(error: redis::RedisError) -> (redis::RedisError, bool) {
-    let refused = error.is_connection_refusal();
-    (error, !refused)
+    let answered = matches!(error.kind(), ErrorKind::Server(_) | ErrorKind::Extension);
+    let may_have_run = !(answered || error.is_connection_refusal());
+    (error, may_have_run)
 }
 
 /// A write that failed, and whether it may have run all the same (sent, then no answer).

@@ -76,7 +76,16 @@ pub async fn grant(
     let subject = Subject::User { user, auth_time };
     let scope = &record.grant.scope;
     let access = deps.minter.mint(client, subject, scope, now)?;
-    let refresh = start_family(deps, client, &record.grant, Some(family), now).await?;
+    let refresh = match start_family(deps, client, &record.grant, Some(family.clone()), now).await {
+        Err(OAuthError::Failed(failure)) => {
+            // No tokens are answered: the client's retry must find the code unspent, or it
+            // would count as a replay and revoke what it never received.
+            let code = Hashed::of(request.code);
+            deps.store.release_code(&code, &family).await;
+            return Err(OAuthError::Failed(failure));
+        }
+        other => other?,
+    };
     // OpenID Connect Core §3.1.3.3: the ID token carries the nonce bound to the code.
     let id_token = scope
         .has_openid()

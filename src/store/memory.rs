@@ -244,6 +244,18 @@ impl MemoryStore {
         }
     }
 
+    pub fn release_code(&self, code: &Hashed, family: &str) {
+        let Ok(mut inner) = self.lock() else {
+            return;
+        };
+        if let Some(entry) = inner.codes.get_mut(code)
+            && entry.redeemed_by.as_deref() == Some(family)
+        {
+            entry.redeemed_by = None;
+            entry.retain_until = entry.record.expires_at;
+        }
+    }
+
     pub fn put_session(&self, id: &Hashed, session: &Session, _ttl: u64) -> StoreResult<()> {
         let mut inner = self.lock()?;
         inner.wrote(session.auth_time);

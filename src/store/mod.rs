@@ -478,6 +478,13 @@ impl Store {
         dispatch!(self, s => s.redeem_code(code, client_id, family, now, policy))
     }
 
+    /// Makes a code spent for `family` spendable again: its tokens could not be answered
+    /// (their family was not stored), so the client's retry must not count as a replay.
+    /// Best effort: a failure is logged.
+    pub async fn release_code(&self, code: &Hashed, family: &str) {
+        dispatch!(self, s => s.release_code(code, family))
+    }
+
     pub async fn put_session(&self, id: &Hashed, session: &Session, ttl: u64) -> StoreResult<()> {
         dispatch!(self, s => s.put_session(id, session, ttl))
     }

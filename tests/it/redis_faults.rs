@@ -480,3 +480,31 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn a_code_whose_refresh_family_could_not_be_stored_is_redeemed_again_by_the_retry() {
+    let redis = RedisServer::start();
+    let prefix = unique_prefix("release");
+    // A Redis user that may write codes but not refresh-token families: the code is spent,
+    // then storing its family fails.
+    let codes_only = format!("~{prefix}ac:*");
+    let created = redis.cli(&["ACL", "SETUSER", "svc", "on", ">pw", "+@all", &codes_only]);
+    assert_eq!(created.as_deref(), Some("OK"));
+    let url = format!("redis://svc:pw@127.0.0.1:{}", redis.port);
+    let app = TestApp::with_vars(&[("TS_REDIS_URL", &url), ("TS_REDIS_PREFIX", &prefix)]);
+    put_code(&app, "a-code-for-a-family").await;
+    let redeem =
+        with_client(json!({"grant_type": "authorization_code", "code": "a-code-for-a-family"}));
+    let failed = app.post_json("/token", &redeem).await;
+    failed.assert_oauth_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+    let allowed = redis.cli(&["ACL", "SETUSER", "svc", "allkeys"]);
+    assert_eq!(allowed.as_deref(), Some("OK"));
+    // The retry is the code's redemption, not its replay.
+    let retry = app.post_json("/token", &redeem).await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.text());
+    assert!(
+        retry.json()["refresh_token"].is_string(),
+        "{}",
+        retry.text()
+    );
+}

@@ -92,6 +92,8 @@ contract!(
     revoking_by_another_client_changes_nothing,
     revoking_an_unknown_token_succeeds,
     a_code_redeems_once_with_its_record,
+    a_released_code_redeems_again,
+    releasing_a_code_for_another_family_changes_nothing,
     a_replayed_code_revokes_the_family_issued_from_it,
     a_code_replayed_after_its_expiry_still_revokes_the_family,
     a_code_replayed_before_its_family_is_created_revokes_that_family_in_advance,
@@ -456,6 +458,46 @@ async fn a_code_redeems_once_with_its_record(store: Store) {
             .await
             .unwrap(),
         CodeRedemption::Redeemed(code_record(now))
+    );
+}
+
+async fn a_released_code_redeems_again(store: Store) {
+    let now = real_now();
+    store
+        .put_code(&code(), &code_record(now), 60)
+        .await
+        .unwrap();
+    let first = store
+        .redeem_code(&code(), CLIENT, "fam", now, policy())
+        .await;
+    assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
+    store.release_code(&code(), "fam").await;
+    assert_eq!(
+        store
+            .redeem_code(&code(), CLIENT, "fam-2", now, policy())
+            .await
+            .unwrap(),
+        CodeRedemption::Redeemed(code_record(now))
+    );
+}
+
+async fn releasing_a_code_for_another_family_changes_nothing(store: Store) {
+    let now = real_now();
+    store
+        .put_code(&code(), &code_record(now), 60)
+        .await
+        .unwrap();
+    let first = store
+        .redeem_code(&code(), CLIENT, "fam", now, policy())
+        .await;
+    assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
+    store.release_code(&code(), "fam-x").await;
+    assert_eq!(
+        store
+            .redeem_code(&code(), CLIENT, "fam-2", now, policy())
+            .await
+            .unwrap(),
+        CodeRedemption::Replayed
     );
 }
 

@@ -505,6 +505,13 @@ impl RedisStore {
         call
     }
 
+    pub async fn release_code(&self, code: &Hashed, family: &str) {
+        let key = self.key("ac", code.as_str());
+        let undo = self.unredeem(&key, family);
+        self.undo(undo, None, "a code whose family was not stored")
+            .await;
+    }
+
     /// The code's record if it was spent for `family`, the family this request chose.
     async fn redemption_landed(&self, key: &str, family: &str) -> Option<String> {
         let (spent_for, record): (Option<String>, Option<String>) = self

@@ -461,8 +461,8 @@ async fn a_code_redeems_once_with_its_record(store: Store) {
     );
 }
 
-async fn a_released_code_redeems_again(store: Store) {
-    let now = real_now();
+/// Stores the code and redeems it into the family `fam`.
+async fn spend_code(store: &Store, now: u64) {
     store
         .put_code(&code(), &code_record(now), 60)
         .await
@@ -471,6 +471,11 @@ async fn a_released_code_redeems_again(store: Store) {
         .redeem_code(&code(), CLIENT, "fam", now, policy())
         .await;
     assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
+}
+
+async fn a_released_code_redeems_again(store: Store) {
+    let now = real_now();
+    spend_code(&store, now).await;
     store.release_code(&code(), "fam").await;
     assert_eq!(
         store
@@ -483,14 +488,7 @@ async fn a_released_code_redeems_again(store: Store) {
 
 async fn releasing_a_code_for_another_family_changes_nothing(store: Store) {
     let now = real_now();
-    store
-        .put_code(&code(), &code_record(now), 60)
-        .await
-        .unwrap();
-    let first = store
-        .redeem_code(&code(), CLIENT, "fam", now, policy())
-        .await;
-    assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
+    spend_code(&store, now).await;
     store.release_code(&code(), "fam-x").await;
     assert_eq!(
         store
@@ -503,14 +501,7 @@ async fn releasing_a_code_for_another_family_changes_nothing(store: Store) {
 
 async fn a_code_replayed_after_its_expiry_still_revokes_the_family(store: Store) {
     let now = real_now();
-    store
-        .put_code(&code(), &code_record(now), 60)
-        .await
-        .unwrap();
-    let first = store
-        .redeem_code(&code(), CLIENT, "fam", now, policy())
-        .await;
-    assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
+    spend_code(&store, now).await;
     family(&store, now, policy()).await;
     let late = now + 600;
     assert_eq!(
@@ -528,14 +519,7 @@ async fn a_code_replayed_after_its_expiry_still_revokes_the_family(store: Store)
 
 async fn a_replayed_code_revokes_the_family_issued_from_it(store: Store) {
     let now = real_now();
-    store
-        .put_code(&code(), &code_record(now), 60)
-        .await
-        .unwrap();
-    let first = store
-        .redeem_code(&code(), CLIENT, "fam", now, policy())
-        .await;
-    assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
+    spend_code(&store, now).await;
     family(&store, now, policy()).await;
     assert_eq!(
         store
@@ -553,14 +537,7 @@ async fn a_replayed_code_revokes_the_family_issued_from_it(store: Store) {
 
 async fn a_code_replayed_before_its_family_is_created_revokes_that_family_in_advance(store: Store) {
     let now = real_now();
-    store
-        .put_code(&code(), &code_record(now), 60)
-        .await
-        .unwrap();
-    let first = store
-        .redeem_code(&code(), CLIENT, "fam", now, policy())
-        .await;
-    assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
+    spend_code(&store, now).await;
     assert_eq!(
         store
             .redeem_code(&code(), CLIENT, "fam-2", now, policy())
@@ -615,14 +592,7 @@ async fn another_clients_code_is_unknown_and_not_spent(store: Store) {
 
 async fn another_client_replaying_a_spent_code_revokes_nothing(store: Store) {
     let now = real_now();
-    store
-        .put_code(&code(), &code_record(now), 60)
-        .await
-        .unwrap();
-    let first = store
-        .redeem_code(&code(), CLIENT, "fam", now, policy())
-        .await;
-    assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
+    spend_code(&store, now).await;
     family(&store, now, policy()).await;
     assert_eq!(
         store

@@ -100,6 +100,9 @@ enum Target {
 struct Sentinel {
     client: tokio::sync::Mutex<SentinelClient>,
     primary: RwLock<Option<MultiplexedConnection>>,
+    /// The last primary found, kept when its connection is dropped: an undo goes there
+    /// without waiting for the Sentinels (whose client a reconnection may hold).
+    last_primary: RwLock<Option<redis::Client>>,
     /// Loaded into each primary found: a promoted replica has none of the scripts, and a
     /// write that waits for replicas cannot afford a `NOSCRIPT` round trip.
     scripts: Vec<Script>,
@@ -116,9 +119,8 @@ impl Sentinel {
         if let Some(primary) = self.cached() {
             return Ok(primary);
         }
-        let mut primary = client
-            .async_get_client()
-            .await?
+        let found = client.async_get_client().await?;
+        let mut primary = found
             .get_multiplexed_async_connection_with_config(&connection_config())
             .await?;
         for script in &self.scripts {
@@ -126,6 +128,9 @@ impl Sentinel {
         }
         if let Ok(mut cached) = self.primary.write() {
             *cached = Some(primary.clone());
+        }
+        if let Ok(mut last) = self.last_primary.write() {
+            *last = Some(found);
         }
         tracing::info!("connected to the primary named by Redis Sentinel");
         Ok(primary)
@@ -205,6 +210,7 @@ impl Connection {
                 Target::Sentinel(Box::new(Sentinel {
                     client: tokio::sync::Mutex::new(client),
                     primary: RwLock::new(None),
+                    last_primary: RwLock::new(None),
                     scripts,
                 }))
             }
@@ -254,14 +260,21 @@ impl Connection {
         }
     }
 
-    /// A new connection used by nothing else, to the current primary: for an undo that must
-    /// not queue behind writes held by `WAIT` on the shared one. (A cluster has no `WAIT`:
-    /// its shared connection serves.)
+    /// A new connection used by nothing else: for an undo that must not queue behind writes
+    /// held by `WAIT` on the shared one. With Sentinel it goes to the last primary found,
+    /// where the write to undo went (an undo that finds nothing to undo does nothing). A
+    /// cluster has no `WAIT`: its shared connection serves.
     async fn dedicated(&self) -> RedisResult<Conn> {
         let client = match &self.target {
             Target::Single(single) => single.1.clone(),
             Target::Cluster(_) => return self.conn().await,
-            Target::Sentinel(sentinel) => sentinel.client.lock().await.async_get_client().await?,
+            Target::Sentinel(sentinel) => {
+                let last = sentinel.last_primary.read().ok().and_then(|c| c.clone());
+                match last {
+                    Some(client) => client,
+                    None => sentinel.client.lock().await.async_get_client().await?,
+                }
+            }
         };
         client
             .get_multiplexed_async_connection_with_config(&connection_config())

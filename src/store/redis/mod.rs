@@ -28,7 +28,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::{FromRedisValue, Pipeline, Script};
+use redis::{Pipeline, Script};
 
 pub use self::connection::Topology;
 use self::connection::{Connection, Failed, ScriptCall, write_pipe, write_script};
@@ -44,9 +44,9 @@ use crate::clock::{Clock, UnixMillis, UnixTime};
 const OPERATION_TIMEOUT: Duration = Duration::from_millis(900);
 /// After a write answered too late, how long the look at whether it took effect may take.
 const RECOVERY_TIMEOUT: Duration = Duration::from_millis(500);
-/// After that look failed too, how long undoing the write may take: all three together stay
-/// within SPEC §8's 2 s.
-const UNDO_TIMEOUT: Duration = Duration::from_millis(300);
+/// By when after a rotation or redemption was sent its undo, if any, must be done: within
+/// SPEC §8's 2 s, with a margin for the answer.
+const UNDO_BY: Duration = Duration::from_millis(1900);
 /// `/readyz` answers well within a probe's usual 1 s timeout even with Redis hung.
 const HEALTH_TIMEOUT: Duration = Duration::from_millis(300);
 /// How often a Redis that may evict keys, or whose replicas are not the number every write
@@ -199,19 +199,20 @@ impl RedisStore {
         Ok(answer)
     }
 
-    /// Undoes a rotation or redemption that must not stand: one its replicas did not
-    /// acknowledge, or, given `sent`, one whose outcome is unknown (no answer, and the look-up
-    /// after it failed too). The latter is undone once its deadline has passed, when it can no
-    /// longer take effect, so the undo has the last word. Either way the client's retry is not
+    /// Undoes a rotation or redemption sent at `sent` that must not stand: one its replicas did
+    /// not acknowledge, or one whose outcome is `unknown` (no answer, and no look-up after it
+    /// found it). The latter is undone once its deadline has passed, when it can no longer take
+    /// effect, so the undo has the last word. Either way the client's retry is not
     /// taken for reuse. The undo waits for no replica and goes on a connection of its own:
     /// on the shared one it would queue behind writes held by `WAIT`.
-    async fn undo(&self, undo: ScriptCall<'_>, sent: Option<Instant>, what: &str) {
-        if let Some(sent) = sent {
+    async fn undo(&self, undo: ScriptCall<'_>, sent: Instant, unknown: bool, what: &str) {
+        if unknown {
             tokio::time::sleep_until((sent + WRITE_DEADLINE + DEADLINE_MARGIN).into()).await;
         }
+        let left = (sent + UNDO_BY).saturating_duration_since(Instant::now());
         let undone = self
             .connection
-            .run_dedicated_within(UNDO_TIMEOUT, |mut c| async move {
+            .run_dedicated_within(left, |mut c| async move {
                 write_script::<i64>(&mut c, &undo, None).await
             })
             .await;
@@ -308,7 +309,8 @@ impl RedisStore {
         let (outcome, grant) = match self.script::<RotateAnswer>(&call).await {
             Ok(((1, _, Some(state)), false)) => {
                 let undo = self.unrotate(&key, old, new, &state);
-                self.undo(undo, None, "an unreplicated rotation").await;
+                self.undo(undo, sent, false, "an unreplicated rotation")
+                    .await;
                 return Err(not_replicated());
             }
             // Any other answer of a primary whose replicas do not acknowledge (a failover may be
@@ -326,7 +328,7 @@ impl RedisStore {
                     // No state known for the old secret: the new one's stands in.
                     let undo = self.unrotate(&key, old, new, "");
                     let what = "a rotation of unknown outcome";
-                    self.undo(undo, Some(sent), what).await;
+                    self.undo(undo, sent, true, what).await;
                     return Err(error);
                 }
             },
@@ -347,8 +349,7 @@ impl RedisStore {
     }
 
     /// The family's grant if `new` is one of its live secrets: the rotation that failed to
-    /// answer in time did take effect (and, with `TS_REDIS_WAIT_REPLICAS`, is replicated).
-    /// Sent on the same connection after the script, so Redis answers it after the script.
+    /// answer in time did take effect.
     async fn rotation_landed(&self, key: &str, new: &Hashed) -> Option<String> {
         let field = format!("t:{}", new.as_str());
         let (grant, revoked, secret): (Option<String>, Option<String>, Option<String>) = self
@@ -369,33 +370,21 @@ impl RedisStore {
         }
     }
 
-    /// A read after a write that answered late, followed by `WAIT` when replicas must
-    /// acknowledge: `None` unless it answered (and they did) in time.
+    /// A read after a write that answered late: `None` unless it answers in time. Usually on
+    /// the same connection, after the write, but not always: a timeout may have dropped that
+    /// connection. So with `TS_REDIS_WAIT_REPLICAS` it is not made at all: a `WAIT` on another
+    /// connection would not cover the write, and a write found but not known to be replicated
+    /// must not be answered. The undo after the deadline settles it instead.
     async fn look<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Option<T> {
-        let wait = self.connection.wait_replicas();
-        let mut pipe = redis::pipe();
-        pipe.add_command(cmd.clone());
-        if let Some(replicas) = wait {
-            pipe.cmd("WAIT")
-                .arg(replicas)
-                .arg(RECOVERY_TIMEOUT.as_millis() as u64 / 2);
+        if self.connection.wait_replicas().is_some() {
+            return None;
         }
-        let replies: Vec<redis::Value> = self
-            .connection
+        self.connection
             .run_within(RECOVERY_TIMEOUT, |mut c| async move {
-                pipe.query_async(&mut c).await
+                cmd.query_async(&mut c).await
             })
             .await
-            .ok()?;
-        let mut replies = replies.into_iter();
-        let value = T::from_redis_value(replies.next()?).ok()?;
-        if let Some(replicas) = wait {
-            let acknowledged = u32::from_redis_value(replies.next()?).ok()?;
-            if acknowledged < replicas {
-                return None;
-            }
-        }
-        Some(value)
+            .ok()
     }
 
     pub async fn refresh_info(
@@ -468,7 +457,7 @@ impl RedisStore {
         let (outcome, value) = match self.script::<(i64, Option<String>)>(&call).await {
             Ok(((1, _), false)) => {
                 let undo = self.unredeem(&key, family);
-                self.undo(undo, None, "an unreplicated code redemption")
+                self.undo(undo, sent, false, "an unreplicated code redemption")
                     .await;
                 return Err(not_replicated());
             }
@@ -483,7 +472,7 @@ impl RedisStore {
                 None => {
                     let undo = self.unredeem(&key, family);
                     let what = "a code redemption of unknown outcome";
-                    self.undo(undo, Some(sent), what).await;
+                    self.undo(undo, sent, true, what).await;
                     return Err(error);
                 }
             },
@@ -508,8 +497,8 @@ impl RedisStore {
     pub async fn release_code(&self, code: &Hashed, family: &str) {
         let key = self.key("ac", code.as_str());
         let undo = self.unredeem(&key, family);
-        self.undo(undo, None, "a code whose family was not stored")
-            .await;
+        let what = "a code whose family was not stored";
+        self.undo(undo, Instant::now(), false, what).await;
     }
 
     /// The code's record if it was spent for `family`, the family this request chose.

@@ -211,6 +211,7 @@ if [ "${FAILOVER:-1}" = 1 ]; then
   sleep 8
 fi
 
+stop_signal=$(now_ms)
 kill -INT "$k6_pid"
 wait "$k6_pid" || true
 stopped=$(now_ms)
@@ -221,4 +222,5 @@ replica=()
 
 python3 tests/scale/report.py --k6 "$work/k6.json" --events "$work/k6.err" \
   --verification "$work/verification.json" --exit-codes "${exit_codes[*]}" --peak-rss-kb "${peak_rss_kb[*]}" \
-  --window "$failover_start" "$failover_end" --duration-ms $((stopped - started))
+  --window "$failover_start" "$failover_end" --duration-ms $((stopped - started)) \
+  --stopped-at "$stop_signal"

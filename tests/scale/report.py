@@ -14,6 +14,9 @@ parser.add_argument("--exit-codes", required=True, help="space-separated")
 parser.add_argument("--peak-rss-kb", required=True, help="each replica's VmHWM, space-separated")
 parser.add_argument("--window", nargs=2, type=int, required=True, help="failover, epoch ms")
 parser.add_argument("--duration-ms", type=int, required=True)
+parser.add_argument(
+    "--stopped-at", type=int, required=True, help="epoch ms at which k6 was told to stop"
+)
 args = parser.parse_args()
 
 metrics = json.load(open(args.k6))["metrics"]
@@ -29,8 +32,12 @@ for line in open(args.events):
     parts = line.split("EVENT ", 1)
     if len(parts) == 2:
         ms, kind, status = parts[1].split()[:3]
-        events.append((int(ms), kind, status))
-non2xx = sorted(ms for ms, kind, _ in events if kind == "non2xx")
+        events.append((int(ms), kind, status.strip('"')))
+# Requests k6 abandons when it is told to stop end with status 0: not the service's doing.
+aborted = [ms for ms, kind, status in events if kind == "non2xx" and status == "0" and ms >= args.stopped_at]
+non2xx = sorted(
+    ms for ms, kind, status in events if kind == "non2xx" and not (status == "0" and ms >= args.stopped_at)
+)
 start, end = args.window
 outside = [ms for ms in non2xx if not start <= ms <= end]
 # Longest run of non-2xx answers, each within 1 s of the previous one.
@@ -66,6 +73,7 @@ rows = [
     ("failover window", f"{(end - start) / 1000:.1f} s" if start else "no failover"),
     ("non-2xx in / outside it", f"{len(non2xx) - len(outside)} / {len(outside)}"),
     ("longest non-2xx window", f"{longest} ms"),
+    ("requests k6 abandoned when stopped", f"{len(aborted)}"),
 ]
 width = max(len(k) for k, _ in rows)
 print(f"| {'what':<{width}} | measured |")

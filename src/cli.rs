@@ -194,13 +194,31 @@ fn check_config() -> Result<(), StartupError> {
         signer.path.display(),
         signer.alg.as_str(),
         signer.kid,
-        if state.config.settings.redis_url.is_some() {
-            "redis"
-        } else {
-            "memory"
-        },
+        store_description(&state.config.settings),
     );
     Ok(())
+}
+
+/// The store `check-config` reports: `memory`, or which Redis topology and what every write
+/// waits for.
+fn store_description(settings: &Settings) -> String {
+    let Some(url) = &settings.redis_url else {
+        return "memory".into();
+    };
+    let topology = match topology(url, settings) {
+        Topology::Single(_) => "redis".to_owned(),
+        Topology::Cluster(nodes) => format!("redis cluster ({} seed nodes)", nodes.len()),
+        Topology::Sentinel { sentinels, master } => {
+            format!(
+                "redis sentinel, master {master} ({} sentinels)",
+                sentinels.len()
+            )
+        }
+    };
+    match settings.redis_wait_replicas {
+        0 => topology,
+        n => format!("{topology}, every write acknowledged by {n} replicas"),
+    }
 }
 
 fn keygen(args: &[String]) -> Result<(), StartupError> {

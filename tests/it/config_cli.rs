@@ -196,6 +196,29 @@ fn check_config_on_the_dev_config_exits_0() {
 }
 
 #[test]
+fn check_config_names_the_redis_topology_and_the_replicas_every_write_waits_for() {
+    let output = run(
+        &["check-config"],
+        &[
+            (
+                "TS_REDIS_URL",
+                "redis://127.0.0.1:1,redis://127.0.0.1:2,redis://127.0.0.1:3",
+            ),
+            ("TS_REDIS_SENTINEL", "mymaster"),
+            ("TS_REDIS_WAIT_REPLICAS", "2"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", output.stderr);
+    assert!(
+        output.stdout.trim_end().ends_with(
+            "store: redis sentinel, master mymaster (3 sentinels), every write acknowledged by 2 replicas"
+        ),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
 fn check_config_reports_a_bad_setting_with_exit_2() {
     let output = run(&["check-config"], &[("TS_AUTH_CODE_TTL", "601")]);
     assert_startup_error(&output, "TS_AUTH_CODE_TTL");

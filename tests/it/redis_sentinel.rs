@@ -197,31 +197,44 @@ async fn once_available(app: &TestApp, body: &Value) -> TestResponse {
     }
 }
 
-/// A family's token `X` rotated once on the primary (`WAIT` 2: on both replicas too), whose
-/// answer the client never got; then a failover, followed by `chains` until it is over.
-async fn rotated_before_a_failover(app: &TestApp, set: &SentinelSet) -> (String, String) {
-    let mut chains = Chains::start(app, 1).await;
-    let unseen = app.password_tokens().await["refresh_token"]
+/// A family's tokens, the first rotated `rotations` times on the primary (`WAIT` 2: on both
+/// replicas too), the last answer never used; then a failover, followed by another chain
+/// until it is over.
+async fn rotated_before_a_failover(
+    app: &TestApp,
+    set: &SentinelSet,
+    rotations: usize,
+) -> Vec<String> {
+    let mut follower = Chains::start(app, 1).await;
+    let first = app.password_tokens().await["refresh_token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let response = app.post_json("/token", &refresh(&unseen)).await;
-    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
-    let lost = response.json()["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mut tokens = vec![first];
+    for _ in 0..rotations {
+        let response = app
+            .post_json("/token", &refresh(tokens.last().unwrap()))
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        let next = response.json()["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        tokens.push(next);
+    }
     let old = set.primary.port;
     set.failover();
-    chains.through_failover(app, set, old).await;
-    (unseen, lost)
+    follower.through_failover(app, set, old).await;
+    tokens
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotation_whose_new_token_was_never_used_is_done_again_after_a_failover() {
     let set = SentinelSet::start();
     let app = app(&set, "2");
-    let (unseen, _) = rotated_before_a_failover(&app, &set).await;
+    let unseen = rotated_before_a_failover(&app, &set, 1)
+        .await
+        .swap_remove(0);
     // The client saw a 503 (or nothing) and retries: the retry is a rotation, not reuse.
     let response = once_available(&app, &refresh(&unseen)).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
@@ -238,7 +251,9 @@ async fn a_rotation_whose_new_token_was_never_used_is_done_again_after_a_failove
 async fn a_rotation_is_done_again_after_a_failover_only_once() {
     let set = SentinelSet::start();
     let app = app(&set, "2");
-    let (unseen, _) = rotated_before_a_failover(&app, &set).await;
+    let unseen = rotated_before_a_failover(&app, &set, 1)
+        .await
+        .swap_remove(0);
     let redone = once_available(&app, &refresh(&unseen)).await;
     assert_eq!(redone.status, StatusCode::OK, "{}", redone.text());
     let again = once_available(&app, &refresh(&unseen)).await;
@@ -253,18 +268,11 @@ async fn a_rotation_is_done_again_after_a_failover_only_once() {
 async fn after_a_failover_a_token_whose_successor_was_used_is_still_reuse() {
     let set = SentinelSet::start();
     let app = app(&set, "2");
-    let first = app.password_tokens().await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut chain = Chains(vec![first.clone()]);
-    chain.rotate_cleanly(&app, 2).await;
-    let old = set.primary.port;
-    set.failover();
-    chain.through_failover(&app, &set, old).await;
-    let replayed = once_available(&app, &refresh(&first)).await;
+    // X -> Y -> Z before the failover: Y was used, so X is reuse, failover or not.
+    let tokens = rotated_before_a_failover(&app, &set, 2).await;
+    let replayed = once_available(&app, &refresh(&tokens[0])).await;
     replayed.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
-    let latest = once_available(&app, &refresh(&chain.0[0])).await;
+    let latest = once_available(&app, &refresh(&tokens[2])).await;
     latest.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
 }
 

@@ -453,12 +453,17 @@ async fn a_code_redeems_once_with_its_record(store: Store) {
         .await
         .unwrap();
     assert_eq!(
-        store
-            .redeem_code(&code(), CLIENT, "fam", now, policy())
-            .await
-            .unwrap(),
+        redeem(&store, CLIENT, "fam", now).await,
         CodeRedemption::Redeemed(code_record(now))
     );
+}
+
+/// Redeems the code for `client` into `family`.
+async fn redeem(store: &Store, client: &str, family: &str, now: u64) -> CodeRedemption {
+    store
+        .redeem_code(&code(), client, family, now, policy())
+        .await
+        .unwrap()
 }
 
 /// Stores the code and redeems it into the family `fam`.
@@ -467,10 +472,8 @@ async fn spend_code(store: &Store, now: u64) {
         .put_code(&code(), &code_record(now), 60)
         .await
         .unwrap();
-    let first = store
-        .redeem_code(&code(), CLIENT, "fam", now, policy())
-        .await;
-    assert!(matches!(first.unwrap(), CodeRedemption::Redeemed(_)));
+    let first = redeem(store, CLIENT, "fam", now).await;
+    assert!(matches!(first, CodeRedemption::Redeemed(_)));
 }
 
 async fn a_released_code_redeems_again(store: Store) {
@@ -478,10 +481,7 @@ async fn a_released_code_redeems_again(store: Store) {
     spend_code(&store, now).await;
     store.release_code(&code(), "fam").await;
     assert_eq!(
-        store
-            .redeem_code(&code(), CLIENT, "fam-2", now, policy())
-            .await
-            .unwrap(),
+        redeem(&store, CLIENT, "fam-2", now).await,
         CodeRedemption::Redeemed(code_record(now))
     );
 }
@@ -491,10 +491,7 @@ async fn releasing_a_code_for_another_family_changes_nothing(store: Store) {
     spend_code(&store, now).await;
     store.release_code(&code(), "fam-x").await;
     assert_eq!(
-        store
-            .redeem_code(&code(), CLIENT, "fam-2", now, policy())
-            .await
-            .unwrap(),
+        redeem(&store, CLIENT, "fam-2", now).await,
         CodeRedemption::Replayed
     );
 }
@@ -505,10 +502,7 @@ async fn a_code_replayed_after_its_expiry_still_revokes_the_family(store: Store)
     family(&store, now, policy()).await;
     let late = now + 600;
     assert_eq!(
-        store
-            .redeem_code(&code(), CLIENT, "fam-2", late, policy())
-            .await
-            .unwrap(),
+        redeem(&store, CLIENT, "fam-2", late).await,
         CodeRedemption::Replayed
     );
     assert_eq!(
@@ -522,10 +516,7 @@ async fn a_replayed_code_revokes_the_family_issued_from_it(store: Store) {
     spend_code(&store, now).await;
     family(&store, now, policy()).await;
     assert_eq!(
-        store
-            .redeem_code(&code(), CLIENT, "fam-2", now + 1, policy())
-            .await
-            .unwrap(),
+        redeem(&store, CLIENT, "fam-2", now + 1).await,
         CodeRedemption::Replayed
     );
     assert_eq!(
@@ -539,10 +530,7 @@ async fn a_code_replayed_before_its_family_is_created_revokes_that_family_in_adv
     let now = real_now();
     spend_code(&store, now).await;
     assert_eq!(
-        store
-            .redeem_code(&code(), CLIENT, "fam-2", now, policy())
-            .await
-            .unwrap(),
+        redeem(&store, CLIENT, "fam-2", now).await,
         CodeRedemption::Replayed
     );
     let created = store
@@ -560,10 +548,7 @@ async fn a_code_expires_by_the_time_passed_in(store: Store) {
         .await
         .unwrap();
     assert_eq!(
-        store
-            .redeem_code(&code(), CLIENT, "fam", now + 60, policy())
-            .await
-            .unwrap(),
+        redeem(&store, CLIENT, "fam", now + 60).await,
         CodeRedemption::Unknown
     );
 }
@@ -575,17 +560,11 @@ async fn another_clients_code_is_unknown_and_not_spent(store: Store) {
         .await
         .unwrap();
     assert_eq!(
-        store
-            .redeem_code(&code(), OTHER_CLIENT, "fam-x", now, policy())
-            .await
-            .unwrap(),
+        redeem(&store, OTHER_CLIENT, "fam-x", now).await,
         CodeRedemption::Unknown
     );
     assert_eq!(
-        store
-            .redeem_code(&code(), CLIENT, "fam", now, policy())
-            .await
-            .unwrap(),
+        redeem(&store, CLIENT, "fam", now).await,
         CodeRedemption::Redeemed(code_record(now))
     );
 }
@@ -595,10 +574,7 @@ async fn another_client_replaying_a_spent_code_revokes_nothing(store: Store) {
     spend_code(&store, now).await;
     family(&store, now, policy()).await;
     assert_eq!(
-        store
-            .redeem_code(&code(), OTHER_CLIENT, "fam-x", now, policy())
-            .await
-            .unwrap(),
+        redeem(&store, OTHER_CLIENT, "fam-x", now).await,
         CodeRedemption::Unknown
     );
     assert!(matches!(
@@ -609,10 +585,7 @@ async fn another_client_replaying_a_spent_code_revokes_nothing(store: Store) {
 
 async fn an_unknown_code_is_unknown(store: Store) {
     assert_eq!(
-        store
-            .redeem_code(&code(), CLIENT, "fam", real_now(), policy())
-            .await
-            .unwrap(),
+        redeem(&store, CLIENT, "fam", real_now()).await,
         CodeRedemption::Unknown
     );
 }

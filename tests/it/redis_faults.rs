@@ -7,9 +7,6 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use token_service::scope::Scope;
-use token_service::store::{CodeRecord, Grant, Hashed};
-
 use crate::common::redis::{RedisServer, unique_prefix};
 use crate::common::*;
 
@@ -326,39 +323,16 @@ async fn a_rotation_redis_answers_too_late_still_answers_its_tokens() {
     assert_eq!(next.status, StatusCode::OK, "{}", next.body);
 }
 
-/// A code for the example client put straight into the store, as /authorize would.
-async fn put_code(app: &TestApp, code: &str) {
-    let now = app.clock.now();
-    let record = CodeRecord {
-        grant: Grant {
-            client_id: CLIENT_ID.into(),
-            username: Some(USERNAME.into()),
-            scope: Scope::parse("read").unwrap(),
-            auth_time: Some(now),
-        },
-        redirect_uri: None,
-        code_challenge: None,
-        nonce: None,
-        sid: None,
-        expires_at: now + 60,
-    };
-    app.state
-        .store
-        .put_code(&Hashed::of(code), &record, 60)
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn a_code_redemption_redis_answers_too_late_still_answers_its_tokens() {
     let service = Service::start().await;
     let redeem =
         |code: &str| with_client(json!({"grant_type": "authorization_code", "code": code}));
     // One redemption while Redis is up, so its script is cached there.
-    put_code(&service._app, "a-first-code").await;
+    service._app.put_code("a-first-code", None).await;
     let first = service.post("/token", &redeem("a-first-code")).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
-    put_code(&service._app, "a-second-code").await;
+    service._app.put_code("a-second-code", None).await;
     service.redis.pause();
     let request = tokio::spawn({
         let url = service.server.url("/token");
@@ -492,7 +466,7 @@ async fn a_code_whose_refresh_family_could_not_be_stored_is_redeemed_again_by_th
     assert_eq!(created.as_deref(), Some("OK"));
     let url = format!("redis://svc:pw@127.0.0.1:{}", redis.port);
     let app = TestApp::with_vars(&[("TS_REDIS_URL", &url), ("TS_REDIS_PREFIX", &prefix)]);
-    put_code(&app, "a-code-for-a-family").await;
+    app.put_code("a-code-for-a-family", None).await;
     let redeem =
         with_client(json!({"grant_type": "authorization_code", "code": "a-code-for-a-family"}));
     let failed = app.post_json("/token", &redeem).await;

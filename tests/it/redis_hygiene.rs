@@ -4,8 +4,7 @@
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use token_service::scope::Scope;
-use token_service::store::{CodeRecord, Grant, Hashed, Session};
+use token_service::store::{Hashed, Session};
 
 use crate::common::redis::RedisServer;
 use crate::common::*;
@@ -85,24 +84,7 @@ async fn run_every_flow(app: &TestApp) -> Secrets {
     let code = "a-code-put-by-the-test-0123456789abcdefghijkl";
     secrets.0.push(code.to_owned());
     let now = app.clock.now();
-    let record = CodeRecord {
-        grant: Grant {
-            client_id: CLIENT_ID.into(),
-            username: Some(USERNAME.into()),
-            scope: Scope::parse("read").unwrap(),
-            auth_time: Some(now),
-        },
-        redirect_uri: Some(REDIRECT_URI.into()),
-        code_challenge: None,
-        nonce: None,
-        sid: None,
-        expires_at: now + 60,
-    };
-    app.state
-        .store
-        .put_code(&Hashed::of(code), &record, 60)
-        .await
-        .unwrap();
+    app.put_code(code, Some(REDIRECT_URI)).await;
     let redeem = client(json!({
         "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
     }));

@@ -93,6 +93,27 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// A code for the example client and user (scope `read`, no PKCE), put straight into
+    /// the store as `/authorize` would, bound to `redirect_uri` if given.
+    pub async fn put_code(&self, code: &str, redirect_uri: Option<&str>) {
+        let now = self.clock.now();
+        let record = token_service::store::CodeRecord {
+            grant: token_service::store::Grant {
+                client_id: CLIENT_ID.into(),
+                username: Some(USERNAME.into()),
+                scope: token_service::scope::Scope::parse("read").unwrap(),
+                auth_time: Some(now),
+            },
+            redirect_uri: redirect_uri.map(str::to_owned),
+            code_challenge: None,
+            nonce: None,
+            sid: None,
+            expires_at: now + 60,
+        };
+        let code = token_service::store::Hashed::of(code);
+        self.state.store.put_code(&code, &record, 60).await.unwrap();
+    }
+
     /// The test config on the in-memory store.
     pub fn new() -> Self {
         Self::with_settings(settings(&[]))

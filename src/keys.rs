@@ -283,9 +283,14 @@ impl KeySet {
         self.keys.iter().find(|k| k.kid == kid)
     }
 
+    /// Each algorithm of the published keys once, in the order of the keys' file names.
     pub fn algorithms(&self) -> Vec<&'static str> {
-        let mut algs: Vec<_> = self.keys.iter().map(|k| k.alg.as_str()).collect();
-        algs.dedup();
+        let mut algs = Vec::new();
+        for alg in self.keys.iter().map(|k| k.alg.as_str()) {
+            if !algs.contains(&alg) {
+                algs.push(alg);
+            }
+        }
         algs
     }
 

@@ -268,3 +268,14 @@ async fn id_token_signing_algorithms_follow_the_keys() {
         json!(["EdDSA"])
     );
 }
+
+#[tokio::test]
+async fn signing_algorithms_are_listed_once_each_when_key_types_alternate() {
+    // RS256, ES256, RS256 by file name.
+    let app = TestApp::with_vars(&[("TS_KEYS_DIR", &fixture("keys-alternating"))]);
+    let doc = app.get("/.well-known/openid-configuration").await.json();
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        json!(["RS256", "ES256"])
+    );
+}

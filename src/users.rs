@@ -3,12 +3,22 @@
 //! and the login form alike.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::clock::Clock;
 use crate::failure::Failure;
 use crate::password::Argon2Pool;
 use crate::records::{User, Users};
-use crate::store::{Attempt, Store};
+use crate::store::{Attempt, IN_FLIGHT_WAIT_MILLIS, Store};
+
+/// How long an attempt waits for those in flight before it is throttled; far longer than an
+/// argon2 verification, shorter than a reservation lapses (`RESERVATION_MILLIS`).
+const IN_FLIGHT_MAX_WAIT: Duration = Duration::from_secs(3);
+/// Polls of the store while waiting start this often and slow down to the last.
+const IN_FLIGHT_FIRST_POLL: Duration = Duration::from_millis(5);
+const IN_FLIGHT_LAST_POLL: Duration = Duration::from_millis(50);
 
 /// Why a login failed; the two front doors (JSON grant, HTML form) each render it.
 #[derive(Debug)]
@@ -46,13 +56,7 @@ impl Login<'_> {
     /// still happen), then the hash, then the outcome is recorded.
     pub async fn check(&self, username: &str, password: &str) -> Result<Arc<User>, LoginFailure> {
         let max = self.max_failures;
-        if let Attempt::Throttled(wait) = self
-            .store
-            .reserve_login(username, self.clock.now_millis(), max)
-            .await?
-        {
-            return Err(LoginFailure::Throttled(wait.div_ceil(1000).max(1)));
-        }
+        self.reserve(username).await?;
         let user = self.users.get(username);
         let hash = user.map(|u| u.password_hash.as_str());
         let matches = match self.argon2.verify_password(hash, password).await {
@@ -70,5 +74,36 @@ impl Login<'_> {
             .login_failed(username, self.clock.now_millis(), max)
             .await?;
         Err(LoginFailure::BadCredentials)
+    }
+
+    /// Reserves an attempt. One that finds as many attempts in flight as failures are left
+    /// waits for them to settle, up to `IN_FLIGHT_MAX_WAIT`, and then runs or is throttled by
+    /// what they came to: a burst of correct logins all succeed, and concurrent wrong guesses
+    /// never outnumber the failures left (SECURITY.md, "Password grant throttling").
+    async fn reserve(&self, username: &str) -> Result<(), LoginFailure> {
+        let deadline = Instant::now() + IN_FLIGHT_MAX_WAIT;
+        let mut pause = IN_FLIGHT_FIRST_POLL;
+        loop {
+            let now = self.clock.now_millis();
+            match self
+                .store
+                .reserve_login(username, now, self.max_failures)
+                .await?
+            {
+                Attempt::Reserved => return Ok(()),
+                Attempt::Throttled(wait) => {
+                    return Err(LoginFailure::Throttled(wait.div_ceil(1000).max(1)));
+                }
+                Attempt::Busy if Instant::now() + pause > deadline => {
+                    return Err(LoginFailure::Throttled(
+                        IN_FLIGHT_WAIT_MILLIS.div_ceil(1000),
+                    ));
+                }
+                Attempt::Busy => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(IN_FLIGHT_LAST_POLL);
+                }
+            }
+        }
     }
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, IN_FLIGHT_WAIT_MILLIS, RESERVATION_MILLIS,
-    RefreshInfo, RefreshPolicy, RefreshToken, Rotate, Rotation, Session, StoreError, StoreResult,
+    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, RESERVATION_MILLIS, RefreshInfo,
+    RefreshPolicy, RefreshToken, Rotate, Rotation, Session, StoreError, StoreResult,
     THROTTLE_WINDOW, attempts_allowed, throttle_wait,
 };
 use crate::clock::{UnixMillis, UnixTime};
@@ -291,7 +291,7 @@ impl MemoryStore {
             return Ok(Attempt::Throttled(entry.locked_until - now));
         }
         if entry.in_flight >= attempts_allowed(entry.failures, u64::from(max_failures)) {
-            return Ok(Attempt::Throttled(IN_FLIGHT_WAIT_MILLIS));
+            return Ok(Attempt::Busy);
         }
         entry.in_flight += 1;
         entry.in_flight_until = now + RESERVATION_MILLIS;

@@ -174,8 +174,11 @@ pub enum Attempt {
     /// Reserved: one attempt is in flight until `login_failed`, `login_succeeded` or
     /// `login_released` settles it (or `RESERVATION_MILLIS` pass).
     Reserved,
-    /// Throttled, or as many attempts in flight as failures may still happen.
+    /// Throttled by failures: no attempt before the wait is over.
     Throttled(WaitMillis),
+    /// As many attempts in flight as failures may still happen: one may start once one of
+    /// them settles.
+    Busy,
 }
 
 /// Why the store could not answer.
@@ -216,7 +219,8 @@ pub const THROTTLE_WINDOW: u64 = 900;
 /// A reservation left unsettled (a process that died mid-attempt) lapses after this long:
 /// longer than an attempt's queueing and argon2 time.
 pub const RESERVATION_MILLIS: u64 = 10_000;
-/// What an attempt refused because others are in flight is told to wait.
+/// What an attempt that found others in flight for longer than it may wait for them is told
+/// to wait.
 pub const IN_FLIGHT_WAIT_MILLIS: u64 = 1_000;
 
 /// How many attempts may run at once: the failures left before the limit, or one at a time

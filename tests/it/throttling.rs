@@ -86,6 +86,7 @@ macro_rules! on_both_stores {
 
 on_both_stores!(
     concurrent_guesses_run_no_more_than_the_failures_left,
+    a_burst_of_correct_logins_for_one_username_all_succeed,
     a_wait_lasts_its_full_length_from_the_failure_that_set_it,
     after_the_limit_even_the_right_password_answers_429,
     other_usernames_are_unaffected,
@@ -112,6 +113,20 @@ async fn concurrent_guesses_run_no_more_than_the_failures_left(app: TestApp) {
     // TS_LOGIN_MAX_FAILURES=3: three guesses are checked, every other one is refused.
     assert_eq!((checked, refused), (3, 27));
     assert_throttled(&login(&app, USERNAME, PASSWORD).await, "1");
+}
+
+async fn a_burst_of_correct_logins_for_one_username_all_succeed(app: TestApp) {
+    let app = std::sync::Arc::new(app);
+    let mut logins = tokio::task::JoinSet::new();
+    // More at once than TS_LOGIN_MAX_FAILURES=3: the others wait for those in flight.
+    for _ in 0..8 {
+        let app = app.clone();
+        logins.spawn(async move { login(&app, USERNAME, PASSWORD).await });
+    }
+    for response in logins.join_all().await {
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        assert!(response.json()["access_token"].is_string());
+    }
 }
 
 async fn a_wait_lasts_its_full_length_from_the_failure_that_set_it(app: TestApp) {

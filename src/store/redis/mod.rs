@@ -33,9 +33,9 @@ use redis::{Pipeline, Script};
 pub use self::connection::Topology;
 use self::connection::{Connection, Failed, ScriptCall, write_pipe, write_script};
 use super::{
-    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, IN_FLIGHT_WAIT_MILLIS, RESERVATION_MILLIS,
-    RefreshInfo, RefreshPolicy, RefreshToken, Rotate, Rotation, Session, StoreError, StoreHealth,
-    StoreReport, StoreResult, THROTTLE_MAX_WAIT, THROTTLE_WINDOW,
+    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, RESERVATION_MILLIS, RefreshInfo,
+    RefreshPolicy, RefreshToken, Rotate, Rotation, Session, StoreError, StoreHealth, StoreReport,
+    StoreResult, THROTTLE_MAX_WAIT, THROTTLE_WINDOW,
 };
 use crate::clock::{Clock, UnixMillis, UnixTime};
 
@@ -549,11 +549,11 @@ impl RedisStore {
         call.arg(now)
             .arg(THROTTLE_WINDOW * 1000)
             .arg(max_failures)
-            .arg(RESERVATION_MILLIS)
-            .arg(IN_FLIGHT_WAIT_MILLIS);
-        Ok(match self.replicated::<u64>(&call).await? {
+            .arg(RESERVATION_MILLIS);
+        Ok(match self.replicated::<i64>(&call).await? {
             0 => Attempt::Reserved,
-            wait => Attempt::Throttled(wait),
+            wait if wait > 0 => Attempt::Throttled(wait.unsigned_abs()),
+            _ => Attempt::Busy,
         })
     }
 

@@ -61,6 +61,17 @@ impl Scope {
         requested.0.iter().all(known).then_some(requested)
     }
 
+    /// What of this granted scope a client allowed `client_scopes` may still be given: its
+    /// own scopes, plus the OpenID Connect ones on behalf of a user (`for_user`). A refresh
+    /// never yields a scope removed from the client's config since the grant (RFC 6749 §6:
+    /// never beyond what was granted; the config decides what is granted at all).
+    pub fn allowed_now(&self, client_scopes: &Scope, for_user: bool) -> Scope {
+        let allowed = |t: &&String| {
+            client_scopes.contains(t) || (for_user && OIDC_SCOPES.contains(&t.as_str()))
+        };
+        Scope(self.0.iter().filter(allowed).cloned().collect())
+    }
+
     /// The scope to grant: `requested` if it is within `allowed`, all of `allowed` when
     /// nothing (or an empty string) was requested (RFC 6749 §3.3), `None` if it asks for more.
     pub fn narrow(allowed: &Scope, requested: Option<&str>) -> Option<Scope> {
@@ -130,6 +141,17 @@ mod tests {
 
     fn scope(s: &str) -> Scope {
         Scope::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_granted_scope_keeps_only_what_the_client_is_allowed_now() {
+        let granted = scope("openid profile read write");
+        assert_eq!(
+            granted.allowed_now(&scope("read"), true),
+            scope("openid profile read")
+        );
+        assert_eq!(granted.allowed_now(&scope("read"), false), scope("read"));
+        assert!(granted.allowed_now(&scope("admin"), false).is_empty());
     }
 
     #[test]

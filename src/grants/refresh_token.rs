@@ -22,6 +22,13 @@ pub async fn grant(
         None => None,
     }
     .filter(|s| !s.is_empty());
+    // Asking for a scope the client's config no longer allows is refused before the token is
+    // spent, so the client can retry it without the retry looking like reuse.
+    if let Some(requested) = &requested
+        && requested.allowed_now(&client.scopes, true) != *requested
+    {
+        return Err(OAuthError::InvalidScope);
+    }
     // A token that cannot name a family is no token of ours: nothing to look up.
     let old = RefreshToken::parse(refresh_token).ok_or_else(invalid)?;
     let (successor, new) = RefreshToken::issue(deps.minter.keys.rng(), &old.family)?;
@@ -42,9 +49,17 @@ pub async fn grant(
         }
         Rotation::Invalid => return Err(invalid()),
     };
-    let openid = grant.scope.has_openid();
+    // What the client's config allows now bounds every token of the family: a scope removed
+    // from the client since the grant is gone, and a family with nothing left is dead.
+    let allowed = grant
+        .scope
+        .allowed_now(&client.scopes, grant.username.is_some());
+    if allowed.is_empty() {
+        return Err(invalid());
+    }
+    let openid = allowed.has_openid();
     // A narrower scope narrows this access token only; the family keeps its scope.
-    let scope = requested.unwrap_or(grant.scope);
+    let scope = requested.unwrap_or(allowed);
     let auth_time = grant.auth_time.unwrap_or(now);
     // A user removed from the config file since cannot refresh.
     let user = match &grant.username {

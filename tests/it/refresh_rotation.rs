@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use crate::common::redis::{RedisServer, unique_prefix};
 use crate::common::*;
 
 /// Refreshes as the example client (form body, HTTP Basic).
@@ -283,4 +284,79 @@ async fn client_without_the_refresh_token_grant_never_gets_a_refresh_token() {
     let body = response.json();
     assert!(body["access_token"].is_string(), "{body}");
     assert!(body.get("refresh_token").is_none(), "{body}");
+}
+
+/// The test config with the example client's scopes changed to `scopes` (a TOML array), as
+/// an operator would edit it before a restart; on one Redis, so the families outlive it.
+struct Restart {
+    _config: tempfile::NamedTempFile,
+    vars: Vec<(&'static str, String)>,
+}
+
+impl Restart {
+    fn with_client_scopes(prefix: &str, scopes: &str) -> Self {
+        let original = std::fs::read_to_string(repo_path(TEST_CONFIG)).unwrap();
+        let example_client = "scopes = [\"read\", \"write\"]";
+        assert!(original.contains(example_client));
+        let edited = original.replacen(example_client, &format!("scopes = {scopes}"), 1);
+        let config = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(config.path(), edited).unwrap();
+        let vars = vec![
+            ("TS_CONFIG_FILE", config.path().display().to_string()),
+            ("TS_REDIS_URL", RedisServer::shared().url()),
+            ("TS_REDIS_PREFIX", prefix.to_owned()),
+        ];
+        Restart {
+            _config: config,
+            vars,
+        }
+    }
+
+    fn app(&self) -> TestApp {
+        let vars: Vec<(&str, &str)> = self.vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        TestApp::with_vars(&vars)
+    }
+}
+
+/// A refresh token granted `read write` by the unedited config, on Redis under `prefix`.
+async fn read_write_family(prefix: &str) -> String {
+    let before = Restart::with_client_scopes(prefix, "[\"read\", \"write\"]").app();
+    let body = before.password_tokens().await;
+    assert_eq!(body["scope"], "read write");
+    refresh_token_of(&body)
+}
+
+#[tokio::test]
+async fn a_scope_removed_from_the_client_is_gone_from_its_families_next_tokens() {
+    let prefix = unique_prefix("scope-removed");
+    let mut token = read_write_family(&prefix).await;
+    let after = Restart::with_client_scopes(&prefix, "[\"read\"]").app();
+    for _ in 0..3 {
+        let body = rotate(&after, &token).await;
+        assert_eq!(body["scope"], "read");
+        assert_eq!(access_claims(&body)["scope"], "read");
+        token = refresh_token_of(&body);
+    }
+}
+
+#[tokio::test]
+async fn asking_a_refresh_for_a_scope_removed_from_the_client_is_invalid_scope_and_consumes_nothing()
+ {
+    let prefix = unique_prefix("scope-removed-asked");
+    let token = read_write_family(&prefix).await;
+    let after = Restart::with_client_scopes(&prefix, "[\"read\"]").app();
+    refresh(&after, &token, Some("write"))
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_scope");
+    assert_eq!(rotate(&after, &token).await["scope"], "read");
+}
+
+#[tokio::test]
+async fn a_family_left_with_no_scope_the_client_allows_is_invalid_grant() {
+    let prefix = unique_prefix("scope-removed-all");
+    let token = read_write_family(&prefix).await;
+    let after = Restart::with_client_scopes(&prefix, "[\"admin\"]").app();
+    refresh(&after, &token, None)
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
 }

@@ -34,13 +34,21 @@ pub async fn authenticate(
 
 /// Reads HTTP Basic and the body's `client_id`/`client_secret`. A secret in both places, or
 /// two different client ids, is `invalid_request`; Basic plus the same `client_id` in the
-/// body (as many libraries send) is fine.
+/// body (as many libraries send) is fine. Two `Authorization` headers are `invalid_request`
+/// too: a proxy reading one and the service the other would disagree on who calls (RFC 6749
+/// §2.3, RFC 9110 §5.3).
 pub fn from_request(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAuthError> {
     let body_id = params.get("client_id").map(str::to_owned);
     let body_secret = params.get("client_secret").map(str::to_owned);
-    let basic = match headers.get(header::AUTHORIZATION) {
-        None => None,
-        Some(value) => Some(
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let basic = match (values.next(), values.next()) {
+        (None, _) => None,
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "more than one Authorization header",
+            ));
+        }
+        (Some(value), None) => Some(
             value
                 .to_str()
                 .ok()

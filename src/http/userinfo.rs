@@ -112,10 +112,14 @@ fn answer(state: &AppState, token: &str) -> Result<Response, BearerError> {
 }
 
 /// The token of `Authorization: Bearer …` (RFC 6750 §2.1; the scheme is case-insensitive).
+/// Two `Authorization` headers are a malformed request (RFC 9110 §5.3), whatever the body
+/// carries.
 fn bearer(headers: &HeaderMap) -> Result<&str, BearerError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return Err(BearerError::Missing);
+    let value = match (values.next(), values.next()) {
+        (None, _) => return Err(BearerError::Missing),
+        (Some(_), Some(_)) => return Err(BearerError::InvalidRequest),
+        (Some(value), None) => value,
     };
     let value = value.to_str().map_err(|_| BearerError::InvalidRequest)?;
     match value.split_once(' ') {

@@ -202,3 +202,38 @@ async fn an_unknown_username_costs_an_argon2_run_like_a_known_one() {
     assert_eq!(known.status, unknown.status);
     assert_eq!(known.json(), unknown.json());
 }
+
+/// A form POST to `uri` with two valid Basic credentials, each in its own header.
+async fn post_with_two_authorization_headers(
+    app: &TestApp,
+    uri: &str,
+    pairs: &[(&str, &str)],
+) -> TestResponse {
+    app.request(
+        request("POST", uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", basic_auth(CLIENT_ID, CLIENT_SECRET))
+            .header("authorization", basic_auth(CC_CLIENT, CC_SECRET))
+            .body(axum::body::Body::from(form(pairs)))
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_invalid_request_at_every_client_authenticated_endpoint() {
+    let app = TestApp::new();
+    for (uri, pairs) in [
+        ("/token", &[("grant_type", "client_credentials")][..]),
+        ("/introspect", &[("token", "anything")][..]),
+        ("/revoke", &[("token", "anything")][..]),
+    ] {
+        let response = post_with_two_authorization_headers(&app, uri, pairs).await;
+        response.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+        assert_eq!(
+            response.json()["error_description"],
+            "more than one Authorization header",
+            "{uri}"
+        );
+    }
+}

@@ -226,3 +226,28 @@ async fn userinfo_refuses_a_token_sent_both_in_the_header_and_the_body() {
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert_eq!(response.json()["error"], "invalid_request");
 }
+
+#[tokio::test]
+async fn userinfo_refuses_two_authorization_headers_even_with_a_token_in_the_body() {
+    let app = TestApp::new();
+    let tokens = password_tokens_with(&app, "openid").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let bearer = format!("Bearer {token}");
+    let response = app
+        .request(
+            request("POST", "/userinfo")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("authorization", &bearer)
+                .header("authorization", &bearer)
+                .body(axum::body::Body::from(form(&[("access_token", token)])))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(response.json()["error"], "invalid_request");
+    assert!(
+        response
+            .header("www-authenticate")
+            .is_some_and(|h| h.contains("invalid_request"))
+    );
+}

@@ -344,6 +344,7 @@ impl Config {
         let file: ConfigFile = toml::from_str(text).map_err(|e| at(e.span(), e.message()))?;
 
         let mut clients = HashMap::new();
+        let mut client_spans = Vec::new();
         let mut cors_origins = HashSet::new();
         for entry in file.clients {
             let span = entry.id.span();
@@ -364,6 +365,7 @@ impl Config {
                     &format!("duplicate client id {:?}", client.id),
                 ));
             }
+            client_spans.push((client.id.clone(), span));
             clients.insert(client.id.clone(), Arc::new(client));
         }
 
@@ -378,7 +380,33 @@ impl Config {
                     &format!("duplicate username {:?}", user.username),
                 ));
             }
+            // A `sub` names one principal (OpenID Connect Core §2, RFC 9068 §5): an app keyed
+            // on `iss` + `sub` would merge two users, or a user and a client, sharing one.
+            if let Some(other) = users
+                .values()
+                .find(|u: &&Arc<User>| u.subject == user.subject)
+            {
+                return Err(at(
+                    Some(span),
+                    &format!(
+                        "users {:?} and {:?} have the same subject {:?}",
+                        other.username, user.username, user.subject
+                    ),
+                ));
+            }
             users.insert(user.username.clone(), Arc::new(user));
+        }
+        for (id, span) in client_spans {
+            if let Some(user) = users.values().find(|u| u.subject == id) {
+                return Err(at(
+                    Some(span),
+                    &format!(
+                        "client id {id:?} is the subject of user {:?}: client_credentials \
+                         tokens would name the same `sub`",
+                        user.username
+                    ),
+                ));
+            }
         }
 
         Ok(Config {

@@ -627,3 +627,52 @@ async fn with_ts_metrics_listen_metrics_answer_only_there_and_both_listeners_sto
         "the metrics listener closed with the process"
     );
 }
+
+/// A user entry with the test config's hash of `password123`.
+fn user_entry(username: &str, subject: Option<&str>) -> String {
+    let subject = subject.map_or(String::new(), |s| format!("subject = \"{s}\"\n"));
+    format!(
+        "[[users]]\nusername = \"{username}\"\n{subject}password_hash = \"$argon2id$v=19$m=19456,t=2,p=1$WSR1DqFEbLgs8S5iuUUREA$GyH9KAkaoErCl+SJnX/+H7HHpkdB+3nmuBYR7+UNOy4\"\n"
+    )
+}
+
+#[test]
+fn two_users_with_one_subject_exit_2_naming_both_at_start_up_and_in_check_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}\n{}",
+        user_entry("jsmith", None),
+        user_entry("jsmith2", Some("jsmith"))
+    );
+    let config = write_config(dir.path(), &text);
+    for args in [&[][..], &["check-config"][..]] {
+        let output = run_in(dir.path(), args, &[("TS_CONFIG_FILE", &config)], b"");
+        assert_startup_error(&output, &format!("{config}:6:"));
+        assert!(
+            output.stderr.contains("\"jsmith\" and \"jsmith2\""),
+            "{}",
+            output.stderr
+        );
+    }
+}
+
+#[test]
+fn a_client_id_equal_to_a_users_subject_exits_2_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = "[[clients]]\nid = \"jsmith\"\ngrant_types = [\"implicit\"]\nredirect_uris = [\"https://app.example/cb\"]\n";
+    let config = write_config(
+        dir.path(),
+        &format!("{client}\n{}", user_entry("jsmith", None)),
+    );
+    for args in [&[][..], &["check-config"][..]] {
+        let output = run_in(dir.path(), args, &[("TS_CONFIG_FILE", &config)], b"");
+        assert_startup_error(&output, &format!("{config}:2:"));
+        assert!(
+            output
+                .stderr
+                .contains("client id \"jsmith\" is the subject of user \"jsmith\""),
+            "{}",
+            output.stderr
+        );
+    }
+}

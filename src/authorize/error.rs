@@ -52,6 +52,10 @@ pub enum RedirectError {
     InvalidScope,
     /// `prompt=none` and no live session (OpenID Connect Core §3.1.2.6).
     LoginRequired,
+    /// A `request` object, which this server does not take (OpenID Connect Core §6).
+    RequestNotSupported,
+    /// A `request_uri`, which this server does not take (OpenID Connect Core §6).
+    RequestUriNotSupported,
     /// The store cannot serve now (`temporarily_unavailable`), or a bug (`server_error`):
     /// the client can tell its user (RFC 6749 §4.1.2.1).
     Failed(Failure),
@@ -74,6 +78,14 @@ impl RedirectError {
                 "the requested scope is invalid or exceeds the client's",
             ),
             RedirectError::LoginRequired => ("login_required", "the user is not signed in"),
+            RedirectError::RequestNotSupported => (
+                "request_not_supported",
+                "request objects are not supported; send the parameters as such",
+            ),
+            RedirectError::RequestUriNotSupported => (
+                "request_uri_not_supported",
+                "request_uri is not supported; send the parameters as such",
+            ),
             RedirectError::Failed(Failure::Unavailable(_)) => (
                 "temporarily_unavailable",
                 "the service is temporarily unavailable, retry later",

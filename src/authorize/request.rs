@@ -100,6 +100,14 @@ pub fn validate(
         ));
     }
     let one = |name| params.one(name).ok().flatten();
+    // Discovery says `request_parameter_supported` and `request_uri_parameter_supported` are
+    // false: a request carried that way is refused, not answered from the bare parameters.
+    if params.get("request").is_some() {
+        return Err(fail(RedirectError::RequestNotSupported));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(fail(RedirectError::RequestUriNotSupported));
+    }
 
     let response_type = match one("response_type") {
         None => {

@@ -137,6 +137,34 @@ async fn an_unknown_response_type_redirects_with_unsupported_response_type() {
 }
 
 #[tokio::test]
+async fn a_request_object_redirects_with_request_not_supported() {
+    let app = TestApp::new();
+    let response = app
+        .get(&authorize_uri(&with(
+            &code_request(),
+            "request",
+            "eyJhbGciOiJub25lIn0.eyJzY29wZSI6InJlYWQifQ.",
+        )))
+        .await;
+    assert_error_redirect(&response, CALLBACK, "request_not_supported");
+    assert_eq!(query(&location(&response))["state"], "xyz");
+}
+
+#[tokio::test]
+async fn a_request_uri_redirects_with_request_uri_not_supported() {
+    let app = TestApp::new();
+    let response = app
+        .get(&authorize_uri(&with(
+            &code_request(),
+            "request_uri",
+            "https://client.example/request.jwt",
+        )))
+        .await;
+    assert_error_redirect(&response, CALLBACK, "request_uri_not_supported");
+    assert_eq!(query(&location(&response))["state"], "xyz");
+}
+
+#[tokio::test]
 async fn a_missing_response_type_redirects_with_invalid_request() {
     let app = TestApp::new();
     let response = app

@@ -16,6 +16,8 @@ use tokio::task::JoinSet;
 
 use crate::state::AppState;
 
+mod parse_errors;
+
 /// How long a client may keep a connection without sending a request, how many connections
 /// may be open, and how long shutdown may take.
 #[derive(Clone, Copy, Debug)]
@@ -100,8 +102,10 @@ pub async fn serve(
             },
         };
         let open = Open::new(permit, state.metrics.open_connections());
-        let connection =
-            graceful.watch(http.serve_connection(TokioIo::new(stream), service.clone()));
+        let connection = graceful.watch(http.serve_connection(
+            TokioIo::new(parse_errors::JsonParseErrors::new(stream)),
+            service.clone(),
+        ));
         connections.spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "connection closed");

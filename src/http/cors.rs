@@ -45,10 +45,14 @@ fn preflight(methods: &'static str) -> Response {
 }
 
 /// A preflight the CORS layer did not answer (no origin, or one not registered): refused
-/// like any other method, without CORS headers. Routed so that the layer sees every
-/// `OPTIONS`, which an unrouted method would bypass.
-pub async fn unanswered_preflight() -> crate::error::OAuthError {
-    crate::error::OAuthError::MethodNotAllowed
+/// like any other method, without CORS headers, and with the `Allow` every 405 carries (RFC
+/// 9110 §15.5.6). Routed so that the layer sees every `OPTIONS`, which an unrouted method
+/// would bypass.
+pub async fn unanswered_preflight() -> impl axum::response::IntoResponse {
+    (
+        [(header::ALLOW, HeaderValue::from_static("POST,OPTIONS"))],
+        crate::error::OAuthError::MethodNotAllowed,
+    )
 }
 
 /// The registered origins are shared, not copied: axum clones a layer's state for every

@@ -344,3 +344,62 @@ async fn hostile_bodies_always_get_a_4xx_rfc_6749_json_error() {
         }
     }
 }
+
+/// Sends raw bytes to a real server and reads until it closes: the whole answer.
+async fn raw_exchange(request: &[u8]) -> (String, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::spawn(TestApp::new().state.clone()).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server closes the connection")
+    .unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .expect("content-length");
+    assert_eq!(length, body.len(), "{answer}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("\r\ncontent-type: application/json"),
+        "{head}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    assert_eq!(json.as_object().unwrap().len(), 2, "{json}");
+    (head.lines().next().unwrap().to_owned(), json)
+}
+
+#[tokio::test]
+async fn two_differing_content_lengths_get_a_400_with_the_json_error() {
+    let (status, body) = raw_exchange(
+        b"POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef",
+    )
+    .await;
+    assert!(status.starts_with("HTTP/1.1 400 "), "{status}");
+    assert_eq!(body["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn two_hundred_header_fields_get_a_431_with_the_json_error() {
+    let mut request = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n".to_vec();
+    for i in 0..200 {
+        request.extend_from_slice(format!("X-Field-{i}: v\r\n").as_bytes());
+    }
+    request.extend_from_slice(b"\r\n");
+    let (status, body) = raw_exchange(&request).await;
+    assert!(status.starts_with("HTTP/1.1 431 "), "{status}");
+    assert_eq!(body["error"], "invalid_request");
+    assert_rfc6749_description(body["error_description"].as_str().unwrap());
+}

@@ -183,3 +183,31 @@ async fn introspect_and_authorize_send_no_cors_headers_even_to_a_registered_orig
         .await;
     assert_no_cors_headers(&authorize);
 }
+
+#[tokio::test]
+async fn every_refused_preflight_is_a_405_with_allow_and_the_json_error() {
+    let app = TestApp::new();
+    for path in [
+        "/token",
+        "/revoke",
+        "/introspect",
+        "/authorize",
+        "/.well-known/jwks.json",
+    ] {
+        let response = app
+            .request(
+                request("OPTIONS", path)
+                    .header(header::ORIGIN, EVIL)
+                    .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        response.assert_oauth_error(StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
+        let allow = response
+            .header("allow")
+            .unwrap_or_else(|| panic!("{path}: 405 without Allow"));
+        assert!(!allow.is_empty(), "{path}");
+        assert_no_cors_headers(&response);
+    }
+}

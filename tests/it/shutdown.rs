@@ -9,8 +9,7 @@ use crate::common::*;
 
 #[tokio::test]
 async fn run_returns_only_after_the_request_in_flight_is_answered() {
-    // A frozen Redis holds a password grant in flight for the store's bound (about 0.9 s),
-    // long after the request has surely been accepted.
+    // A frozen Redis holds a password grant in flight for the store's bound (about 0.9 s).
     let redis = RedisServer::start();
     let app = TestApp::with_vars(&[
         ("TS_REDIS_URL", &redis.url()),
@@ -53,7 +52,17 @@ async fn run_returns_only_after_the_request_in_flight_is_answered() {
                 .await
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The request is in its handler once the client's secret was checked (the first argon2
+    // run of this instance); from there it waits on the frozen Redis.
+    let argon2_runs = app.state.metrics.argon2_counter();
+    let polling = async {
+        while argon2_runs.get() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), polling)
+        .await
+        .expect("the request reached its handler");
     shutdown.send(()).unwrap();
     tokio::task::spawn_blocking(move || server.join().unwrap())
         .await

@@ -60,6 +60,42 @@ pub struct SigningKey {
     header_b64: String,
     /// The same with `"typ":"JWT"`, for OpenID Connect ID tokens.
     id_header_b64: String,
+    /// The refresh-token keys derived from this key (`refresh_token`).
+    refresh: RefreshSecrets,
+}
+
+/// Two HMAC-SHA256 keys derived from a signing key's private key by HKDF (RFC 5869), so that
+/// refresh tokens need no secret of their own: one authenticates tokens, one derives a
+/// token's successor. Every replica holding the key derives the same two.
+#[derive(Clone)]
+pub struct RefreshSecrets {
+    /// Names the key in the tokens it authenticates: the first bytes of SHA-256 of the `kid`.
+    pub id: [u8; 4],
+    pub mac: ring::hmac::Key,
+    pub successor: ring::hmac::Key,
+}
+
+impl RefreshSecrets {
+    fn derive(kid: &str, private_key_der: &[u8]) -> Result<Self, String> {
+        use ring::{hkdf, hmac};
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"token-service refresh tokens v1")
+            .extract(private_key_der);
+        let key = |info: &'static [u8]| -> Result<hmac::Key, String> {
+            let info = [info];
+            let okm = prk
+                .expand(&info, hmac::HMAC_SHA256)
+                .map_err(|_| "refresh-token key derivation failed".to_owned())?;
+            Ok(hmac::Key::from(okm))
+        };
+        let digest = ring::digest::digest(&ring::digest::SHA256, kid.as_bytes());
+        let mut id = [0u8; 4];
+        id.copy_from_slice(&digest.as_ref()[..4]);
+        Ok(RefreshSecrets {
+            id,
+            mac: key(b"mac")?,
+            successor: key(b"successor")?,
+        })
+    }
 }
 
 impl fmt::Debug for SigningKey {
@@ -144,7 +180,6 @@ impl SigningKey {
         let id_header = json!({"alg": alg.as_str(), "kid": kid, "typ": "JWT"});
         let id_header_b64 = B64.encode(serde_json::to_vec(&id_header).map_err(|e| e.to_string())?);
         Ok(SigningKey {
-            kid,
             alg,
             path: path.to_owned(),
             pair,
@@ -152,7 +187,14 @@ impl SigningKey {
             jwk,
             header_b64,
             id_header_b64,
+            refresh: RefreshSecrets::derive(&kid, der)?,
+            kid,
         })
+    }
+
+    /// The refresh-token keys derived from this key.
+    pub fn refresh_secrets(&self) -> &RefreshSecrets {
+        &self.refresh
     }
 
     /// Whether this is the committed development key (its file name says `dev`).
@@ -277,6 +319,11 @@ impl KeySet {
 
     pub fn signer(&self) -> &SigningKey {
         &self.keys[self.signer]
+    }
+
+    /// Every key, the signer among them.
+    pub fn all(&self) -> &[SigningKey] {
+        &self.keys
     }
 
     pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {

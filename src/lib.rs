@@ -14,6 +14,7 @@
 //! - [`oidc`]: which of a user's claims each OpenID Connect scope releases
 //! - [`params`]: the one parser of form, query and JSON parameters
 //! - [`pkce`]: PKCE S256 checks
+//! - [`rotation`]: the refresh-token rotation decision, one pure function
 //! - [`metrics`]: Prometheus counters and histograms behind `/metrics`
 //! - [`config`]: `TS_*` environment and the clients and users of the config file
 //! - [`error`]: the token endpoint's errors, RFC 6749 §5.2, rendered once
@@ -23,6 +24,7 @@
 //! - [`token`]: access-token claims and minting, opaque random tokens
 //! - [`id_token`]: OpenID Connect ID tokens and `at_hash`
 //! - [`store`]: refresh tokens, codes, sessions, throttling; memory and Redis backends
+//! - [`refresh_token`]: self-authenticating refresh tokens: format, MAC, successors
 //! - [`password`]: argon2id hashing; verification on worker threads with one memory block
 //!   each, client secrets and passwords in lanes of their own; the verified-secret cache
 //!
@@ -55,6 +57,8 @@ pub mod params;
 pub mod password;
 pub mod pkce;
 pub mod records;
+pub mod refresh_token;
+pub mod rotation;
 pub mod scope;
 pub mod serve;
 pub mod state;

@@ -7,7 +7,8 @@ use crate::error::OAuthError;
 use crate::id_token::Authentication;
 use crate::pkce::{self, PkceError};
 use crate::records::Client;
-use crate::store::{CodeRedemption, Hashed, RefreshToken};
+use crate::refresh_token::RefreshToken;
+use crate::store::{CodeRedemption, Hashed};
 use crate::token::{Subject, TokenResponse};
 
 pub struct Request<'a> {
@@ -29,7 +30,8 @@ pub async fn grant(
     }
     let invalid = || OAuthError::invalid_grant("the authorization code is invalid");
     // The family is chosen before the code is spent, so a replay can always revoke it.
-    let family = RefreshToken::new_family(deps.minter.keys.rng())?;
+    let first = RefreshToken::first(deps.minter.keys.rng())?;
+    let family = first.family();
     let redemption = deps
         .store
         .redeem_code(
@@ -76,7 +78,7 @@ pub async fn grant(
     let subject = Subject::User { user, auth_time };
     let scope = &record.grant.scope;
     let access = deps.minter.mint(client, subject, scope, now)?;
-    let refresh = match start_family(deps, client, &record.grant, Some(family.clone()), now).await {
+    let refresh = match start_family(deps, client, &record.grant, Some(first), now).await {
         Err(OAuthError::Failed(failure)) => {
             // No tokens are answered: the client's retry must find the code unspent, or it
             // would count as a replay and revoke what it never received.

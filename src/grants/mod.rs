@@ -13,8 +13,9 @@ use crate::error::OAuthError;
 use crate::id_token::IdTokens;
 use crate::metrics::Metrics;
 use crate::records::{Client, GrantType, Users};
+use crate::refresh_token::RefreshToken;
 use crate::scope::Scope;
-use crate::store::{Grant, RefreshPolicy, RefreshToken, Store};
+use crate::store::{Grant, RefreshPolicy, Store};
 use crate::token::{Minted, Minter, TokenResponse};
 use crate::users::Login;
 
@@ -101,35 +102,35 @@ fn granted_user_scope(client: &Client, requested: Option<&str>) -> Result<Scope,
     Scope::narrow_for_user(&client.scopes, requested).ok_or(OAuthError::InvalidScope)
 }
 
-/// Starts a refresh-token family for `grant` if the client may refresh (SPEC §6: a client
-/// without the `refresh_token` grant never gets one). `family` is given when it was bound
-/// beforehand (to an authorization code).
+/// Starts a refresh-token family for `grant` if the client may refresh (a client without
+/// the `refresh_token` grant never gets one, RFC 6749 §4.4.3). `first` is given when its
+/// family was bound beforehand (to an authorization code).
 async fn start_family(
     deps: Deps<'_>,
     client: &Client,
     grant: &Grant,
-    family: Option<String>,
+    first: Option<RefreshToken>,
     now: UnixTime,
 ) -> Result<Option<String>, OAuthError> {
     if !client.allows(GrantType::RefreshToken) {
         return Ok(None);
     }
-    let rng = deps.minter.keys.rng();
-    let family = match family {
-        Some(family) => family,
-        None => RefreshToken::new_family(rng)?,
+    let keys = deps.minter.keys;
+    let first = match first {
+        Some(first) => first,
+        None => RefreshToken::first(keys.rng())?,
     };
-    let (refresh, token) = RefreshToken::issue(rng, &family)?;
+    let stored = first.stored();
     if !deps
         .store
-        .create_family(&token, grant, now, deps.refresh)
+        .create_family(stored.as_ref(), grant, now, deps.refresh)
         .await?
     {
         return Err(OAuthError::invalid_grant(
             "the authorization code was replayed",
         ));
     }
-    Ok(Some(refresh))
+    Ok(Some(first.wire(keys)))
 }
 
 /// The success response (RFC 6749 §5.1), with the ID token of an OpenID request.

@@ -5,8 +5,9 @@ use crate::clock::UnixTime;
 use crate::error::OAuthError;
 use crate::id_token::Authentication;
 use crate::records::Client;
+use crate::refresh_token::RefreshToken;
 use crate::scope::Scope;
-use crate::store::{RefreshToken, Rotate, Rotation};
+use crate::store::{Rotate, Rotation};
 use crate::token::{Subject, TokenResponse};
 
 pub async fn grant(
@@ -29,12 +30,16 @@ pub async fn grant(
     {
         return Err(OAuthError::InvalidScope);
     }
-    // A token that cannot name a family is no token of ours: nothing to look up.
-    let old = RefreshToken::parse(refresh_token).ok_or_else(invalid)?;
-    let (successor, new) = RefreshToken::issue(deps.minter.keys.rng(), &old.family)?;
+    // A token whose MAC is not ours is no token of ours: nothing to look up (RFC 9700 §4.14
+    // asks for refresh tokens that cannot be forged; docs/design.md, "Refresh tokens").
+    let keys = deps.minter.keys;
+    let presented = RefreshToken::verify(refresh_token, keys).ok_or_else(invalid)?;
+    let successor = presented.successor().ok_or_else(invalid)?;
+    let stored = presented.token.stored();
+    let successor_digest = successor.digest();
     let rotate = Rotate {
-        old: &old,
-        new: &new.secret,
+        presented: stored.as_ref(),
+        successor: &successor_digest,
         client_id: &client.id,
         scope: requested.as_ref(),
         now,
@@ -88,5 +93,10 @@ pub async fn grant(
             deps.id_tokens.mint(&auth, now)
         })
         .transpose()?;
-    Ok(response(access, Some(successor), &scope, id_token))
+    Ok(response(
+        access,
+        Some(successor.wire(keys)),
+        &scope,
+        id_token,
+    ))
 }

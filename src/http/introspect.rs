@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use super::credentials;
 use crate::error::{OAuthError, OAuthErrors};
 use crate::params::Params;
+use crate::refresh_token::RefreshToken;
 use crate::state::AppState;
-use crate::store::RefreshToken;
 use crate::token::{AccessClaims, Audience};
 
 /// Describes a token (RFC 7662); for confidential clients (resource servers).
@@ -115,10 +115,11 @@ fn access_token(state: &AppState, claims: AccessClaims, now: u64) -> Value {
 }
 
 async fn refresh_token(state: &AppState, token: &str, now: u64) -> Result<Value, OAuthError> {
-    let Some(token) = RefreshToken::parse(token) else {
+    let Some(verified) = RefreshToken::verify(token, &state.keys) else {
         return Ok(inactive());
     };
-    let Some(info) = state.store.refresh_info(&token, now).await? else {
+    let stored = verified.token.stored();
+    let Some(info) = state.store.refresh_info(stored.as_ref(), now).await? else {
         return Ok(inactive());
     };
     let grant = info.grant;

@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use super::credentials;
 use crate::error::{OAuthError, OAuthErrors};
 use crate::params::Params;
+use crate::refresh_token::RefreshToken;
 use crate::state::AppState;
-use crate::store::RefreshToken;
 use crate::token::AccessClaims;
 
 /// Revokes a refresh token and its whole family (RFC 7009); unknown tokens answer 200 too.
@@ -38,8 +38,12 @@ pub async fn revoke(
     if state.keys.verify::<AccessClaims>(token).is_some() {
         return Err(OAuthError::UnsupportedTokenType);
     }
-    if let Some(token) = RefreshToken::parse(token) {
-        state.store.revoke_refresh(&token, &client.id).await?;
+    if let Some(verified) = RefreshToken::verify(token, &state.keys) {
+        let stored = verified.token.stored();
+        state
+            .store
+            .revoke_refresh(stored.as_ref(), &client.id)
+            .await?;
     }
     // Unknown and other clients' tokens answer 200 too: nothing to learn here (§2.2).
     Ok(super::token::no_store(StatusCode::OK).into_response())

@@ -6,10 +6,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{
     Attempt, CodeRecord, CodeRedemption, Grant, Hashed, RESERVATION_MILLIS, RefreshInfo,
-    RefreshPolicy, RefreshToken, Rotate, Rotation, Session, StoreError, StoreResult,
-    THROTTLE_WINDOW, attempts_allowed, throttle_wait,
+    RefreshPolicy, Rotate, Rotation, Session, StoreError, StoreResult, THROTTLE_WINDOW, TokenRef,
+    attempts_allowed, refresh_info, throttle_wait,
 };
 use crate::clock::{UnixMillis, UnixTime};
+use crate::rotation::{self, Decision, Presented, Record};
 
 /// Sweep expired records once per this many writes.
 const SWEEP_EVERY: u64 = 1024;
@@ -28,21 +29,27 @@ struct Inner {
     writes: u64,
 }
 
-/// A secret of a family: live until used, then kept only within the grace window.
-struct Secret {
-    issued_at: UnixTime,
-    expires_at: UnixTime,
-    used_at: Option<UnixTime>,
-}
-
 /// One record per refresh-token family, as on Redis: its size does not grow with rotations.
-#[derive(Default)]
+#[derive(Clone)]
 struct Family {
+    record: Record,
     /// `None` for a tombstone: revoked before it was created (a replayed code).
     grant: Option<Grant>,
-    revoked: bool,
-    expires_at: UnixTime,
-    secrets: HashMap<Hashed, Secret>,
+}
+
+impl Family {
+    fn tombstone(expires_at: UnixTime) -> Self {
+        Family {
+            record: Record {
+                generation: 0,
+                live: String::new(),
+                rotated_at: 0,
+                expires_at,
+                revoked: true,
+            },
+            grant: None,
+        }
+    }
 }
 
 struct Code {
@@ -76,118 +83,122 @@ impl MemoryStore {
 
     pub fn create_family(
         &self,
-        token: &RefreshToken,
+        token: TokenRef<'_>,
         grant: &Grant,
         now: UnixTime,
         policy: RefreshPolicy,
     ) -> StoreResult<bool> {
         let mut inner = self.lock()?;
         inner.wrote(now);
-        if inner.families.contains_key(&token.family) {
+        if inner.families.contains_key(token.family) {
             return Ok(false);
         }
-        let expires_at = now + policy.ttl;
-        let family = Family {
-            grant: Some(grant.clone()),
-            expires_at,
-            secrets: HashMap::from([(token.secret.clone(), Secret::new(now, expires_at))]),
-            ..Family::default()
+        let record = Record {
+            generation: token.generation,
+            live: token.digest.to_owned(),
+            rotated_at: now,
+            expires_at: now.saturating_add(policy.ttl),
+            revoked: false,
         };
-        inner.families.insert(token.family.clone(), family);
+        let family = Family {
+            record,
+            grant: Some(grant.clone()),
+        };
+        inner.families.insert(token.family.to_owned(), family);
         Ok(true)
     }
 
+    /// `rotation::decide` on the family's record, and its outcome written, under one lock.
     pub fn rotate_refresh(
         &self,
         rotate: &Rotate<'_>,
         policy: RefreshPolicy,
     ) -> StoreResult<Rotation> {
-        let Rotate { old, new, now, .. } = *rotate;
+        let now = rotate.now;
         let mut inner = self.lock()?;
         inner.wrote(now);
-        let Some(family) = inner
-            .families
-            .get_mut(&old.family)
-            .filter(|f| f.expires_at > now)
+        let Some(Family {
+            record,
+            grant: Some(grant),
+        }) = inner.families.get_mut(rotate.presented.family)
         else {
             return Ok(Rotation::Invalid);
         };
-        let grant = match (&family.grant, family.revoked) {
-            (Some(grant), false) if grant.client_id == rotate.client_id => grant.clone(),
-            _ => return Ok(Rotation::Invalid),
+        let presented = Presented {
+            generation: rotate.presented.generation,
+            digest: rotate.presented.digest,
+            successor: rotate.successor,
+            client_matches: grant.client_id == rotate.client_id,
+            scope_within: rotation::scope_within(rotate.scope, &grant.scope),
         };
-        // With no grace, any second use is reuse, whatever the clocks of two replicas say.
-        let in_grace =
-            |used_at: UnixTime| policy.reuse_grace > 0 && now < used_at + policy.reuse_grace;
-        // A secret the family does not hold (used long ago, or never ours) is reuse.
-        let Some(secret) = family.secrets.get_mut(&old.secret) else {
-            family.revoked = true;
-            return Ok(Rotation::Reused);
-        };
-        if secret.expires_at <= now {
-            return Ok(Rotation::Invalid);
-        }
-        if let Some(used_at) = secret.used_at
-            && !in_grace(used_at)
-        {
-            family.revoked = true;
-            return Ok(Rotation::Reused);
-        }
-        if rotate
-            .scope
-            .is_some_and(|asked| !asked.is_subset(&grant.scope))
-        {
-            return Ok(Rotation::ScopeExceeded);
-        }
-        secret.used_at.get_or_insert(now);
-        family
-            .secrets
-            .retain(|_, s| s.used_at.is_none_or(&in_grace));
-        let expires_at = now + policy.ttl;
-        family.expires_at = family.expires_at.max(expires_at);
-        family
-            .secrets
-            .insert(new.clone(), Secret::new(now, expires_at));
-        Ok(Rotation::Rotated(grant))
+        Ok(
+            match rotation::decide(record, &presented, now, policy.reuse_grace) {
+                Decision::Rotate => {
+                    *record = Record::rotated(&presented, now, policy.ttl);
+                    Rotation::Rotated(grant.clone())
+                }
+                Decision::Repeat => Rotation::Rotated(grant.clone()),
+                Decision::Reuse => {
+                    record.revoked = true;
+                    Rotation::Reused
+                }
+                Decision::Invalid => Rotation::Invalid,
+                Decision::ScopeExceeded => Rotation::ScopeExceeded,
+            },
+        )
     }
 
     pub fn refresh_info(
         &self,
-        token: &RefreshToken,
+        token: TokenRef<'_>,
         now: UnixTime,
     ) -> StoreResult<Option<RefreshInfo>> {
         let inner = self.lock()?;
-        let Some(family) = inner
+        Ok(inner
             .families
-            .get(&token.family)
-            .filter(|f| !f.revoked && f.expires_at > now)
-        else {
-            return Ok(None);
-        };
-        let live = family
-            .secrets
-            .get(&token.secret)
-            .filter(|s| s.expires_at > now && s.used_at.is_none());
-        Ok(match (live, &family.grant) {
-            (Some(secret), Some(grant)) => Some(RefreshInfo {
-                grant: grant.clone(),
-                issued_at: secret.issued_at,
-                expires_at: secret.expires_at,
-            }),
-            _ => None,
-        })
+            .get(token.family)
+            .and_then(|family| refresh_info(&family.record, family.grant.as_ref()?, token, now)))
     }
 
-    pub fn revoke_refresh(&self, token: &RefreshToken, client_id: &str) -> StoreResult<()> {
+    pub fn revoke_refresh(&self, token: TokenRef<'_>, client_id: &str) -> StoreResult<()> {
         let mut inner = self.lock()?;
-        if let Some(family) = inner.families.get_mut(&token.family)
+        if let Some(family) = inner.families.get_mut(token.family)
             && family
                 .grant
                 .as_ref()
                 .is_some_and(|g| g.client_id == client_id)
         {
-            family.revoked = true;
+            family.record.revoked = true;
         }
+        Ok(())
+    }
+
+    /// The family's record in its stored form, as a Redis `GET` of its key would return it:
+    /// for fault drills, which put back an earlier one as a failover that lost writes does.
+    pub fn family_snapshot(&self, family: &str) -> StoreResult<Option<String>> {
+        let inner = self.lock()?;
+        Ok(inner.families.get(family).and_then(|f| {
+            let grant = serde_json::to_string(f.grant.as_ref()?).ok()?;
+            Some(f.record.encode(&grant))
+        }))
+    }
+
+    /// Puts back a record [`Self::family_snapshot`] returned (`None`: the family is gone).
+    pub fn restore_family(&self, family: &str, snapshot: Option<&str>) -> StoreResult<()> {
+        let mut inner = self.lock()?;
+        let Some(snapshot) = snapshot else {
+            inner.families.remove(family);
+            return Ok(());
+        };
+        let (record, grant) =
+            Record::parse(snapshot).ok_or_else(|| StoreError::Corrupt("family snapshot".into()))?;
+        let grant = serde_json::from_str(grant)
+            .map_err(|e| StoreError::Corrupt(format!("family snapshot grant: {e}")))?;
+        let restored = Family {
+            record,
+            grant: Some(grant),
+        };
+        inner.families.insert(family.to_owned(), restored);
         Ok(())
     }
 
@@ -229,16 +240,11 @@ impl MemoryStore {
                 Ok(CodeRedemption::Redeemed(entry.record.clone()))
             }
             Some(issued) => {
-                let tombstone = Family {
-                    revoked: true,
-                    expires_at: now + policy.ttl,
-                    ..Family::default()
-                };
                 inner
                     .families
                     .entry(issued)
-                    .and_modify(|f| f.revoked = true)
-                    .or_insert(tombstone);
+                    .and_modify(|f| f.record.revoked = true)
+                    .or_insert_with(|| Family::tombstone(now + policy.ttl));
                 Ok(CodeRedemption::Replayed)
             }
         }
@@ -347,16 +353,6 @@ impl LoginFailures {
     }
 }
 
-impl Secret {
-    fn new(now: UnixTime, expires_at: UnixTime) -> Self {
-        Secret {
-            issued_at: now,
-            expires_at,
-            used_at: None,
-        }
-    }
-}
-
 impl Inner {
     /// Counts a write and now and then drops what has expired, as Redis TTLs would.
     fn wrote(&mut self, now: UnixTime) {
@@ -364,7 +360,7 @@ impl Inner {
         if !self.writes.is_multiple_of(SWEEP_EVERY) {
             return;
         }
-        self.families.retain(|_, f| f.expires_at > now);
+        self.families.retain(|_, f| f.record.expires_at > now);
         self.codes.retain(|_, c| c.retain_until > now);
         self.sessions.retain(|_, s| s.expires_at > now);
         self.logins.retain(|_, l| l.expires_at() > now * 1000);

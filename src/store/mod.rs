@@ -8,9 +8,6 @@ pub mod redis;
 
 use std::fmt;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use ring::rand::SecureRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{UnixMillis, UnixTime};
@@ -31,56 +28,14 @@ impl Hashed {
     }
 }
 
-/// A refresh token as the store knows it: the family it names and the hash of its secret
-/// (SPEC §7). On the wire a token is base64url of the 128-bit family id followed by the
-/// 256-bit secret, so no lookup key per token is needed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RefreshToken {
+/// A refresh token as the store sees it (`refresh_token` makes and verifies them): its
+/// family, its generation, and the digest of the token, never the token (SPEC §7).
+#[derive(Clone, Copy, Debug)]
+pub struct TokenRef<'a> {
     /// base64url of the family id, 22 characters.
-    pub family: String,
-    pub secret: Hashed,
-}
-
-const FAMILY_BYTES: usize = 16;
-const SECRET_BYTES: usize = 32;
-
-impl RefreshToken {
-    /// Reads a token off the wire; `None` if it cannot be one of ours.
-    pub fn parse(token: &str) -> Option<Self> {
-        let bytes = B64.decode(token).ok()?;
-        if bytes.len() != FAMILY_BYTES + SECRET_BYTES {
-            return None;
-        }
-        let (family, secret) = bytes.split_at(FAMILY_BYTES);
-        Some(RefreshToken {
-            family: B64.encode(family),
-            secret: Hashed(crate::token::sha256_b64(secret)),
-        })
-    }
-
-    /// A new family id.
-    pub fn new_family(rng: &dyn SecureRandom) -> Result<String, Failure> {
-        crate::token::random_b64::<FAMILY_BYTES>(rng)
-    }
-
-    /// A new token of `family`: the wire form for the client, and what the store keeps.
-    pub fn issue(rng: &dyn SecureRandom, family: &str) -> Result<(String, Self), Failure> {
-        let family_bytes = B64
-            .decode(family)
-            .ok()
-            .filter(|b| b.len() == FAMILY_BYTES)
-            .ok_or_else(|| Failure::internal("malformed refresh-token family id"))?;
-        let mut secret = [0u8; SECRET_BYTES];
-        rng.fill(&mut secret)
-            .map_err(|_| Failure::internal("random generator failed"))?;
-        let mut wire = family_bytes;
-        wire.extend_from_slice(&secret);
-        let token = RefreshToken {
-            family: family.to_owned(),
-            secret: Hashed(crate::token::sha256_b64(&secret)),
-        };
-        Ok((B64.encode(wire), token))
-    }
+    pub family: &'a str,
+    pub generation: u32,
+    pub digest: &'a str,
 }
 
 /// What a refresh-token family or an authorization code grants: who, to which client, what.
@@ -121,12 +76,12 @@ pub struct Session {
     pub sid: String,
 }
 
-/// A request to rotate a refresh token.
+/// A request to rotate a refresh token (`rotation::decide`).
 #[derive(Debug)]
 pub struct Rotate<'a> {
-    pub old: &'a RefreshToken,
-    /// The successor's secret, in the same family.
-    pub new: &'a Hashed,
+    pub presented: TokenRef<'a>,
+    /// The digest of the presented token's successor, the one token its rotation yields.
+    pub successor: &'a str,
     pub client_id: &'a str,
     /// A narrower scope for this access token, checked against the family's (RFC 6749 §6).
     pub scope: Option<&'a Scope>,
@@ -136,7 +91,8 @@ pub struct Rotate<'a> {
 /// The outcome of presenting a refresh token for rotation.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Rotation {
-    /// The token was live (or used within the grace window); the new token is now live.
+    /// The token was live, or ahead of a record that lost writes, or consumed within the grace
+    /// window: its successor is the live token now.
     Rotated(Grant),
     /// The token was used before: the whole family is now revoked (RFC 9700 §4.14).
     Reused,
@@ -163,6 +119,23 @@ pub struct RefreshInfo {
     pub grant: Grant,
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
+}
+
+/// A live refresh token's grant and times, for introspection: the record's live token, or one
+/// ahead of it (issued, and accepted at its next use: `rotation::decide`).
+pub fn refresh_info(
+    record: &crate::rotation::Record,
+    grant: &Grant,
+    token: TokenRef<'_>,
+    now: UnixTime,
+) -> Option<RefreshInfo> {
+    let live = token.generation > record.generation
+        || (token.generation == record.generation && token.digest == record.live);
+    (live && !record.revoked && now < record.expires_at).then(|| RefreshInfo {
+        grant: grant.clone(),
+        issued_at: record.rotated_at,
+        expires_at: record.expires_at,
+    })
 }
 
 /// How long a username must wait before its next login attempt, in milliseconds.
@@ -240,9 +213,7 @@ pub fn throttle_wait(failures: u64, max_failures: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{
-        RefreshToken, StoreHealth, StoreReport, THROTTLE_MAX_WAIT, attempts_allowed, throttle_wait,
-    };
+    use super::{StoreHealth, StoreReport, THROTTLE_MAX_WAIT, attempts_allowed, throttle_wait};
 
     fn replicated(replicas: u32, wait_replicas: u32) -> StoreReport {
         StoreReport {
@@ -274,30 +245,10 @@ mod tests {
     #[test]
     fn fewer_replicas_than_a_write_waits_for_is_a_warning_that_writes_fail() {
         let warning = replicated(1, 2).replication_warning().unwrap();
-        assert!(warning.contains("every write answers 503"), "{warning}");
-    }
-
-    #[test]
-    fn a_refresh_token_names_its_family_and_hides_its_secret() {
-        let rng = ring::rand::SystemRandom::new();
-        let family = RefreshToken::new_family(&rng).unwrap();
-        let (wire, token) = RefreshToken::issue(&rng, &family).unwrap();
-        assert_eq!(wire.len(), 64);
-        assert_eq!(RefreshToken::parse(&wire), Some(token.clone()));
-        assert_eq!(token.family, family);
-        assert!(!wire.contains(token.secret.as_str()));
-        let (other, _) = RefreshToken::issue(&rng, &family).unwrap();
-        assert_eq!(&other[..21], &wire[..21], "same family id");
-        assert_ne!(other, wire);
-    }
-
-    #[test]
-    fn anything_but_48_base64url_bytes_is_not_a_refresh_token() {
-        assert_eq!(RefreshToken::parse(""), None);
-        assert_eq!(RefreshToken::parse(&"A".repeat(63)), None);
-        assert_eq!(RefreshToken::parse(&"A".repeat(65)), None);
-        assert_eq!(RefreshToken::parse(&"!".repeat(64)), None);
-        assert!(RefreshToken::parse(&"A".repeat(64)).is_some());
+        assert!(
+            warning.contains("answers 503 until enough replicas are back; refresh goes on"),
+            "{warning}"
+        );
     }
 
     #[test]
@@ -384,9 +335,10 @@ impl StoreReport {
         }
     }
 
-    /// What is wrong when the primary's replicas are not the number every write waits for
-    /// (SPEC §10): fewer, and every write answers 503; more, and a failover to a replica that
-    /// did not acknowledge an answered write loses it.
+    /// What is wrong when the primary's replicas are not the number every write that waits
+    /// waits for: fewer, and those writes answer 503; more, and a failover to a replica that
+    /// did not acknowledge one loses it. Rotations wait for none and lose nothing that
+    /// matters (`rotation`).
     pub fn replication_warning(&self) -> Option<String> {
         let (replicas, wait) = (self.replicas?, self.wait_replicas);
         if wait == 0 || replicas == wait {
@@ -395,14 +347,13 @@ impl StoreReport {
         Some(if replicas < wait {
             format!(
                 "the Redis primary has {replicas} replicas and TS_REDIS_WAIT_REPLICAS is {wait}: \
-                 every write answers 503 until enough replicas are back"
+                 every write that waits for them (logins, codes, sessions, revocations, new refresh families) answers 503 until enough replicas are back; refresh goes on"
             )
         } else {
             format!(
                 "the Redis primary has {replicas} replicas and TS_REDIS_WAIT_REPLICAS is {wait}: \
-                 a failover to a replica that did not acknowledge an answered rotation loses \
-                 it, and its client's next refresh is taken for reuse; set \
-                 TS_REDIS_WAIT_REPLICAS to {replicas}"
+                 a failover to a replica that did not acknowledge a code redemption, session or \
+                 revocation loses it; set TS_REDIS_WAIT_REPLICAS to {replicas}"
             )
         })
     }
@@ -426,11 +377,12 @@ macro_rules! dispatch {
 }
 
 impl Store {
-    /// Starts the family `token` names, with `token` as its first. `false` if the family was
-    /// already revoked (its authorization code was replayed before the family was written).
+    /// Starts the family `token` names, with `token` (generation 0) as its first. `false` if
+    /// the family was already revoked (its authorization code was replayed before the family
+    /// was written).
     pub async fn create_family(
         &self,
-        token: &RefreshToken,
+        token: TokenRef<'_>,
         grant: &Grant,
         now: UnixTime,
         policy: RefreshPolicy,
@@ -438,8 +390,8 @@ impl Store {
         dispatch!(self, s => s.create_family(token, grant, now, policy))
     }
 
-    /// Consumes `old` and makes `new` live in the same family, atomically (SPEC §7), if the
-    /// token is `client_id`'s and `scope` (when asked for) is within the family's scope.
+    /// Decides on a presented token and writes what `rotation::decide` says, atomically, in one
+    /// operation on the family's one record: no timeout, clock or undo enters the decision.
     pub async fn rotate_refresh(
         &self,
         rotate: &Rotate<'_>,
@@ -451,7 +403,7 @@ impl Store {
     /// A live refresh token's grant, for introspection.
     pub async fn refresh_info(
         &self,
-        token: &RefreshToken,
+        token: TokenRef<'_>,
         now: UnixTime,
     ) -> StoreResult<Option<RefreshInfo>> {
         dispatch!(self, s => s.refresh_info(token, now))
@@ -459,8 +411,20 @@ impl Store {
 
     /// Revokes the family of a refresh token issued to `client_id` (RFC 7009 §2.1); unknown
     /// tokens and other clients' tokens are left alone.
-    pub async fn revoke_refresh(&self, token: &RefreshToken, client_id: &str) -> StoreResult<()> {
+    pub async fn revoke_refresh(&self, token: TokenRef<'_>, client_id: &str) -> StoreResult<()> {
         dispatch!(self, s => s.revoke_refresh(token, client_id))
+    }
+
+    /// A family's record in its stored form (`rotation::Record::encode`), for fault drills:
+    /// with [`Store::restore_family`] a test or an operator's rehearsal puts back an earlier
+    /// record, as a failover that lost writes does.
+    pub async fn family_snapshot(&self, family: &str) -> StoreResult<Option<String>> {
+        dispatch!(self, s => s.family_snapshot(family))
+    }
+
+    /// Puts back a record [`Store::family_snapshot`] returned; `None` removes the family.
+    pub async fn restore_family(&self, family: &str, snapshot: Option<&str>) -> StoreResult<()> {
+        dispatch!(self, s => s.restore_family(family, snapshot))
     }
 
     /// Stores an authorization code for `ttl` seconds.

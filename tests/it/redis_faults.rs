@@ -285,90 +285,125 @@ async fn the_service_starts_with_redis_down_and_uses_it_once_it_is_up() {
     recovers(&service).await;
 }
 
-/// A refresh request sent while Redis is frozen for `frozen`, and its answer. One rotation
-/// runs first while Redis is up, so the script is cached there (`EVALSHA` runs at once on
-/// resume). Returns the answer and the refresh token the request presented.
-async fn rotate_while_frozen(service: &Service, frozen: Duration) -> (Answer, Value) {
-    let first = service.tokens().await;
-    let tokens = service
-        .post("/token", &refresh_body(&first["refresh_token"]))
-        .await
-        .body;
-    service.redis.pause();
-    let request = tokio::spawn({
-        let url = service.server.url("/token");
-        let body = refresh_body(&tokens["refresh_token"]);
-        async move { http().post(url).json(&body).send().await.unwrap() }
-    });
-    tokio::time::sleep(frozen).await;
-    service.redis.resume();
-    let answer = Answer::read(request.await.unwrap(), Instant::now()).await;
-    (answer, tokens["refresh_token"].clone())
-}
-
 fn refresh_body(token: &Value) -> Value {
     with_client(json!({"grant_type": "refresh_token", "refresh_token": token}))
 }
 
-#[tokio::test]
-async fn a_rotation_redis_answers_too_late_still_answers_its_tokens() {
-    let service = Service::start().await;
-    // Past the store's 900 ms bound: the rotation runs only once Redis resumes.
-    let (answer, _) = rotate_while_frozen(&service, Duration::from_millis(1000)).await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    // The tokens answered are the ones the rotation made: the successor rotates in turn.
-    let next = service
-        .post("/token", &refresh_body(&answer.body["refresh_token"]))
-        .await;
-    assert_eq!(next.status, StatusCode::OK, "{}", next.body);
+/// Whether a socket of this machine's listening on `port` holds bytes its server has not
+/// read yet (`/proc/net/tcp`): a command sent to a frozen Redis, waiting there.
+fn unread_bytes_at(port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let local = format!(":{port:04X}");
+    table.lines().skip(1).any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let queues = fields.get(4).and_then(|q| q.split_once(':'));
+        fields.get(1).is_some_and(|addr| addr.ends_with(&local))
+            && queues.is_some_and(|(_, rx)| u64::from_str_radix(rx, 16).is_ok_and(|n| n > 0))
+    })
 }
 
-#[tokio::test]
-async fn a_code_redemption_redis_answers_too_late_still_answers_its_tokens() {
-    let service = Service::start().await;
-    let redeem =
-        |code: &str| with_client(json!({"grant_type": "authorization_code", "code": code}));
-    // One redemption while Redis is up, so its script is cached there.
-    service._app.put_code("a-first-code", None).await;
-    let first = service.post("/token", &redeem("a-first-code")).await;
-    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
-    service._app.put_code("a-second-code", None).await;
+/// How a client of a refresh sent to a frozen Redis ends its request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Client {
+    /// Waits for the answer: a 503 once the store's bound passes.
+    Waits,
+    /// Hangs up once the rotation has reached Redis.
+    HangsUp,
+}
+
+/// Presents `token` while Redis is frozen; resumes Redis once the client is done (answered
+/// or gone), so the rotation Redis received runs only then. No sleep: each step waits for
+/// what it needs (the command queued at Redis, the answer).
+async fn refresh_while_frozen(service: &Service, token: &Value, client: Client) {
     service.redis.pause();
     let request = tokio::spawn({
         let url = service.server.url("/token");
-        let body = redeem("a-second-code");
-        async move { http().post(url).json(&body).send().await.unwrap() }
+        let body = refresh_body(token);
+        async move { http().post(url).json(&body).send().await }
     });
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    wait_for(
+        Duration::from_secs(10),
+        "the rotation queued at Redis",
+        || unread_bytes_at(service.redis.port),
+    )
+    .await;
+    match client {
+        Client::Waits => {
+            let response = request.await.unwrap().unwrap();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        }
+        Client::HangsUp => {
+            request.abort();
+            let _ = request.await;
+        }
+    }
     service.redis.resume();
-    let answer = Answer::read(request.await.unwrap(), Instant::now()).await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    let refresh = with_client(
-        json!({"grant_type": "refresh_token", "refresh_token": answer.body["refresh_token"]}),
-    );
-    let next = service.post("/token", &refresh).await;
-    assert_eq!(next.status, StatusCode::OK, "{}", next.body);
 }
 
+/// A family's token, rotated once while Redis is up (so the script is cached there).
+async fn rotated_once(service: &Service) -> Value {
+    let first = service.tokens().await;
+    let rotated = service
+        .post("/token", &refresh_body(&first["refresh_token"]))
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    rotated.body["refresh_token"].clone()
+}
+
+/// A rotation whose answer never reached its client (503 after the store's bound, or a
+/// client that hung up) stands: no undo, no deadline. Without a grace window the retry with
+/// the same token is reuse, whichever way the client ended its request.
 #[tokio::test]
-async fn a_rotation_stalled_past_its_deadline_writes_nothing_and_its_retry_rotates() {
+async fn a_client_hanging_up_changes_nothing_the_unanswered_rotation_stands_either_way() {
     let service = Service::start().await;
-    // Past the operation bound and the look-up after it: the client is told 503, and the
-    // script, run only once Redis resumes, finds its deadline passed.
-    let (answer, presented) = rotate_while_frozen(&service, Duration::from_millis(2000)).await;
-    assert_eq!(
-        answer.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{}",
-        answer.body
-    );
-    let retry = service.post("/token", &refresh_body(&presented)).await;
-    assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
+    let mut retries = Vec::new();
+    for client in [Client::Waits, Client::HangsUp] {
+        let token = rotated_once(&service).await;
+        refresh_while_frozen(&service, &token, client).await;
+        let retry = wait_for_answer(Duration::from_secs(5), || async {
+            service.post("/token", &refresh_body(&token)).await
+        })
+        .await;
+        retries.push((retry.status, retry.body["error"].clone()));
+    }
+    let reuse = (StatusCode::BAD_REQUEST, json!("invalid_grant"));
+    assert_eq!(retries, [reuse.clone(), reuse]);
 }
 
 #[tokio::test]
-async fn rotations_piled_up_behind_an_absent_replica_answer_503_and_every_chain_rotates_once_it_is_back()
- {
+async fn within_the_grace_window_the_retry_of_an_unanswered_rotation_gets_its_successor() {
+    let redis = RedisServer::start();
+    let app = TestApp::with_vars(&[
+        ("TS_REDIS_URL", &redis.url()),
+        ("TS_REDIS_PREFIX", &unique_prefix("faults-grace")),
+        ("TS_REFRESH_REUSE_GRACE", "60"),
+    ]);
+    let server = TestServer::spawn(app.state.clone()).await;
+    let service = Service {
+        redis,
+        _app: app,
+        server,
+    };
+    for client in [Client::Waits, Client::HangsUp] {
+        let token = rotated_once(&service).await;
+        refresh_while_frozen(&service, &token, client).await;
+        let retry = wait_for_answer(Duration::from_secs(5), || async {
+            service.post("/token", &refresh_body(&token)).await
+        })
+        .await;
+        assert_eq!(retry.status, StatusCode::OK, "{client:?}: {}", retry.body);
+        let next = service
+            .post("/token", &refresh_body(&retry.body["refresh_token"]))
+            .await;
+        assert_eq!(next.status, StatusCode::OK, "{client:?}: {}", next.body);
+    }
+}
+
+/// Rotations wait for no replica: with `TS_REDIS_WAIT_REPLICAS=1` and the replica frozen,
+/// refresh answers at once, while a write that must be replicated (a login's throttle) is a
+/// 503 within the bound.
+#[tokio::test]
+async fn with_the_replica_a_write_waits_for_frozen_refresh_still_answers_at_once() {
     let primary = RedisServer::start();
     let port = primary.port.to_string();
     let replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &port]);
@@ -380,54 +415,31 @@ async fn rotations_piled_up_behind_an_absent_replica_answer_503_and_every_chain_
     .await;
     let app = TestApp::with_vars(&[
         ("TS_REDIS_URL", &primary.url()),
-        ("TS_REDIS_PREFIX", &unique_prefix("piled")),
+        ("TS_REDIS_PREFIX", &unique_prefix("replica-frozen")),
         ("TS_REDIS_WAIT_REPLICAS", "1"),
     ]);
-    let server = TestServer::spawn(app.state.clone()).await;
-    // Chains that have rotated once (so the script is cached in Redis).
-    let mut chains = Vec::new();
-    for _ in 0..12 {
-        let first = app.password_tokens().await["refresh_token"].clone();
-        let rotated = app.post_json("/token", &refresh_body(&first)).await;
-        assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text());
-        chains.push(rotated.json()["refresh_token"].clone());
-    }
-    // Each write now holds the one connection for `WAIT`'s 300 ms: the ones sent together
-    // queue behind one another, and the later ones time out after they ran.
+    let mut token = app.password_tokens().await["refresh_token"].clone();
     replica.pause();
-    let requests: Vec<_> = chains
-        .iter()
-        .map(|token| {
-            let url = server.url("/token");
-            let body = refresh_body(token);
-            tokio::spawn(async move {
-                let started = Instant::now();
-                let response = http().post(url).json(&body).send().await.unwrap();
-                Answer::read(response, started).await
-            })
-        })
-        .collect();
-    for request in requests {
-        let answer = request.await.unwrap();
-        assert_eq!(
-            answer.status,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "{}",
-            answer.body
+    for _ in 0..5 {
+        let started = Instant::now();
+        let rotated = app.post_json("/token", &refresh_body(&token)).await;
+        assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text());
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
         );
-        assert!(answer.took < Duration::from_secs(2), "{:?}", answer.took);
+        token = rotated.json()["refresh_token"].clone();
     }
+    let started = Instant::now();
+    let login = app.post_json("/token", &password_body()).await;
+    login.assert_oauth_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     replica.resume();
-    // None of those rotations stands: every chain's token rotates, none is taken for reuse.
-    for token in &chains {
-        let answer = wait_for_answer(Duration::from_secs(5), || async {
-            let url = server.url("/token");
-            let response = http().post(url).json(&refresh_body(token)).send().await;
-            Answer::read(response.unwrap(), Instant::now()).await
-        })
-        .await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-    }
 }
 
 /// Waits until `done` holds, polling every 50 ms, for at most `within`.

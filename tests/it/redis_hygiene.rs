@@ -152,7 +152,7 @@ async fn after_every_flow_each_key_has_the_prefix_and_a_ttl_and_no_secret_is_in_
     // rotations; a code, a login throttle, a session. No key per refresh token.
     assert_eq!(
         (
-            count("rf"),
+            count("rt"),
             count("ac"),
             count("lf"),
             count("ss"),

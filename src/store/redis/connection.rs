@@ -289,19 +289,7 @@ impl Connection {
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        self.write_within(limit, op).await.map_err(|f| f.error)
-    }
-
-    /// `run_within` for a write, whose failure also says whether the write may have run.
-    pub async fn write_within<T, F, Fut>(&self, limit: Duration, op: F) -> Result<T, Failed>
-    where
-        F: FnOnce(Conn) -> Fut,
-        Fut: Future<Output = RedisResult<T>>,
-    {
-        let work = async {
-            let conn = self.conn().await.map_err(|e| (e, false))?;
-            op(conn).await.map_err(sent)
-        };
+        let work = async { op(self.conn().await?).await };
         self.classify(tokio::time::timeout(limit, work).await)
     }
 
@@ -311,37 +299,30 @@ impl Connection {
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        let work = async {
-            let conn = self.dedicated().await.map_err(|e| (e, false))?;
-            op(conn).await.map_err(sent)
-        };
+        let work = async { op(self.dedicated().await?).await };
         self.classify(tokio::time::timeout(limit, work).await)
-            .map_err(|f| f.error)
     }
 
     /// An operation's outcome: an error or a timeout is `Unavailable`, and makes a
-    /// Sentinel-found primary be looked up again.
+    /// Sentinel-found primary be looked up again. Whether a write that failed ran or not does
+    /// not matter to any decision (`rotation`), so it is not told apart.
     fn classify<T>(
         &self,
-        outcome: Result<Result<T, (redis::RedisError, bool)>, tokio::time::error::Elapsed>,
-    ) -> Result<T, Failed> {
+        outcome: Result<RedisResult<T>, tokio::time::error::Elapsed>,
+    ) -> StoreResult<T> {
         match outcome {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err((error, may_have_run))) => {
+            Ok(Err(error)) => {
                 if is_connection_error(&error) {
                     self.forget_primary();
                 }
-                Err(Failed {
-                    error: StoreError::Unavailable(error.to_string()),
-                    may_have_run,
-                })
+                Err(StoreError::Unavailable(error.to_string()))
             }
             Err(_) => {
                 self.forget_primary();
-                Err(Failed {
-                    error: StoreError::Unavailable("redis did not answer in time".into()),
-                    may_have_run: true,
-                })
+                Err(StoreError::Unavailable(
+                    "redis did not answer in time".into(),
+                ))
             }
         }
     }
@@ -351,22 +332,6 @@ impl Connection {
             sentinel.forget();
         }
     }
-}
-
-/// An error of a request that was sent, and whether the request may have run all the same:
-/// not if the server refused the connection or answered with an error (a script that fails
-/// writes nothing: each of ours fails, if at all, at its first write); yes if the connection
-/// broke after the request went out.
-fn sent(error: redis::RedisError) -> (redis::RedisError, bool) {
-    let answered = matches!(error.kind(), ErrorKind::Server(_) | ErrorKind::Extension);
-    let may_have_run = !(answered || error.is_connection_refusal());
-    (error, may_have_run)
-}
-
-/// A write that failed, and whether it may have run all the same (sent, then no answer).
-pub struct Failed {
-    pub error: StoreError,
-    pub may_have_run: bool,
 }
 
 /// Errors after which the connection may lead to a dead or demoted server.

@@ -211,20 +211,24 @@ impl TestApp {
 
     /// A token by the password grant for the example client; panics unless 200.
     pub async fn password_tokens(&self) -> Value {
-        let response = self
-            .post_json(
-                "/token",
-                &serde_json::json!({
-                    "grant_type": "password",
-                    "client_id": CLIENT_ID,
-                    "client_secret": CLIENT_SECRET,
-                    "username": USERNAME,
-                    "password": PASSWORD,
-                }),
-            )
-            .await;
+        let response = self.password_tokens_response().await;
         assert_eq!(response.status, StatusCode::OK, "{}", response.text());
         response.json()
+    }
+
+    /// The answer to the password grant for the example client and user.
+    pub async fn password_tokens_response(&self) -> TestResponse {
+        self.post_json(
+            "/token",
+            &serde_json::json!({
+                "grant_type": "password",
+                "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET,
+                "username": USERNAME,
+                "password": PASSWORD,
+            }),
+        )
+        .await
     }
 }
 

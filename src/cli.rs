@@ -196,6 +196,13 @@ fn check_config() -> Result<(), StartupError> {
         signer.kid,
         store_description(&state.config.settings),
     );
+    println!(
+        "refresh tokens: authenticated by a key derived from {} (HKDF-SHA256); tokens of the \
+         other {} key(s) in {} still verify",
+        signer.path.display(),
+        state.keys.all().len() - 1,
+        state.config.settings.keys_dir.display(),
+    );
     Ok(())
 }
 
@@ -217,7 +224,10 @@ fn store_description(settings: &Settings) -> String {
     };
     match settings.redis_wait_replicas {
         0 => topology,
-        n => format!("{topology}, every write acknowledged by {n} replicas"),
+        n => format!(
+            "{topology}; codes, sessions, revocations, new families and login throttles \
+             acknowledged by {n} replicas, rotations by none"
+        ),
     }
 }
 

@@ -18,7 +18,7 @@ use crate::clock::UnixTime;
 use crate::scope::Scope;
 
 /// What the store keeps of a family to decide on a presented token.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Record {
     /// The generation of the live token: 0 for the family's first.
     pub generation: u32,

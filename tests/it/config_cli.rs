@@ -210,12 +210,26 @@ fn check_config_names_the_redis_topology_and_the_replicas_every_write_waits_for(
     );
     assert_eq!(output.status.code(), Some(0), "{}", output.stderr);
     assert!(
-        output.stdout.trim_end().ends_with(
-            "store: redis sentinel, master mymaster (3 sentinels), every write acknowledged by 2 replicas"
+        output.stdout.contains(
+            "store: redis sentinel, master mymaster (3 sentinels); codes, sessions, revocations, \
+             new families and login throttles acknowledged by 2 replicas, rotations by none\n"
         ),
         "{}",
         output.stdout
     );
+}
+
+#[test]
+fn check_config_says_where_the_refresh_token_key_comes_from() {
+    let output = run(&["check-config"], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", output.stderr);
+    let line = output
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("refresh tokens:"))
+        .unwrap_or_else(|| panic!("{}", output.stdout));
+    assert!(line.contains("derived from keys/"), "{line}");
+    assert!(line.contains("HKDF-SHA256"), "{line}");
 }
 
 #[test]

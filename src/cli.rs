@@ -197,10 +197,9 @@ fn check_config() -> Result<(), StartupError> {
         store_description(&state.config.settings),
     );
     println!(
-        "refresh tokens: authenticated by a key derived from {} (HKDF-SHA256); tokens of the \
-         other {} key(s) in {} still verify",
+        "refresh tokens: authenticated by a key derived from {} (HKDF-SHA256); those of any \
+         other key in {} verify while it stays there",
         signer.path.display(),
-        state.keys.all().len() - 1,
         state.config.settings.keys_dir.display(),
     );
     Ok(())

@@ -228,7 +228,8 @@ fn check_config_says_where_the_refresh_token_key_comes_from() {
         .lines()
         .find(|l| l.starts_with("refresh tokens:"))
         .unwrap_or_else(|| panic!("{}", output.stdout));
-    assert!(line.contains("derived from keys/"), "{line}");
+    assert!(line.contains("derived from "), "{line}");
+    assert!(line.contains("keys/0000-dev-es256.pem"), "{line}");
     assert!(line.contains("HKDF-SHA256"), "{line}");
 }
 

@@ -26,42 +26,6 @@ const CODES: &[&str] = &[
 /// The POST endpoints of SPEC §6 that take RFC 6749 parameters; each must be served.
 const ENDPOINTS: &[&str] = &["/token", "/revoke", "/introspect"];
 
-/// xorshift64: deterministic, good enough to shuffle hostile input.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-
-    /// Bytes a header value may hold (visible ASCII, space, tab, obs-text).
-    fn header_bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len)
-            .map(|_| match self.next() as u8 {
-                b @ (0x20..=0x7e | 0x80..=0xff | b'\t') => b,
-                b => 0x20 + b % 0x5f,
-            })
-            .collect()
-    }
-}
-
 struct Case {
     label: String,
     content_type: Option<Vec<u8>>,

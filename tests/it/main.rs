@@ -29,6 +29,7 @@ mod redis_sentinel;
 mod refresh_rotation;
 mod resource_server_example;
 mod revoke_introspect;
+mod rotation_differential;
 mod rotation_model;
 mod shutdown;
 mod slow_clients;

@@ -392,3 +392,40 @@ pub fn http() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// xorshift64: a deterministic generator for the tests that draw cases (hostile input, random
+/// operation sequences), so a failure repeats with its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+
+    /// Bytes a header value may hold (visible ASCII, space, tab, obs-text).
+    pub fn header_bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|_| match self.next() as u8 {
+                b @ (0x20..=0x7e | 0x80..=0xff | b'\t') => b,
+                b => 0x20 + b % 0x5f,
+            })
+            .collect()
+    }
+}

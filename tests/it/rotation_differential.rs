@@ -12,6 +12,7 @@ use crate::store_contract::Backend;
 const SEQUENCES: usize = 1_000;
 const STEPS: usize = 12;
 const CLIENT: &str = "client-a";
+const SEED: u64 = 0x5eed_0fd1;
 
 /// One step of a sequence, drawn once and run on every backend.
 #[derive(Clone, Debug)]
@@ -166,7 +167,7 @@ async fn memory_redis_and_cluster_decide_every_random_sequence_alike() {
         ("redis", Backend::Redis.store("differential")),
         ("cluster", Backend::Cluster.store("differential")),
     ];
-    let mut rng = Rng(0x5eed_0f_d1ff);
+    let mut rng = Rng(SEED);
     let mut steps = 0;
     for sequence in 0..SEQUENCES {
         let ops = draw(&mut rng);
@@ -194,7 +195,7 @@ async fn memory_redis_and_cluster_decide_every_random_sequence_alike() {
 fn the_sequences_reach_every_outcome() {
     // A differential test whose sequences never revoked, repeated or rolled forward would
     // compare little: the draw covers each kind of step.
-    let mut rng = Rng(0x5eed_0f_d1ff);
+    let mut rng = Rng(SEED);
     let ops: Vec<Op> = (0..50).flat_map(|_| draw(&mut rng)).collect();
     let lost = ops
         .iter()

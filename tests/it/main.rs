@@ -24,6 +24,7 @@ mod oidc_relying_party;
 mod openapi;
 mod redis_faults;
 mod redis_hygiene;
+mod redis_lost_writes;
 mod redis_scale_out;
 mod redis_sentinel;
 mod refresh_rotation;

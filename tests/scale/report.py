@@ -1,6 +1,7 @@
-"""The rehearsal's table (tests/scale/rehearsal.sh), and its verdict as the exit code: 1 on any
-failed request outside the failover window, any broken refresh chain, any verification
-failure, any replica exit code but 0."""
+"""The rehearsal's tables (tests/scale/rehearsal.sh), and its verdict as the exit code: 1 on any
+failed request outside the failover windows, a stretch of non-2xx answers longer than
+--max-non2xx-ms, any broken refresh chain, any verification failure, any replica exit code
+but 0."""
 
 import argparse
 import json
@@ -12,7 +13,10 @@ parser.add_argument("--events", required=True, help="k6's stderr: EVENT <ms> <ki
 parser.add_argument("--verification", required=True, help="the resource server's counts")
 parser.add_argument("--exit-codes", required=True, help="space-separated")
 parser.add_argument("--peak-rss-kb", required=True, help="each replica's VmHWM, space-separated")
-parser.add_argument("--window", nargs=2, type=int, required=True, help="failover, epoch ms")
+parser.add_argument(
+    "--windows", nargs="*", default=[], help="per failover: what, start and end (epoch ms)"
+)
+parser.add_argument("--max-non2xx-ms", type=int, required=True)
 parser.add_argument("--duration-ms", type=int, required=True)
 parser.add_argument(
     "--stopped-at", type=int, required=True, help="epoch ms at which k6 was told to stop"
@@ -38,15 +42,25 @@ aborted = [ms for ms, kind, status in events if kind == "non2xx" and status == "
 non2xx = sorted(
     ms for ms, kind, status in events if kind == "non2xx" and not (status == "0" and ms >= args.stopped_at)
 )
-start, end = args.window
-outside = [ms for ms in non2xx if not start <= ms <= end]
-# Longest run of non-2xx answers, each within 1 s of the previous one.
-longest, first, last = 0, None, None
-for ms in non2xx:
-    if last is None or ms - last > 1000:
-        first = ms
-    last = ms
-    longest = max(longest, last - first)
+windows = [
+    (args.windows[i], int(args.windows[i + 1]), int(args.windows[i + 2]))
+    for i in range(0, len(args.windows), 3)
+]
+outside = [ms for ms in non2xx if not any(start <= ms <= end for _, start, end in windows)]
+
+
+def longest_stretch(times):
+    """The longest run of non-2xx answers, each within 1 s of the previous one."""
+    longest, first, last = 0, None, None
+    for ms in times:
+        if last is None or ms - last > 1000:
+            first = ms
+        last = ms
+        longest = max(longest, last - first)
+    return longest
+
+
+longest = longest_stretch(non2xx)
 verification = json.load(open(args.verification))
 codes = args.exit_codes.split()
 statuses = (
@@ -70,8 +84,8 @@ rows = [
     ),
     ("replica exits", f"{len(codes)}, codes {' '.join(sorted(set(codes)))}"),
     ("peak RSS of a replica", f"{max(int(k) for k in args.peak_rss_kb.split()) / 1024:.1f} MiB"),
-    ("failover window", f"{(end - start) / 1000:.1f} s" if start else "no failover"),
-    ("non-2xx in / outside it", f"{len(non2xx) - len(outside)} / {len(outside)}"),
+    ("failovers", f"{len(windows)}" if windows else "none"),
+    ("non-2xx in / outside their windows", f"{len(non2xx) - len(outside)} / {len(outside)}"),
     ("longest non-2xx window", f"{longest} ms"),
     ("requests k6 abandoned when stopped", f"{len(aborted)}"),
 ]
@@ -80,10 +94,22 @@ print(f"| {'what':<{width}} | measured |")
 print(f"|{'-' * (width + 2)}|----------|")
 for k, v in rows:
     print(f"| {k:<{width}} | {v} |")
+if windows:
+    print()
+    print("| failover | window | non-2xx in it | longest non-2xx stretch |")
+    print("|---|---|---|---|")
+    for what, start, end in windows:
+        inside = [ms for ms in non2xx if start <= ms <= end]
+        print(
+            f"| {what} | {(end - start) / 1000:.1f} s | {len(inside)} | "
+            f"{longest_stretch(inside)} ms |"
+        )
 
 problems = []
 if outside:
-    problems.append(f"{len(outside)} failed requests outside the failover window")
+    problems.append(f"{len(outside)} failed requests outside the failover windows")
+if longest > args.max_non2xx_ms:
+    problems.append(f"a non-2xx stretch of {longest} ms (at most {args.max_non2xx_ms})")
 if count("broken_chains") or count("verification_failures") or verification["failed"]:
     problems.append("broken chains or verification failures")
 if verification["failures"]:

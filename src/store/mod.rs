@@ -29,7 +29,7 @@ impl Hashed {
 }
 
 /// A refresh token as the store sees it (`refresh_token` makes and verifies them): its
-/// family, its generation, and the digest of the token, never the token (SPEC §7).
+/// family, its generation, and the digest of the token, never the token (docs/design.md, "Refresh tokens").
 #[derive(Clone, Copy, Debug)]
 pub struct TokenRef<'a> {
     /// base64url of the family id, 22 characters.

@@ -83,9 +83,9 @@ port=$(free_port)
 pid=$(serve "$port" TS_REDIS_URL="redis://127.0.0.1:$RPORT" TS_REDIS_PREFIX="mem:")
 pids+=("$pid")
 k6_run "http://127.0.0.1:$port" -e VUS=1 -e ITERATIONS=2 >/dev/null
-short=$(rcli --scan --pattern 'mem:rf:*' | head -1)
+short=$(rcli --scan --pattern 'mem:rt:*' | head -1)
 k6_run "http://127.0.0.1:$port" -e VUS=1 -e ITERATIONS=$((ITERATIONS + 1)) >/dev/null
-long=$(rcli --scan --pattern 'mem:rf:*' | grep -v -F "$short" | head -1)
+long=$(rcli --scan --pattern 'mem:rt:*' | grep -v -F "$short" | head -1)
 # Each k6 run's setup request starts a family of its own too: 4 families, nothing else.
 echo "keys after two k6 runs (4 families): $(rcli --scan --pattern 'mem:*' | sed 's/{.*//' | sort | uniq -c | tr '\n' ' ')"
 echo "MEMORY USAGE of a family: $(rcli MEMORY USAGE "$short") bytes after 1 rotation, $(rcli MEMORY USAGE "$long") bytes after $ITERATIONS"

@@ -359,3 +359,35 @@ async fn a_family_left_with_no_scope_the_client_allows_is_invalid_grant() {
         .await
         .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
 }
+
+#[tokio::test]
+async fn a_refresh_token_of_the_earlier_format_is_invalid_grant_never_a_5xx() {
+    let app = TestApp::new();
+    // The earlier format: base64url of a 128-bit family id and a 256-bit secret.
+    let earlier = "A".repeat(64);
+    refresh(&app, &earlier, None)
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_refresh_token_authenticated_by_a_key_since_removed_is_invalid_grant() {
+    // One Redis, so the family outlives the restart: only the key differs.
+    let prefix = unique_prefix("key-removed");
+    let on_keys = |dir: &str| {
+        TestApp::with_vars(&[
+            ("TS_KEYS_DIR", dir),
+            ("TS_REDIS_URL", &RedisServer::shared().url()),
+            ("TS_REDIS_PREFIX", &prefix),
+        ])
+    };
+    let before = on_keys(&fixture("keys-eddsa"));
+    let first = refresh_token_of(&before.password_tokens().await);
+    let token = refresh_token_of(&rotate(&before, &first).await);
+    let after = on_keys(&fixture("keys"));
+    refresh(&after, &token, None)
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    // The family itself is untouched: the key that authenticated the token still refreshes it.
+    rotate(&before, &token).await;
+}

@@ -1,5 +1,6 @@
 //! A model check of the refresh-token rotation protocol (docs/design.md, "Rotation"): every
-//! interleaving, within the bounds below, of a legitimate client, a thief holding a stolen
+//! interleaving, within the bounds below, of a legitimate client (which may also present a
+//! token twice at once, or lose an answer by a 503 or by hanging up), a thief holding a stolen
 //! token, a forger who reads all of Redis, lost writes (the family's record goes back to any
 //! earlier state, as a failover without `WAIT` or a restart from an older snapshot does) and
 //! the passing of time against the grace window, each presentation decided by the service's
@@ -14,7 +15,7 @@ use token_service::rotation::{Decision, Presented, Record, decide};
 
 /// Bounds: generations of the family, presentations, lost writes, seconds of time.
 const MAX_GENERATION: u32 = 5;
-const MAX_PRESENTATIONS: u8 = 7;
+const MAX_PRESENTATIONS: u8 = 6;
 const MAX_REVERTS: u8 = 3;
 const MAX_TICKS: u64 = 2;
 const TTL: u64 = 100;
@@ -36,6 +37,9 @@ enum Variant {
     RandomSuccessor,
     /// Tokens are not checked for the service's MAC.
     NoMacCheck,
+    /// A rotation whose answer was lost is undone by the request that made it, which a client
+    /// hanging up cancels (what an undo in the request's future does).
+    UndoUnlessHungUp,
 }
 
 #[derive(Clone, Debug)]
@@ -61,7 +65,8 @@ struct State {
     presentations: u8,
     now: u64,
     client: Holder,
-    /// Two presentations of the client's token at once (two tabs): not for P3.
+    /// Two presentations of the client's token at once (two tabs), or an answer the client
+    /// never got: its retry of a consumed token is reuse, so neither is for P3.
     client_concurrent: bool,
     thief: Holder,
     /// Rotations made, for `RandomSuccessor`'s fresh values.
@@ -81,6 +86,11 @@ enum Action {
     /// The client presents its latest token twice at once: two decisions, one after the
     /// other, each answer to the client.
     ClientTwice,
+    /// The client presents its latest token and never gets the answer: the service answered
+    /// 503 at its bound (`hangs_up` false) or the client hung up (true).
+    ClientLosesAnswer {
+        hangs_up: bool,
+    },
     /// The thief copies the client's latest token.
     Steal,
     Thief,
@@ -151,6 +161,18 @@ impl Protocol {
             state.issued.insert(successor.clone());
         }
         (decision, answered.then_some(successor))
+    }
+
+    /// A presentation whose answer the client never gets; the broken variant undoes it unless
+    /// the client hung up.
+    fn present_unanswered(&self, state: &mut State, token: &Token, hangs_up: bool) -> Decision {
+        let before = state.record.clone();
+        let (decision, _) = self.present(state, token, true);
+        let undone = self.variant == Variant::UndoUnlessHungUp && !hangs_up;
+        if undone && decision == Decision::Rotate {
+            state.record = before;
+        }
+        decision
     }
 
     /// Checks the step's properties that concern one presentation.
@@ -240,6 +262,8 @@ impl Model for Protocol {
             if state.presentations + 1 < MAX_PRESENTATIONS {
                 actions.push(Action::ClientTwice);
             }
+            actions.push(Action::ClientLosesAnswer { hangs_up: false });
+            actions.push(Action::ClientLosesAnswer { hangs_up: true });
         }
         if state.thief.token.is_none() && state.client.token.is_some() {
             actions.push(Action::Steal);
@@ -288,6 +312,20 @@ impl Model for Protocol {
                         }
                         None => state.client.signed_out = true,
                     }
+                }
+            }
+            Action::ClientLosesAnswer { hangs_up } => {
+                let token = state.client.token.clone()?;
+                state.client_concurrent = true;
+                state.client.presented = true;
+                let before = state.clone();
+                // P5: what the store keeps must not depend on how the client ended its request.
+                let mut other = state.clone();
+                let decision = self.present_unanswered(&mut state, &token, hangs_up);
+                self.present_unanswered(&mut other, &token, !hangs_up);
+                self.check_presentation(&before, &mut state, &token, true, decision);
+                if state.record != other.record {
+                    state.broken.get_or_insert("P5 no clocks, no undo");
                 }
             }
             Action::Steal => state.thief.token = state.client.token.clone(),
@@ -393,6 +431,14 @@ fn fresh_random_successors_break_p4() {
     assert_eq!(
         check(Variant::RandomSuccessor, 0).0,
         Some("P4 forks are caught")
+    );
+}
+
+#[test]
+fn undoing_an_unanswered_rotation_in_the_request_breaks_p5() {
+    assert_eq!(
+        check(Variant::UndoUnlessHungUp, 0).0,
+        Some("P5 no clocks, no undo")
     );
 }
 

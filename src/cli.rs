@@ -113,9 +113,9 @@ async fn signalled(mut stopped: tokio::sync::watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stopped| *stopped).await;
 }
 
-/// Loads config file, keys and store exactly as `serve` does, and mints and verifies one
-/// token so that a broken key fails here and not at the first request. Redis is not
-/// contacted: it may be down at start-up (SPEC §8). Needs a Tokio runtime.
+/// Loads config file, keys and store exactly as `serve` does, and mints and verifies one token so
+/// that a broken key fails here and not at the first request. Redis is not contacted: it may be
+/// down at start-up (docs/design.md, "Load, faults and bad input"). Needs a Tokio runtime.
 pub fn load(settings: Settings, clock: Clock) -> Result<AppState, StartupError> {
     let keys = KeySet::load(&settings.keys_dir, settings.signing_key.as_deref())?;
     let store = match &settings.redis_url {

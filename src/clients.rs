@@ -1,6 +1,6 @@
 //! Client authentication (RFC 6749 §2.3): `client_secret_basic` or `client_secret_post`,
 //! public clients by `client_id` alone; argon2 once per (client, secret), through the
-//! verified-secret cache beside the pool (SPEC §8).
+//! verified-secret cache beside the pool (docs/design.md, "Load, faults and bad input").
 
 use std::sync::Arc;
 

@@ -46,7 +46,7 @@ pub enum LogFormat {
 /// this one list, so none of them can miss a field.
 macro_rules! settings {
     ($( $(#[doc = $doc:literal])+ $name:ident: $ty:ty = $default:expr $(, $redacted:ident)?; )+) => {
-        /// The environment (SPEC §2). Every variable is optional.
+        /// The environment (README, "Configuration"). Every variable is optional.
         #[derive(Clone, Deserialize)]
         #[serde(default)]
         pub struct Settings {
@@ -83,7 +83,7 @@ settings! {
     listen: SocketAddr = SocketAddr::from(([0, 0, 0, 0], 8080));
     /// `TS_METRICS_LISTEN`: a separate address for `/metrics`, which then answers 404 on
     /// `TS_LISTEN`: counts of tokens, throttling and reuse are for the operator, not for
-    /// whoever reaches the public port (SPEC §2).
+    /// whoever reaches the public port (README, "Configuration").
     metrics_listen: Option<SocketAddr> = None;
     /// `TS_ISSUER`: the `iss` claim and the base of every published URL.
     issuer: String = "http://localhost:8080".into();
@@ -97,9 +97,10 @@ settings! {
     redis_url: Option<String> = None, redacted;
     /// `TS_REDIS_CLUSTER`: `TS_REDIS_URL` lists the nodes of a Redis Cluster.
     redis_cluster: bool = false;
-    /// `TS_REDIS_SENTINEL`: the master name; `TS_REDIS_URL` then lists Sentinels (SPEC §10).
+    /// `TS_REDIS_SENTINEL`: the master name; `TS_REDIS_URL` then lists Sentinels (README, "Redis").
     redis_sentinel: Option<String> = None;
-    /// `TS_REDIS_WAIT_REPLICAS`: replicas that must acknowledge each store write (SPEC §10).
+    /// `TS_REDIS_WAIT_REPLICAS`: replicas that must acknowledge the writes that cannot be rolled
+    /// forward; rotations wait for none (README, "Redis").
     redis_wait_replicas: u32 = 0;
     /// `TS_REDIS_PREFIX`: the prefix of every key the service writes.
     redis_prefix: String = "ts:".into();
@@ -111,11 +112,13 @@ settings! {
     auth_code_ttl: u64 = 60;
     /// `TS_SESSION_TTL`: seconds an SSO session lasts.
     session_ttl: u64 = 28_800;
-    /// `TS_ID_TOKEN_TTL`: seconds an OpenID Connect ID token is valid (SPEC §9).
+    /// `TS_ID_TOKEN_TTL`: seconds an OpenID Connect ID token is valid (README, "OpenID Connect").
     id_token_ttl: u64 = 300;
-    /// `TS_REFRESH_REUSE_GRACE`: seconds a consumed refresh token may be used again (SPEC §7).
+    /// `TS_REFRESH_REUSE_GRACE`: seconds a consumed refresh token may be used again
+    /// (docs/design.md, "Rotation").
     refresh_reuse_grace: u64 = 0;
-    /// `TS_LOGIN_MAX_FAILURES`: failed logins per username before throttling (SPEC §8).
+    /// `TS_LOGIN_MAX_FAILURES`: failed logins per username before throttling (docs/design.md,
+    /// "Load, faults and bad input").
     login_max_failures: u32 = 5;
     /// `TS_LOG_FORMAT`: `pretty` or `json` (default: pretty on a terminal).
     log_format: Option<LogFormat> = None;
@@ -276,7 +279,7 @@ pub struct Config {
     /// Origins of every registered redirect URI: the browser apps allowed CORS on `/token`.
     pub cors_origins: HashSet<String>,
     /// The first user's password hash in file order: unknown usernames are checked against a
-    /// dummy hash with its parameters (SPEC §8).
+    /// dummy hash with its parameters (docs/design.md, "Load, faults and bad input").
     pub password_hash_like: Option<String>,
 }
 
@@ -546,7 +549,8 @@ fn validate_user(entry: UserEntry) -> Result<User, String> {
     })
 }
 
-/// Checks that `hash` is an argon2id PHC string (SPEC §3: secrets are stored only as such).
+/// Checks that `hash` is an argon2id PHC string (docs/design.md, "Configuration": secrets are
+/// stored only as such).
 fn check_phc(hash: &str) -> Result<(), String> {
     let parsed = argon2::PasswordHash::new(hash).map_err(|e| format!("not a PHC string: {e}"))?;
     if parsed.algorithm.as_str() != "argon2id" {

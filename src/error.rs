@@ -31,12 +31,13 @@ pub enum OAuthError {
     /// Revocation of this kind of token is not supported (RFC 7009 §2.2.1): access tokens
     /// are stateless and expire on their own.
     UnsupportedTokenType,
-    /// The body is over the size limit (SPEC §6: 413 with `invalid_request`).
+    /// The body is over the size limit (README, "Endpoints": 413 with `invalid_request`).
     PayloadTooLarge,
-    /// Too many failed logins for a username (SPEC §8: 429 with `Retry-After`).
+    /// Too many failed logins for a username (docs/design.md, "Load, faults and bad input": 429
+    /// with `Retry-After`).
     TooManyAttempts { retry_after: u64 },
-    /// The store or the argon2 pool cannot serve now (SPEC §8: 503 with `Retry-After`), or a
-    /// bug (500); the detail is logged by the HTTP layer, never sent.
+    /// The store or the argon2 pool cannot serve now (docs/design.md, "Load, faults and bad input":
+    /// 503 with `Retry-After`), or a bug (500); the detail is logged by the HTTP layer, never sent.
     Failed(Failure),
     /// No such endpoint.
     NotFound,
@@ -72,13 +73,15 @@ pub enum OAuthErrors {
     /// `invalid_request`: the body is over 64 KiB.
     #[response(status = 413)]
     TooLarge(ErrorBody<'static>),
-    /// `invalid_request`: too many failed logins for the username (SPEC §8).
+    /// `invalid_request`: too many failed logins for the username (docs/design.md, "Load, faults
+    /// and bad input").
     #[response(status = 429, headers(("retry-after" = String)))]
     Throttled(ErrorBody<'static>),
     /// `server_error`.
     #[response(status = 500)]
     Internal(ErrorBody<'static>),
-    /// `temporarily_unavailable`: the store cannot be reached (SPEC §8).
+    /// `temporarily_unavailable`: the store cannot be reached (docs/design.md, "Load, faults and
+    /// bad input").
     #[response(status = 503, headers(("retry-after" = String)))]
     Unavailable(ErrorBody<'static>),
 }

@@ -6,7 +6,8 @@ use std::fmt;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
-    /// The store or the argon2 pool cannot serve the request now; worth a retry (SPEC §8).
+    /// The store or the argon2 pool cannot serve the request now; worth a retry (docs/design.md,
+    /// "Load, faults and bad input").
     Unavailable(String),
     /// A bug or an unexpected state (a corrupt stored record, a failed random generator).
     Internal(String),

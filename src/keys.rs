@@ -255,7 +255,7 @@ pub struct KeySet {
 
 impl KeySet {
     /// Loads every `*.pem` in `dir`. The signer is `signing_key` (a kid or file stem) or the
-    /// last file by name (SPEC §4: name keys by date so the newest sorts last).
+    /// last file by name (README, "Keys and secrets": name keys by date so the newest sorts last).
     pub fn load(dir: &Path, signing_key: Option<&str>) -> Result<Self, StartupError> {
         let entries = std::fs::read_dir(dir).map_err(|e| {
             StartupError(format!(
@@ -456,9 +456,9 @@ fn ed25519_pkcs8_v1(seed: &[u8; 32]) -> Vec<u8> {
 
 /// Generates a new PKCS#8 key for `keygen`. RSA generation is not offered by `ring`.
 ///
-/// Ed25519 keys are written as PKCS#8 v1 rather than ring's v2 (which adds the public key):
-/// OpenSSL 3.0, Node's `crypto`, jose and Python `cryptography` refuse v2 Ed25519 keys, and
-/// SPEC §2 promises they read what keygen writes. The loader reads both; the kid is the same.
+/// Ed25519 keys are written as PKCS#8 v1 rather than ring's v2 (which adds the public key): OpenSSL
+/// 3.0, Node's `crypto`, jose and Python `cryptography` refuse v2 Ed25519 keys, and README ("Keys
+/// and secrets") promises they read what keygen writes. The loader reads both; the kid is the same.
 pub fn generate_pkcs8(alg: Algorithm, rng: &SystemRandom) -> Result<Vec<u8>, String> {
     match alg {
         Algorithm::ES256 => EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, rng)

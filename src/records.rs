@@ -45,7 +45,7 @@ impl GrantType {
     }
 
     /// A public client cannot keep a secret, so it may only use the redirect-based grants
-    /// (with PKCE for the code) and refresh (SPEC §3).
+    /// (with PKCE for the code) and refresh (docs/design.md, "Configuration").
     pub fn allowed_for_public_clients(self) -> bool {
         matches!(
             self,
@@ -66,7 +66,7 @@ impl GrantType {
     }
 }
 
-/// A registered client (SPEC §3). Immutable while the process runs.
+/// A registered client (docs/design.md, "Configuration"). Immutable while the process runs.
 pub struct Client {
     pub id: String,
     pub name: String,
@@ -77,7 +77,8 @@ pub struct Client {
     pub scopes: Scope,
     pub audience: Vec<String>,
     pub access_token_ttl: Option<u64>,
-    /// Where RP-initiated logout may send the user back to, matched exactly (SPEC §9).
+    /// Where RP-initiated logout may send the user back to, matched exactly (README, "OpenID
+    /// Connect").
     pub post_logout_redirect_uris: Vec<String>,
 }
 
@@ -107,7 +108,7 @@ impl fmt::Debug for Client {
     }
 }
 
-/// A user who can log in (SPEC §3).
+/// A user who can log in (docs/design.md, "Configuration").
 pub struct User {
     pub username: String,
     pub password_hash: String,

@@ -48,8 +48,9 @@ impl Scope {
     }
 
     /// [`Scope::narrow`] for a grant on behalf of a user: the OpenID Connect scopes
-    /// ([`OIDC_SCOPES`]) may be asked for by any client, on top of its own (SPEC §9), and are
-    /// never part of the default, so a request without them is answered as before.
+    /// ([`OIDC_SCOPES`]) may be asked for by any client, on top of its own (README, "OpenID
+    /// Connect"), and are never part of the default, so a request without them is answered as
+    /// before.
     pub fn narrow_for_user(allowed: &Scope, requested: Option<&str>) -> Option<Scope> {
         let requested = match requested.map(Scope::parse) {
             None => return Some(allowed.clone()),

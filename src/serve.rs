@@ -1,5 +1,5 @@
-//! The accept loop: HTTP/1.1 connections that slow or idle clients cannot hold (SPEC §8), a
-//! cap on open connections, and a shutdown with a deadline.
+//! The accept loop: HTTP/1.1 connections that slow or idle clients cannot hold (docs/design.md,
+//! "Load, faults and bad input"), a cap on open connections, and a shutdown with a deadline.
 
 use std::future::Future;
 use std::sync::Arc;

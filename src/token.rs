@@ -70,7 +70,7 @@ pub struct Minter<'a> {
 }
 
 impl Minter<'_> {
-    /// Mints an access token for `client` (SPEC §5).
+    /// Mints an access token for `client` (RFC 9068).
     pub fn mint(
         &self,
         client: &Client,
@@ -114,7 +114,8 @@ pub fn random_b64<const N: usize>(rng: &dyn SecureRandom) -> Result<String, Fail
     Ok(B64.encode(bytes))
 }
 
-/// A new 256-bit opaque token: refresh token, authorization code, session id (SPEC §7).
+/// A new 256-bit opaque token: refresh token, authorization code, session id (README, "What is
+/// stored").
 pub fn opaque(rng: &dyn SecureRandom) -> Result<String, Failure> {
     random_b64::<32>(rng)
 }

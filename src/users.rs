@@ -25,7 +25,8 @@ const IN_FLIGHT_LAST_POLL: Duration = Duration::from_millis(50);
 pub enum LoginFailure {
     /// Unknown username or wrong password: never says which.
     BadCredentials,
-    /// Too many failures for this username (SPEC §8): whole seconds to wait, rounded up.
+    /// Too many failures for this username (docs/design.md, "Load, faults and bad input"): whole
+    /// seconds to wait, rounded up.
     Throttled(u64),
     /// The store or the argon2 pool could not serve the attempt.
     Failed(Failure),
@@ -46,7 +47,7 @@ pub struct Login<'a> {
     /// `TS_LOGIN_MAX_FAILURES`.
     pub max_failures: u32,
     /// Read when an attempt starts and again when its failure is recorded, so a wait lasts
-    /// its full length from that failure (SPEC §8).
+    /// its full length from that failure (docs/design.md, "Load, faults and bad input").
     pub clock: &'a Clock,
 }
 

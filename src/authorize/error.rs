@@ -20,7 +20,7 @@ pub enum AuthorizeError {
     /// `redirect_uri` repeated, not exactly a registered one, or missing while the client
     /// registered several (RFC 6749 §3.1.2.4: never redirect to an unverified URI).
     InvalidRedirectUri,
-    /// Query string over 8 KiB (SPEC §6).
+    /// Query string over 8 KiB (README, "Endpoints").
     QueryTooLong,
     /// Parameters that are not UTF-8 or hold an absurdly long value: nobody to trust.
     Malformed,
@@ -31,8 +31,8 @@ pub enum AuthorizeError {
     InvalidLogoutRequest,
     /// The CSRF cookie and field are missing or differ: nothing happens.
     Forbidden,
-    /// The store or the argon2 pool cannot serve the request now (SPEC §8), or a bug; the
-    /// detail is logged by the HTTP layer, never shown.
+    /// The store or the argon2 pool cannot serve the request now (docs/design.md, "Load, faults and
+    /// bad input"), or a bug; the detail is logged by the HTTP layer, never shown.
     Failed(Failure),
     /// Anything wrong after client and redirect_uri were validated: back to the client.
     Redirect(Box<Target>, RedirectError),

@@ -1,5 +1,5 @@
-//! The successful authorization response for a signed-in user: a one-time code bound to the
-//! request (RFC 6749 §4.1.2, SPEC §7), or tokens in the fragment (§4.2.2, never a refresh
+//! The successful authorization response for a signed-in user: a one-time code bound to the request
+//! (RFC 6749 §4.1.2; README, "What is stored"), or tokens in the fragment (§4.2.2, never a refresh
 //! token): an access token, and with `openid` an ID token (OpenID Connect Core §3.2.2.5).
 
 use axum::response::Response;
@@ -65,7 +65,7 @@ impl Issuer<'_> {
         Ok(request.target.send(&params))
     }
 
-    /// Stores a one-time code bound to the request and the session (SPEC §7).
+    /// Stores a one-time code bound to the request and the session (README, "What is stored").
     async fn code(
         &self,
         request: &AuthRequest,

@@ -1,5 +1,5 @@
-//! `GET /authorize` and the login form's `POST` (RFC 6749 §4.1, §4.2; SPEC §6): validate
-//! the request, use the SSO session or show the login page, then answer with a code or a
+//! `GET /authorize` and the login form's `POST` (RFC 6749 §4.1, §4.2; README, "The login page"):
+//! validate the request, use the SSO session or show the login page, then answer with a code or a
 //! token at the client's redirect_uri. Also `/logout` and, in development, `/demo/callback`.
 
 mod cookie;
@@ -32,11 +32,11 @@ use crate::params::Params;
 use crate::state::AppState;
 use crate::users::LoginFailure;
 
-/// Longest query string /authorize reads (SPEC §6).
+/// Longest query string /authorize reads (README, "Endpoints").
 const MAX_QUERY: usize = 8 * 1024;
 /// Longest login form body: the request's parameters plus the credentials.
 const MAX_FORM: usize = 16 * 1024;
-/// One message for an unknown user and a wrong password (SPEC §6).
+/// One message for an unknown user and a wrong password (README, "Endpoints").
 const BAD_CREDENTIALS: &str = "Invalid username or password.";
 
 /// The routes of the login page; `/demo/callback` only when the config file enables it.

@@ -12,7 +12,7 @@ use crate::records::{Client, Clients, GrantType};
 use crate::scope::Scope;
 
 /// The authorization request parameters carried through the login form (`ui_locales` is
-/// ignored, SPEC §9).
+/// ignored, README, "OpenID Connect").
 const REQUEST_PARAMETERS: [&str; 11] = [
     "response_type",
     "client_id",
@@ -57,8 +57,9 @@ pub struct AuthRequest {
     pub hidden: Vec<(&'static str, String)>,
 }
 
-/// Validates in SPEC §6's order: client, redirect_uri (errors so far show a page), then
-/// response_type, scope, PKCE, prompt (errors from here on redirect).
+/// Validates in the order that decides whether an error may redirect (RFC 6749 §4.1.2.1): client,
+/// redirect_uri (errors so far show a page), then response_type, scope, PKCE, prompt (errors from
+/// here on redirect).
 pub fn validate(
     clients: &Clients,
     issuer: &str,

@@ -23,7 +23,7 @@ pub async fn grant(
         auth_time: None,
     };
     // The access token needs no store; with the store down the client still gets one, only
-    // without a refresh token (SPEC §8).
+    // without a refresh token (docs/design.md, "Load, faults and bad input").
     let refresh = match start_family(deps, client, &grant, None, now).await {
         Ok(refresh) => refresh,
         Err(OAuthError::Failed(Failure::Unavailable(detail))) => {

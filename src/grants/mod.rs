@@ -97,7 +97,7 @@ fn granted_scope(client: &Client, requested: Option<&str>) -> Result<Scope, OAut
 }
 
 /// [`granted_scope`] for a grant on behalf of a user, who may also ask for the OpenID
-/// Connect scopes (SPEC §9).
+/// Connect scopes (README, "OpenID Connect").
 fn granted_user_scope(client: &Client, requested: Option<&str>) -> Result<Scope, OAuthError> {
     Scope::narrow_for_user(&client.scopes, requested).ok_or(OAuthError::InvalidScope)
 }

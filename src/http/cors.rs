@@ -1,5 +1,6 @@
-//! CORS (SPEC §6, §9): JWKS, discovery and `/userinfo` for any origin; `/token` and `/revoke` only for the
-//! origins of registered redirect URIs, and nothing at all for other origins.
+//! CORS (README, "Endpoints"): JWKS, discovery and `/userinfo` for any origin; `/token` and
+//! `/revoke` only for the origins of registered redirect URIs, and nothing at all for other
+//! origins.
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! `/healthz` (the process is alive) and `/readyz` (config and keys loaded; the store's state
-//! reported but never failing readiness, so the JWKS stays up with Redis down, SPEC §8).
+//! reported but never failing readiness, so the JWKS stays up with Redis down, docs/design.md,
+//! "Load, faults and bad input").
 
 use axum::Json;
 use axum::extract::State;

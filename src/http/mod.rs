@@ -29,7 +29,7 @@ use crate::error::OAuthError;
 use crate::failure::Failure;
 use crate::state::AppState;
 
-/// Request bodies over this answer 413 (SPEC §6).
+/// Request bodies over this answer 413 (README, "Endpoints").
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// The service's router. `/metrics` is on it unless `TS_METRICS_LISTEN` moves it to

@@ -1,6 +1,6 @@
-//! `GET /openapi.json`: the OpenAPI 3.1 description of the HTTP API (SPEC §11), generated from
-//! the handlers' own `#[utoipa::path]` attributes and the types they send and receive, so it
-//! cannot drift from them.
+//! `GET /openapi.json`: the OpenAPI 3.1 description of the HTTP API (README, "Endpoints"),
+//! generated from the handlers' own `#[utoipa::path]` attributes and the types they send and
+//! receive, so it cannot drift from them.
 
 use axum::Json;
 use axum::http::header;

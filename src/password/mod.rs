@@ -1,5 +1,6 @@
-//! argon2id: hashing for the config file, and verification into a caller's memory block so
-//! that the pool's workers reuse one block each instead of allocating 19 MiB per run (SPEC §8).
+//! argon2id: hashing for the config file, and verification into a caller's memory block so that the
+//! pool's workers reuse one block each instead of allocating 19 MiB per run (docs/design.md, "Load,
+//! faults and bad input").
 
 mod pool;
 mod secrets;

@@ -1,7 +1,7 @@
-//! The argon2 pool: a fixed set of worker threads, each reusing one memory block for the
-//! process's life, fed by two bounded lanes that they serve in turn, so that a flood of wrong
-//! client secrets cannot starve logins nor a flood of logins starve client authentication,
-//! and neither can stall the async runtime or grow memory (SPEC §8).
+//! The argon2 pool: a fixed set of worker threads, each reusing one memory block for the process's
+//! life, fed by two bounded lanes that they serve in turn, so that a flood of wrong client secrets
+//! cannot starve logins nor a flood of logins starve client authentication, and neither can stall
+//! the async runtime or grow memory (docs/design.md, "Load, faults and bad input").
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -44,8 +44,9 @@ impl Lane {
 pub struct Argon2Pool {
     queue: Arc<Queue>,
     workers: usize,
-    /// A hash of a random password with the users' parameters: unknown usernames are
-    /// verified against it so they cost the same time as known ones (SPEC §8).
+    /// A hash of a random password with the users' parameters: unknown usernames are verified
+    /// against it so they cost the same time as known ones (docs/design.md, "Load, faults and bad
+    /// input").
     dummy_hash: String,
 }
 

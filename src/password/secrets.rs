@@ -12,10 +12,11 @@ use crate::failure::Failure;
 /// SHA-256 of each client's secret once argon2 has verified it.
 pub struct SecretCache {
     verified: RwLock<HashMap<String, [u8; 32]>>,
-    /// One argon2 verification at a time per client, so that concurrent first requests with
-    /// the right secret wait for the first and then find it cached (SPEC §8: argon2 at most
-    /// once per (client, secret)), and a flood of wrong secrets for one client holds one
-    /// place in the argon2 pool, not all of them: other clients' first secrets get through.
+    /// One argon2 verification at a time per client, so that concurrent first requests with the
+    /// right secret wait for the first and then find it cached (docs/design.md, "Load, faults and
+    /// bad input": argon2 at most once per (client, secret)), and a flood of wrong secrets for one
+    /// client holds one place in the argon2 pool, not all of them: other clients' first secrets get
+    /// through.
     turns: HashMap<String, tokio::sync::Mutex<()>>,
 }
 

@@ -56,7 +56,7 @@ struct Code {
     record: CodeRecord,
     redeemed_by: Option<String>,
     /// Until the code's expiry; once redeemed, as long as the family it started may live,
-    /// so that a replay at any time revokes it (SPEC §7).
+    /// so that a replay at any time revokes it (README, "What is stored").
     retain_until: UnixTime,
 }
 

@@ -1,7 +1,7 @@
 //! The store of refresh tokens, authorization codes, SSO sessions and failed-login counts,
 //! speaking OAuth: every single-use step is atomic in the backend, every record expires.
 //!
-//! Only SHA-256 hashes of tokens, codes and session ids reach a backend (SPEC §7).
+//! Only SHA-256 hashes of tokens, codes and session ids reach a backend (README, "What is stored").
 
 pub mod memory;
 pub mod redis;
@@ -28,8 +28,8 @@ impl Hashed {
     }
 }
 
-/// A refresh token as the store sees it (`refresh_token` makes and verifies them): its
-/// family, its generation, and the digest of the token, never the token (docs/design.md, "Refresh tokens").
+/// A refresh token as the store sees it (`refresh_token` makes and verifies them): its family, its
+/// generation, and the digest of the token, never the token (docs/design.md, "Refresh tokens").
 #[derive(Clone, Copy, Debug)]
 pub struct TokenRef<'a> {
     /// base64url of the family id, 22 characters.
@@ -48,7 +48,7 @@ pub struct Grant {
     pub auth_time: Option<UnixTime>,
 }
 
-/// A one-time authorization code's binding (SPEC §7).
+/// A one-time authorization code's binding (README, "What is stored").
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CodeRecord {
     pub grant: Grant,
@@ -141,7 +141,8 @@ pub fn refresh_info(
 /// How long a username must wait before its next login attempt, in milliseconds.
 pub type WaitMillis = u64;
 
-/// The answer to "may this username try a password now?" (SPEC §8).
+/// The answer to "may this username try a password now?" (docs/design.md, "Load, faults and bad
+/// input").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Attempt {
     /// Reserved: one attempt is in flight until `login_failed`, `login_succeeded` or
@@ -157,7 +158,8 @@ pub enum Attempt {
 /// Why the store could not answer.
 #[derive(Debug)]
 pub enum StoreError {
-    /// Unreachable, or no answer in time: the request may be retried (SPEC §8).
+    /// Unreachable, or no answer in time: the request may be retried (docs/design.md, "Load, faults
+    /// and bad input").
     Unavailable(String),
     /// A record that does not decode: a bug or tampering, never read as something else.
     Corrupt(String),
@@ -185,7 +187,8 @@ impl From<StoreError> for Failure {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Failed-login throttling (SPEC §8): waits double from 1 s up to 5 minutes.
+/// Failed-login throttling (docs/design.md, "Load, faults and bad input"): waits double from 1 s up
+/// to 5 minutes.
 pub const THROTTLE_MAX_WAIT: u64 = 300;
 /// A failure count is forgotten after this long without failures (seconds).
 pub const THROTTLE_WINDOW: u64 = 900;
@@ -432,9 +435,9 @@ impl Store {
         dispatch!(self, s => s.put_code(code, record, ttl))
     }
 
-    /// Spends a code issued to `client_id` and binds it to the refresh family that will be
-    /// issued from it; a second redemption revokes that family (SPEC §7). Another client's
-    /// code is `Unknown` and left as it was, so no client can burn another's code.
+    /// Spends a code issued to `client_id` and binds it to the refresh family that will be issued
+    /// from it; a second redemption revokes that family (README, "What is stored"). Another
+    /// client's code is `Unknown` and left as it was, so no client can burn another's code.
     pub async fn redeem_code(
         &self,
         code: &Hashed,
@@ -465,8 +468,9 @@ impl Store {
         dispatch!(self, s => s.delete_session(id))
     }
 
-    /// Reserves a login attempt for `username`, atomically with the throttle check (SPEC
-    /// §8): no more attempts run at once than failures may still happen before the wait.
+    /// Reserves a login attempt for `username`, atomically with the throttle check (docs/design.md,
+    /// "Load, faults and bad input"): no more attempts run at once than failures may still happen
+    /// before the wait.
     pub async fn reserve_login(
         &self,
         username: &str,

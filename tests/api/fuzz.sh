@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes a live release instance on Redis against its own OpenAPI description (SPEC §11) with
+# Fuzzes a live release instance on Redis against its own OpenAPI description (README, "Endpoints") with
 # schemathesis: no 5xx, and every response's status, content type, headers and body conform
 # to the description. Bounded: MAX_EXAMPLES per operation. Loopback only; cleans up on exit.
 # Needs schemathesis (`pip install schemathesis`) and redis-server.

@@ -1,6 +1,6 @@
-//! Access tokens (SPEC §5, RFC 9068) checked as a resource server would: the JWKS fetched
+//! Access tokens (RFC 9068, RFC 9068) checked as a resource server would: the JWKS fetched
 //! over HTTP from a real server, the key chosen by `kid`, verified with jsonwebtoken. Also
-//! the lifetimes, audiences, and each key algorithm and the signer choice of SPEC §4.
+//! the lifetimes, audiences, and each key algorithm and the signer choice (README, "Keys and secrets").
 
 use std::collections::BTreeSet;
 

@@ -1,4 +1,4 @@
-//! argon2 under floods (SPEC §8): each worker reuses one memory block, so the real binary's
+//! argon2 under floods (docs/design.md, "Load, faults and bad input"): each worker reuses one memory block, so the real binary's
 //! RSS stays below idle RSS plus (workers + 1) x `m_cost`; client secrets and user passwords
 //! wait in separate lanes, so a flood of one does not hold up the other.
 

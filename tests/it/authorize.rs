@@ -1,4 +1,4 @@
-//! `GET/POST /authorize` (SPEC §6): which errors show a page and which redirect, the login
+//! `GET/POST /authorize` (README, "Endpoints"): which errors show a page and which redirect, the login
 //! page itself, CSRF, wrong passwords and throttling, the successful login. The browser-like
 //! helpers are in `common::login`.
 
@@ -124,7 +124,7 @@ async fn a_query_over_8_kib_shows_an_error_page() {
 #[tokio::test]
 async fn an_unknown_response_type_redirects_with_unsupported_response_type() {
     let app = TestApp::new();
-    // The OpenID Connect hybrid flow is not supported (SPEC §9 lists the response types).
+    // The OpenID Connect hybrid flow is not supported (README, "OpenID Connect", lists the response types).
     let response = app
         .get(&authorize_uri(&with(
             &code_request(),

@@ -1,4 +1,4 @@
-//! The whole flow over HTTP (SPEC §6, §7): SSO sessions and prompt, redeeming codes at /token
+//! The whole flow over HTTP (README, "Endpoints"; README, "What is stored"): SSO sessions and prompt, redeeming codes at /token
 //! (JSON and form, confidential and PKCE), single use and replay, expiry on the manual clock,
 //! the implicit grant, logout, the demo callback, and the same on a real Redis.
 

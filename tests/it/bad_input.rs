@@ -1,4 +1,4 @@
-//! Hostile input (SPEC §8): a few hundred malformed, oversized, duplicated, non-UTF-8 and
+//! Hostile input (docs/design.md, "Load, faults and bad input"): a few hundred malformed, oversized, duplicated, non-UTF-8 and
 //! random requests from a fixed seed, to every POST endpoint. Each must answer a 4xx with an
 //! RFC 6749 JSON error body: never a 5xx, never a panic, never another shape.
 
@@ -23,7 +23,7 @@ const CODES: &[&str] = &[
     "unsupported_token_type",
 ];
 
-/// The POST endpoints of SPEC §6 that take RFC 6749 parameters; each must be served.
+/// The POST endpoints that take RFC 6749 parameters; each must be served.
 const ENDPOINTS: &[&str] = &["/token", "/revoke", "/introspect"];
 
 struct Case {

@@ -1,4 +1,4 @@
-//! Client authentication at `/token` (RFC 6749 §2.3, SPEC §6).
+//! Client authentication at `/token` (RFC 6749 §2.3, README, "Endpoints").
 
 use axum::http::StatusCode;
 

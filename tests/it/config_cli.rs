@@ -1,4 +1,4 @@
-//! The real binary (SPEC §2): every bad setting stops start-up with exit code 2 and one line
+//! The real binary (README, "Configuration"): every bad setting stops start-up with exit code 2 and one line
 //! naming the variable or file and line, never a panic; the `check-config`, `hash-secret`
 //! and `keygen` subcommands; the unknown-variable warning and a clean exit on SIGTERM.
 
@@ -380,7 +380,7 @@ fn help_offers_keygen_for_es256_and_eddsa_only() {
         output
             .stdout
             .contains("keygen [--alg ES256|EdDSA] [--dir DIR]"),
-        "RS256 keys come from openssl (SPEC §2): {}",
+        "RS256 keys come from openssl (README, \"Keys and secrets\"): {}",
         output.stdout
     );
 }

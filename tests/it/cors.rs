@@ -1,4 +1,4 @@
-//! CORS on `/token` (SPEC §6): the origins of registered redirect URIs only, preflights for
+//! CORS on `/token` (README, "Endpoints"): the origins of registered redirect URIs only, preflights for
 //! `POST` with `Authorization` and `Content-Type`, nothing at all for any other origin.
 
 use axum::body::Body;

@@ -1,5 +1,5 @@
-//! The JWKS (SPEC §4, RFC 7517, RFC 7638), the metadata documents (RFC 8414) and the health
-//! endpoints (SPEC §6).
+//! The JWKS (README, "Keys and secrets", RFC 7517, RFC 7638), the metadata documents (RFC 8414) and the health
+//! endpoints (README, "Endpoints").
 
 use axum::body::Body;
 use axum::http::{StatusCode, header};
@@ -234,7 +234,7 @@ async fn readyz_is_200_and_reports_the_memory_store() {
 async fn openid_configuration_is_an_oidc_discovery_document() {
     let app = TestApp::new();
     let doc = app.get("/.well-known/openid-configuration").await.json();
-    // OpenID Connect Discovery 1.0 §3: the required members, and SPEC §9's.
+    // OpenID Connect Discovery 1.0 §3: the required members, and the OpenID Connect section of README's.
     assert_eq!(doc["issuer"], "http://localhost:8080");
     assert_eq!(doc["userinfo_endpoint"], "http://localhost:8080/userinfo");
     assert_eq!(doc["end_session_endpoint"], "http://localhost:8080/logout");

@@ -1,4 +1,4 @@
-//! OpenID Connect on the login page (SPEC §9): ID tokens from the code flow, the implicit
+//! OpenID Connect on the login page (README, "OpenID Connect"): ID tokens from the code flow, the implicit
 //! flow, the password grant and refresh, verified through the JWKS over HTTP; nonce, sid,
 //! at_hash, claims by scope.
 

@@ -1,4 +1,4 @@
-//! /authorize's OpenID Connect parameters (SPEC §9): prompt, max_age, login_hint, nonce.
+//! /authorize's OpenID Connect parameters (README, "OpenID Connect"): prompt, max_age, login_hint, nonce.
 
 use axum::http::StatusCode;
 

@@ -1,4 +1,4 @@
-//! OpenID Connect RP-Initiated Logout 1.0 on `/logout` (SPEC §9): back to a registered
+//! OpenID Connect RP-Initiated Logout 1.0 on `/logout` (README, "OpenID Connect"): back to a registered
 //! `post_logout_redirect_uri` with `state`, only after the CSRF-protected confirmation;
 //! anything unregistered or unverifiable is an error page, never a redirect.
 

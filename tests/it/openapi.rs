@@ -1,4 +1,4 @@
-//! `GET /openapi.json` (SPEC §11): an OpenAPI 3.1 description generated from the handlers,
+//! `GET /openapi.json` (README, "Endpoints"): an OpenAPI 3.1 description generated from the handlers,
 //! naming every endpoint, both encodings of `/token`, and the error body; every operation it
 //! describes is routed. (The CI fuzzes a live instance against it with schemathesis.)
 

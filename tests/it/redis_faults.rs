@@ -1,4 +1,4 @@
-//! Redis faults (SPEC §8): with Redis refusing connections or hung, what needs no store keeps
+//! Redis faults (docs/design.md, "Load, faults and bad input"): with Redis refusing connections or hung, what needs no store keeps
 //! answering, what needs it answers 503 + `Retry-After` within the bounds of §8, and the
 //! service recovers by itself when Redis returns. Each test has its own redis-server.
 

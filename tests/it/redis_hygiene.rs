@@ -1,4 +1,4 @@
-//! What the service leaves in Redis (SPEC §7): after a run of every flow, each key carries the
+//! What the service leaves in Redis (README, "What is stored"): after a run of every flow, each key carries the
 //! configured prefix and a TTL, and no key or value holds a token, code, secret or password in
 //! clear.
 

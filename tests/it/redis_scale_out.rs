@@ -1,4 +1,4 @@
-//! Scale-out (SPEC §1, §7): three instances of the service on different ports, each with its
+//! Scale-out (README; README, "What is stored"): three instances of the service on different ports, each with its
 //! own state, sharing one Redis and one key prefix, behave as one.
 
 use axum::http::StatusCode;

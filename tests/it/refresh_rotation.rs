@@ -1,4 +1,4 @@
-//! Refresh tokens (SPEC §7, RFC 6749 §6, RFC 9700 §4.14): rotation, reuse detection that
+//! Refresh tokens (README, "What is stored", RFC 6749 §6, RFC 9700 §4.14): rotation, reuse detection that
 //! revokes the family, exactly one winner under concurrency, the grace window, sliding expiry
 //! on the manual clock, client binding and scope on refresh.
 

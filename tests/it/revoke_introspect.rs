@@ -1,4 +1,4 @@
-//! `POST /revoke` (RFC 7009) and `POST /introspect` (RFC 7662), SPEC §6.
+//! `POST /revoke` (RFC 7009) and `POST /introspect` (RFC 7662), README, "Endpoints".
 
 use axum::http::StatusCode;
 use base64::Engine;
@@ -216,7 +216,7 @@ async fn an_access_token_type_is_compared_case_insensitively() {
 #[tokio::test]
 async fn a_token_typed_jwt_is_inactive() {
     let app = TestApp::new();
-    // What ID tokens carry (SPEC §9): signed by the same key, but not an access token.
+    // What ID tokens carry (README, "OpenID Connect"): signed by the same key, but not an access token.
     let token = with_header(&app, json!({"typ": "JWT"})).await;
     let body = introspect(&app, &token).await.json();
     assert_eq!(body, json!({"active": false}));

@@ -1,4 +1,4 @@
-//! Graceful shutdown (SPEC §8): stop accepting, finish in-flight requests, then return.
+//! Graceful shutdown (docs/design.md, "Load, faults and bad input"): stop accepting, finish in-flight requests, then return.
 
 use std::time::Duration;
 

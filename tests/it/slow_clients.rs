@@ -1,4 +1,4 @@
-//! Slow or idle clients cannot hold the service (SPEC §8): headers must arrive in time, idle
+//! Slow or idle clients cannot hold the service (docs/design.md, "Load, faults and bad input"): headers must arrive in time, idle
 //! keep-alive connections close, open connections are capped, and shutdown has a deadline.
 
 use std::time::{Duration, Instant};

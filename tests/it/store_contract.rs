@@ -1,4 +1,4 @@
-//! The store's contract (SPEC §7, §8), one suite run against every backend: the in-memory
+//! The store's contract (README, "What is stored"; docs/design.md, "Load, faults and bad input"), one suite run against every backend: the in-memory
 //! store, a private redis-server, and a local 3-master Redis Cluster. Each behaviour is one
 //! async fn here and one named test per backend (`memory::…`, `redis::…`, `cluster::…`).
 

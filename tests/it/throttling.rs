@@ -1,4 +1,4 @@
-//! Failed-login throttling at the password grant (SPEC §8), with TS_LOGIN_MAX_FAILURES=3, on
+//! Failed-login throttling at the password grant (docs/design.md, "Load, faults and bad input"), with TS_LOGIN_MAX_FAILURES=3, on
 //! the memory store and on Redis; on Redis shared by every instance.
 
 use axum::http::StatusCode;

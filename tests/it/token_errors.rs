@@ -1,4 +1,4 @@
-//! Every error of `POST /token` (SPEC §6, RFC 6749 §5.2): its code, its status, the JSON body
+//! Every error of `POST /token` (README, "Endpoints", RFC 6749 §5.2): its code, its status, the JSON body
 //! shape, and `WWW-Authenticate` on 401. Framework rejections (404, 405, 413) included.
 
 use axum::http::StatusCode;

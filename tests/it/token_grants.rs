@@ -1,4 +1,4 @@
-//! `POST /token` for password, client_credentials and refresh_token (SPEC §6, §7), with the
+//! `POST /token` for password, client_credentials and refresh_token (README, "Endpoints"; README, "What is stored"), with the
 //! original API description's JSON bodies, form bodies and HTTP Basic; every token verified
 //! through the JWKS over HTTP.
 

@@ -1,4 +1,4 @@
-//! `GET` and `POST /userinfo` (SPEC §9, OpenID Connect Core §5.3): the claims of a Bearer
+//! `GET` and `POST /userinfo` (README, "OpenID Connect", OpenID Connect Core §5.3): the claims of a Bearer
 //! access token's scopes; RFC 6750 errors; any origin.
 
 use axum::body::Body;

@@ -107,7 +107,7 @@ export function chain() {
     ? token({ grant_type: 'client_credentials' })
     : token({ grant_type: 'refresh_token', refresh_token: refreshToken });
   if (res.status === 200) {
-    // With the store down, client_credentials answers an access token alone (SPEC §8): the
+    // With the store down, client_credentials answers an access token alone (docs/design.md, "Load, faults and bad input"): the
     // chain starts again at the next iteration.
     refreshToken = res.json('refresh_token') || null;
   } else if (res.status !== 503 && res.status !== 0) {

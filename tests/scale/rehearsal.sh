@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Many replicas rehearsed (SPEC §10), on loopback only, bounded in time (about 2 minutes):
+# Many replicas rehearsed (README, "Redis"), on loopback only, bounded in time (about 2 minutes):
 # three release replicas sharing one Redis Sentinel deployment (a primary, two replicas, three
 # Sentinels; TS_REDIS_WAIT_REPLICAS=0: rotations need no WAIT), HAProxy in front with health checks on
 # /readyz, and k6 (tests/scale/load.js) at a constant rate through HAProxy: client_credentials,
@@ -9,7 +9,7 @@
 #   1. a rolling restart, one replica at a time as Kubernetes does it: drain at the load
 #      balancer (HAProxy's runtime API), wait for its connections to finish, SIGTERM, wait for
 #      exit 0, start the new one, wait until healthy, put it back;
-#   2. the signing-key rotation of SPEC §4 in three such roll-outs: add the new key (the old
+#   2. the signing-key rotation of README ("Keys and secrets") in three such roll-outs: add the new key (the old
 #      one still signs); make the new key the signer; remove the old key;
 #   3. three failovers of the Redis primary (skipped with FAILOVER=0): a manual SENTINEL
 #      FAILOVER; a kill -9 of the primary, which comes back as soon as another is promoted

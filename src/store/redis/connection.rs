@@ -1,5 +1,5 @@
 //! Connections to Redis in its three topologies: one server, a Redis Cluster, or the primary
-//! that Redis Sentinel names (SPEC §10), followed across failovers. Every operation is
+//! that Redis Sentinel names (README, "Redis"), followed across failovers. Every operation is
 //! bounded in time; a write can be made to wait for replicas (`WAIT`, in the same round trip).
 
 use std::sync::RwLock;
@@ -160,7 +160,7 @@ fn connection_config() -> AsyncConnectionConfig {
 
 impl Connection {
     /// Prepares the connection. Does not connect: Redis may be down at start-up and the
-    /// service must still start (SPEC §8).
+    /// service must still start (docs/design.md, "Load, faults and bad input").
     pub fn new(
         topology: &Topology,
         wait_replicas: u32,

@@ -36,8 +36,8 @@ use super::{
 use crate::clock::{UnixMillis, UnixTime};
 use crate::rotation::Record;
 
-/// Every store operation answers within this (SPEC §8: 503 within 1 s when Redis refuses
-/// connections, 2 s when it hangs).
+/// Every store operation answers within this (docs/design.md, "Load, faults and bad input": 503
+/// within 1 s when Redis refuses connections, 2 s when it hangs).
 const OPERATION_TIMEOUT: Duration = Duration::from_millis(900);
 /// How long the undo of a code redemption its replicas did not acknowledge may take.
 const UNDO_TIMEOUT: Duration = Duration::from_millis(900);
@@ -518,8 +518,8 @@ impl RedisStore {
         report
     }
 
-    /// Every security decision rests on keys Redis must not evict (SPEC §8): say so loudly,
-    /// at most once per `WARNING_INTERVAL`.
+    /// Every security decision rests on keys Redis must not evict (docs/design.md, "Load, faults
+    /// and bad input"): say so loudly, at most once per `WARNING_INTERVAL`.
     fn warn_eviction(&self, report: &StoreReport) {
         if !rarely(&self.eviction_warned) {
             return;

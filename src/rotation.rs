@@ -1,6 +1,6 @@
 //! The refresh-token rotation decision (docs/design.md, "Rotation"): one pure function of a
 //! family's record, the presented token, `now` and the grace window. The memory store calls
-//! it; the Redis script (`store/redis/rotate.lua`) is the same function in Lua, and a
+//! it; the Redis script (`store/redis/lua/rotate.lua`) is the same function in Lua, and a
 //! differential test holds the two together.
 //!
 //! Why it survives lost writes: every token names its generation, and a token's successor is

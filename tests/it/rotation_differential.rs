@@ -1,5 +1,5 @@
 //! The one rotation decision, three implementations: the memory store calls
-//! `rotation::decide`, Redis and Redis Cluster run `rotate.lua`. Random operation sequences,
+//! `rotation::decide`, Redis and Redis Cluster run `lua/rotate.lua`. Random operation sequences,
 //! lost writes included (an earlier record put back, as a failover without `WAIT` does), run
 //! on all three must give the same outcome at every step.
 

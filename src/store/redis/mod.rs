@@ -47,21 +47,34 @@ const HEALTH_TIMEOUT: Duration = Duration::from_millis(300);
 /// waits for, is warned about.
 const WARNING_INTERVAL: Duration = Duration::from_secs(600);
 
-/// ROTATE's answer: the outcome (`rotate.lua`'s head lists them) and the grant.
-struct RotateAnswer(i64, Option<String>);
+/// ROTATE's answer (`lua/rotate.lua`'s head lists them), with the grant where it answers one.
+enum RotateAnswer {
+    Invalid,
+    Rotated(String),
+    Reused,
+    ScopeExceeded,
+    Repeated(String),
+}
 
 impl redis::FromRedisValue for RotateAnswer {
     fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
         let mut items = Vec::<redis::Value>::from_redis_value(value)?.into_iter();
         let outcome = match items.next() {
             Some(outcome) => i64::from_redis_value(outcome)?,
-            None => -1,
+            None => return Err("an empty rotation answer".into()),
         };
-        let grant = match items.next() {
-            None | Some(redis::Value::Nil) => None,
-            Some(grant) => Some(String::from_redis_value(grant)?),
+        let mut grant = || match items.next() {
+            Some(grant) => String::from_redis_value(grant),
+            None => Err("a rotation answer without its grant".into()),
         };
-        Ok(RotateAnswer(outcome, grant))
+        Ok(match outcome {
+            0 => RotateAnswer::Invalid,
+            1 => RotateAnswer::Rotated(grant()?),
+            2 => RotateAnswer::Reused,
+            3 => RotateAnswer::ScopeExceeded,
+            4 => RotateAnswer::Repeated(grant()?),
+            other => return Err(format!("unknown rotation outcome {other}").into()),
+        })
     }
 }
 
@@ -124,16 +137,8 @@ impl RedisStore {
             put_code: Script::new(scripts::PUT_CODE),
             redeem_code: Script::new(scripts::REDEEM_CODE),
             unredeem: Script::new(scripts::UNREDEEM),
-            reserve_login: Script::new(&format!(
-                "{}{}",
-                scripts::LOGIN_SETTLE,
-                scripts::RESERVE_LOGIN
-            )),
-            login_failed: Script::new(&format!(
-                "{}{}",
-                scripts::LOGIN_SETTLE,
-                scripts::LOGIN_FAILED
-            )),
+            reserve_login: Script::new(scripts::RESERVE_LOGIN),
+            login_failed: Script::new(scripts::LOGIN_FAILED),
             login_released: Script::new(scripts::LOGIN_RELEASED),
         };
         Ok(RedisStore {
@@ -286,23 +291,19 @@ impl RedisStore {
             .arg(policy.reuse_grace)
             .arg(rotate.client_id)
             .arg(rotate.scope.map(|s| s.to_string()).unwrap_or_default());
-        let RotateAnswer(outcome, grant) = self
+        let (answer, _) = self
             .connection
             .run_within(OPERATION_TIMEOUT, |mut c| async move {
-                write_script(&mut c, &call, None).await
+                write_script::<RotateAnswer>(&mut c, &call, None).await
             })
-            .await?
-            .0;
-        Ok(match (outcome, grant) {
-            (1 | 4, Some(grant)) => Rotation::Rotated(decode(&grant)?),
-            (2, _) => Rotation::Reused,
-            (3, _) => Rotation::ScopeExceeded,
-            (0, _) => Rotation::Invalid,
-            (other, _) => {
-                return Err(StoreError::Corrupt(format!(
-                    "unexpected rotation outcome {other}"
-                )));
+            .await?;
+        Ok(match answer {
+            RotateAnswer::Rotated(grant) | RotateAnswer::Repeated(grant) => {
+                Rotation::Rotated(decode(&grant)?)
             }
+            RotateAnswer::Reused => Rotation::Reused,
+            RotateAnswer::ScopeExceeded => Rotation::ScopeExceeded,
+            RotateAnswer::Invalid => Rotation::Invalid,
         })
     }
 

@@ -38,6 +38,7 @@
 //! - [`authorize`]: `/authorize` (the SSO login page), SSO sessions, `/logout`, the demo callback
 //! - [`http`]: the route table, layers, and the handlers of each endpoint
 //! - [`serve`]: the accept loop: header-read timeout, connection cap, shutdown deadline
+//! - [`logging`]: the global subscriber and the JSON log line
 //! - [`cli`]: subcommands (`serve`, `keygen`, `hash-secret`, `check-config`) and start-up
 
 pub mod authorize;
@@ -51,6 +52,7 @@ pub mod grants;
 pub mod http;
 pub mod id_token;
 pub mod keys;
+pub mod logging;
 pub mod metrics;
 pub mod oidc;
 pub mod params;

@@ -8,8 +8,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::clock::{Clock, UnixTime};
-use crate::config::{Config, Settings, StartupError};
+use crate::config::{Config, Settings};
 use crate::keys::{self, Algorithm, KeySet};
+use crate::startup_error::StartupError;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;

@@ -11,7 +11,7 @@ use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::config::StartupError;
+use crate::startup_error::StartupError;
 
 /// The algorithms a key can sign with; read from the key itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@
 //!
 //! Records and pure logic:
 //! - [`clock`]: the only reader of the system time
+//! - [`startup_error`]: the one error of start-up
 //! - [`failure`]: the domain's failure (unavailable, internal), logged once by the HTTP layer
 //! - [`scope`]: scope sets and narrowing
 //! - [`records`]: clients, users and grant types
@@ -63,6 +64,7 @@ pub mod refresh_token;
 pub mod rotation;
 pub mod scope;
 pub mod serve;
+pub mod startup_error;
 pub mod state;
 pub mod store;
 pub mod token;

@@ -6,11 +6,12 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::config::{Config, StartupError};
+use crate::config::Config;
 use crate::id_token::IdTokens;
 use crate::keys::KeySet;
 use crate::metrics::Metrics;
 use crate::password::{Argon2Pool, SecretCache};
+use crate::startup_error::StartupError;
 use crate::store::{RefreshPolicy, Store};
 use crate::token::Minter;
 use crate::users::Login;

@@ -1,0 +1,340 @@
+//! The config file (TOML): the clients and users, validated once at start-up with errors that
+//! name the file and line (docs/design.md, "Configuration").
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::Settings;
+use super::settings::MAX_LIFETIME;
+use crate::records::{Client, Clients, GrantType, User, Users};
+use crate::scope::{Scope, is_scope_token};
+use crate::startup_error::StartupError;
+
+/// Claims the service sets itself; a user's extra `claims` may not name them.
+const RESERVED_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "client_id",
+    "scope",
+    "auth_time",
+    "cnf",
+];
+
+/// Everything loaded at start-up: settings, clients and users.
+#[derive(Debug)]
+pub struct Config {
+    pub settings: Settings,
+    pub clients: Clients,
+    pub users: Users,
+    /// Serve `/demo/callback`, a page that shows the code it receives (development only).
+    pub demo: bool,
+    /// Origins of every registered redirect URI: the browser apps allowed CORS on `/token`.
+    pub cors_origins: HashSet<String>,
+    /// The first user's password hash in file order: unknown usernames are checked against a
+    /// dummy hash with its parameters (docs/design.md, "Load, faults and bad input").
+    pub password_hash_like: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    demo: bool,
+    #[serde(default)]
+    clients: Vec<ClientEntry>,
+    #[serde(default)]
+    users: Vec<UserEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientEntry {
+    id: Spanned<String>,
+    name: Option<String>,
+    secret_hash: Option<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    grant_types: Vec<GrantType>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    audience: Vec<String>,
+    access_token_ttl: Option<u64>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserEntry {
+    username: Spanned<String>,
+    password_hash: String,
+    subject: Option<String>,
+    #[serde(default)]
+    claims: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Config {
+    /// Loads the config file named by the settings.
+    pub fn load(settings: Settings) -> Result<Self, StartupError> {
+        let path = settings.config_file.clone();
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            StartupError(format!(
+                "{}: cannot read config file (TS_CONFIG_FILE): {e}",
+                path.display()
+            ))
+        })?;
+        Self::parse(settings, &path, &text)
+    }
+
+    /// Parses and validates config text; errors name `path` and the line.
+    pub fn parse(settings: Settings, path: &Path, text: &str) -> Result<Self, StartupError> {
+        let at = |span: Option<Range<usize>>, message: &str| {
+            let line = span.map(|s| line_of(text, s.start));
+            match line {
+                Some(line) => StartupError(format!("{}:{line}: {message}", path.display())),
+                None => StartupError(format!("{}: {message}", path.display())),
+            }
+        };
+        let file: ConfigFile = toml::from_str(text).map_err(|e| at(e.span(), e.message()))?;
+
+        let mut clients = HashMap::new();
+        let mut client_spans = Vec::new();
+        let mut cors_origins = HashSet::new();
+        for entry in file.clients {
+            let span = entry.id.span();
+            let client =
+                validate_client(entry, &settings).map_err(|m| at(Some(span.clone()), &m))?;
+            for uri in &client.redirect_uris {
+                // Only web origins: a native app's `com.example:/cb` has an opaque origin,
+                // which browsers send as `null` from any sandboxed frame.
+                if let Ok(url) = url::Url::parse(uri)
+                    && matches!(url.scheme(), "http" | "https")
+                {
+                    cors_origins.insert(url.origin().ascii_serialization());
+                }
+            }
+            if clients.contains_key(&client.id) {
+                return Err(at(
+                    Some(span),
+                    &format!("duplicate client id {:?}", client.id),
+                ));
+            }
+            client_spans.push((client.id.clone(), span));
+            clients.insert(client.id.clone(), Arc::new(client));
+        }
+
+        let mut users = HashMap::new();
+        let password_hash_like = file.users.first().map(|u| u.password_hash.clone());
+        for entry in file.users {
+            let span = entry.username.span();
+            let user = validate_user(entry).map_err(|m| at(Some(span.clone()), &m))?;
+            if users.contains_key(&user.username) {
+                return Err(at(
+                    Some(span),
+                    &format!("duplicate username {:?}", user.username),
+                ));
+            }
+            // A `sub` names one principal (OpenID Connect Core §2, RFC 9068 §5): an app keyed
+            // on `iss` + `sub` would merge two users, or a user and a client, sharing one.
+            if let Some(other) = users
+                .values()
+                .find(|u: &&Arc<User>| u.subject == user.subject)
+            {
+                return Err(at(
+                    Some(span),
+                    &format!(
+                        "users {:?} and {:?} have the same subject {:?}",
+                        other.username, user.username, user.subject
+                    ),
+                ));
+            }
+            users.insert(user.username.clone(), Arc::new(user));
+        }
+        for (id, span) in client_spans {
+            if let Some(user) = users.values().find(|u| u.subject == id) {
+                return Err(at(
+                    Some(span),
+                    &format!(
+                        "client id {id:?} is the subject of user {:?}: client_credentials \
+                         tokens would name the same `sub`",
+                        user.username
+                    ),
+                ));
+            }
+        }
+
+        Ok(Config {
+            settings,
+            clients,
+            users,
+            demo: file.demo,
+            cors_origins,
+            password_hash_like,
+        })
+    }
+
+    pub fn client(&self, id: &str) -> Option<&Arc<Client>> {
+        self.clients.get(id)
+    }
+
+    pub fn user(&self, username: &str) -> Option<&Arc<User>> {
+        self.users.get(username)
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(0, |t| t.matches('\n').count()) + 1
+}
+
+fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, String> {
+    let id = entry.id.into_inner();
+    if id.is_empty() || id.len() > 256 || id.chars().any(|c| c.is_control()) {
+        return Err("client id must be 1 to 256 printable characters".into());
+    }
+    if let Some(hash) = &entry.secret_hash {
+        check_phc(hash).map_err(|e| format!("client {id:?}: secret_hash: {e}"))?;
+    }
+    let public = entry.secret_hash.is_none();
+    for grant in &entry.grant_types {
+        if public && !grant.allowed_for_public_clients() {
+            return Err(format!(
+                "client {id:?} is public (no secret_hash) and may not use the {} grant",
+                grant.as_str()
+            ));
+        }
+    }
+    if entry.grant_types.is_empty() {
+        return Err(format!("client {id:?}: grant_types is empty"));
+    }
+    for uri in entry
+        .redirect_uris
+        .iter()
+        .chain(&entry.post_logout_redirect_uris)
+    {
+        let url = url::Url::parse(uri)
+            .map_err(|e| format!("client {id:?}: redirect URI {uri:?} is not absolute: {e}"))?;
+        if url.fragment().is_some() {
+            return Err(format!(
+                "client {id:?}: redirect URI {uri:?} has a fragment (RFC 6749 §3.1.2)"
+            ));
+        }
+    }
+    let redirects = entry.grant_types.iter().any(|g| g.uses_redirect());
+    if redirects && entry.redirect_uris.is_empty() {
+        return Err(format!(
+            "client {id:?}: authorization_code and implicit need at least one redirect_uri"
+        ));
+    }
+    for scope in &entry.scopes {
+        if !is_scope_token(scope) {
+            return Err(format!(
+                "client {id:?}: {scope:?} is not a valid scope token"
+            ));
+        }
+    }
+    if let Some(ttl) = entry.access_token_ttl
+        && !(1..=MAX_LIFETIME).contains(&ttl)
+    {
+        return Err(format!(
+            "client {id:?}: access_token_ttl must be 1 to {MAX_LIFETIME} seconds"
+        ));
+    }
+    let audience = if entry.audience.is_empty() {
+        vec![settings.issuer_base().to_owned()]
+    } else {
+        entry.audience
+    };
+    Ok(Client {
+        name: entry.name.unwrap_or_else(|| id.clone()),
+        id,
+        secret_hash: entry.secret_hash,
+        redirect_uris: entry.redirect_uris,
+        grant_types: entry.grant_types,
+        scopes: Scope::from_tokens(entry.scopes),
+        audience,
+        access_token_ttl: entry.access_token_ttl,
+        post_logout_redirect_uris: entry.post_logout_redirect_uris,
+    })
+}
+
+fn validate_user(entry: UserEntry) -> Result<User, String> {
+    let username = entry.username.into_inner();
+    if username.is_empty() || username.len() > 256 {
+        return Err("username must be 1 to 256 characters".into());
+    }
+    check_phc(&entry.password_hash)
+        .map_err(|e| format!("user {username:?}: password_hash: {e}"))?;
+    if let Some(reserved) = entry
+        .claims
+        .keys()
+        .find(|k| RESERVED_CLAIMS.contains(&k.as_str()))
+    {
+        return Err(format!(
+            "user {username:?}: claim {reserved:?} is set by the service and may not be overridden"
+        ));
+    }
+    Ok(User {
+        subject: entry.subject.unwrap_or_else(|| username.clone()),
+        username,
+        password_hash: entry.password_hash,
+        claims: entry.claims,
+    })
+}
+
+/// Checks that `hash` is an argon2id PHC string (docs/design.md, "Configuration": secrets are
+/// stored only as such).
+fn check_phc(hash: &str) -> Result<(), String> {
+    let parsed = argon2::PasswordHash::new(hash).map_err(|e| format!("not a PHC string: {e}"))?;
+    if parsed.algorithm.as_str() != "argon2id" {
+        return Err(format!("expected argon2id, found {}", parsed.algorithm));
+    }
+    argon2::Params::try_from(&parsed).map_err(|e| format!("bad argon2 parameters: {e}"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_post_logout_redirect_uri_must_be_absolute() {
+        let text = "[[clients]]\nid = \"app\"\ngrant_types = [\"implicit\"]\n\
+                    redirect_uris = [\"https://app.example/cb\"]\n\
+                    post_logout_redirect_uris = [\"/signed-out\"]\n";
+        let settings = Settings::from_vars(vars(&[])).unwrap();
+        let error = Config::parse(settings, Path::new("c.toml"), text).unwrap_err();
+        assert!(error.0.contains("/signed-out"), "{error}");
+    }
+
+    #[test]
+    fn post_logout_redirect_uris_are_kept_as_registered() {
+        let text = "[[clients]]\nid = \"app\"\ngrant_types = [\"implicit\"]\n\
+                    redirect_uris = [\"https://app.example/cb\"]\n\
+                    post_logout_redirect_uris = [\"https://app.example/bye\"]\n";
+        let settings = Settings::from_vars(vars(&[])).unwrap();
+        let config = Config::parse(settings, Path::new("c.toml"), text).unwrap();
+        let client = &config.clients["app"];
+        assert_eq!(
+            client.post_logout_redirect_uris,
+            ["https://app.example/bye"]
+        );
+    }
+}

@@ -3,157 +3,25 @@
 //!
 //! Only SHA-256 hashes of tokens, codes and session ids reach a backend (README, "What is stored").
 
+mod health;
 pub mod memory;
+mod records;
 pub mod redis;
+mod throttle;
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
+pub use self::health::{StoreHealth, StoreReport};
+pub use self::records::{
+    CodeRecord, CodeRedemption, Grant, Hashed, RefreshInfo, RefreshPolicy, Rotate, Rotation,
+    Session, TokenRef, refresh_info,
+};
+pub use self::throttle::{
+    Attempt, IN_FLIGHT_WAIT_MILLIS, RESERVATION_MILLIS, THROTTLE_MAX_WAIT, THROTTLE_WINDOW,
+    WaitMillis, attempts_allowed, throttle_wait,
+};
 use crate::clock::{UnixMillis, UnixTime};
 use crate::failure::Failure;
-use crate::scope::Scope;
-
-/// base64url SHA-256 of a token, code or session id: the only form a backend sees.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Hashed(String);
-
-impl Hashed {
-    pub fn of(secret: &str) -> Self {
-        Hashed(crate::token::sha256_b64(secret.as_bytes()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A refresh token as the store sees it (`refresh_token` makes and verifies them): its family, its
-/// generation, and the digest of the token, never the token (docs/design.md, "Refresh tokens").
-#[derive(Clone, Copy, Debug)]
-pub struct TokenRef<'a> {
-    /// base64url of the family id, 22 characters.
-    pub family: &'a str,
-    pub generation: u32,
-    pub digest: &'a str,
-}
-
-/// What a refresh-token family or an authorization code grants: who, to which client, what.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Grant {
-    pub client_id: String,
-    /// The user's username, or `None` for a client acting for itself (client_credentials).
-    pub username: Option<String>,
-    pub scope: Scope,
-    pub auth_time: Option<UnixTime>,
-}
-
-/// A one-time authorization code's binding (README, "What is stored").
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct CodeRecord {
-    pub grant: Grant,
-    /// The redirect_uri sent to /authorize, if one was (RFC 6749 §4.1.3).
-    pub redirect_uri: Option<String>,
-    /// PKCE S256 challenge (RFC 7636).
-    pub code_challenge: Option<String>,
-    /// The OpenID Connect `nonce` sent to /authorize, for the ID token /token returns.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nonce: Option<String>,
-    /// The SSO session the code was issued in (the ID token's `sid`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-    pub expires_at: UnixTime,
-}
-
-/// An SSO login session.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Session {
-    pub username: String,
-    pub auth_time: UnixTime,
-    pub expires_at: UnixTime,
-    /// A stable, non-secret id of the session (the ID token's `sid`); not the cookie's value.
-    #[serde(default)]
-    pub sid: String,
-}
-
-/// A request to rotate a refresh token (`rotation::decide`).
-#[derive(Debug)]
-pub struct Rotate<'a> {
-    pub presented: TokenRef<'a>,
-    /// The digest of the presented token's successor, the one token its rotation yields.
-    pub successor: &'a str,
-    pub client_id: &'a str,
-    /// A narrower scope for this access token, checked against the family's (RFC 6749 §6).
-    pub scope: Option<&'a Scope>,
-    pub now: UnixTime,
-}
-
-/// The outcome of presenting a refresh token for rotation.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Rotation {
-    /// The token was live, or ahead of a record that lost writes, or consumed within the grace
-    /// window: its successor is the live token now.
-    Rotated(Grant),
-    /// The token was used before: the whole family is now revoked (RFC 9700 §4.14).
-    Reused,
-    /// Unknown, expired, revoked, or another client's.
-    Invalid,
-    /// The requested scope is not within the family's scope; nothing was consumed.
-    ScopeExceeded,
-}
-
-/// The outcome of redeeming an authorization code.
-#[derive(Debug, PartialEq, Eq)]
-pub enum CodeRedemption {
-    /// First use: the code is now spent and bound to the refresh family `family`.
-    Redeemed(CodeRecord),
-    /// The code was redeemed before; the family issued from it has been revoked.
-    Replayed,
-    /// No such code (never issued, or expired).
-    Unknown,
-}
-
-/// A live refresh token as introspection reports it.
-#[derive(Debug, PartialEq, Eq)]
-pub struct RefreshInfo {
-    pub grant: Grant,
-    pub issued_at: UnixTime,
-    pub expires_at: UnixTime,
-}
-
-/// A live refresh token's grant and times, for introspection: the record's live token, or one
-/// ahead of it (issued, and accepted at its next use: `rotation::decide`).
-pub fn refresh_info(
-    record: &crate::rotation::Record,
-    grant: &Grant,
-    token: TokenRef<'_>,
-    now: UnixTime,
-) -> Option<RefreshInfo> {
-    let live = token.generation > record.generation
-        || (token.generation == record.generation && token.digest == record.live);
-    (live && !record.revoked && now < record.expires_at).then(|| RefreshInfo {
-        grant: grant.clone(),
-        issued_at: record.rotated_at,
-        expires_at: record.expires_at,
-    })
-}
-
-/// How long a username must wait before its next login attempt, in milliseconds.
-pub type WaitMillis = u64;
-
-/// The answer to "may this username try a password now?" (docs/design.md, "Load, faults and bad
-/// input").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Attempt {
-    /// Reserved: one attempt is in flight until `login_failed`, `login_succeeded` or
-    /// `login_released` settles it (or `RESERVATION_MILLIS` pass).
-    Reserved,
-    /// Throttled by failures: no attempt before the wait is over.
-    Throttled(WaitMillis),
-    /// As many attempts in flight as failures may still happen: one may start once one of
-    /// them settles.
-    Busy,
-}
 
 /// Why the store could not answer.
 #[derive(Debug)]
@@ -187,187 +55,12 @@ impl From<StoreError> for Failure {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Failed-login throttling (docs/design.md, "Load, faults and bad input"): waits double from 1 s up
-/// to 5 minutes.
-pub const THROTTLE_MAX_WAIT: u64 = 300;
-/// A failure count is forgotten after this long without failures (seconds).
-pub const THROTTLE_WINDOW: u64 = 900;
-/// A reservation left unsettled (a process that died mid-attempt) lapses after this long:
-/// longer than an attempt's queueing and argon2 time.
-pub const RESERVATION_MILLIS: u64 = 10_000;
-/// What an attempt that found others in flight for longer than it may wait for them is told
-/// to wait.
-pub const IN_FLIGHT_WAIT_MILLIS: u64 = 1_000;
-
-/// How many attempts may run at once: the failures left before the limit, or one at a time
-/// once it was reached (each further failure doubles the wait).
-pub fn attempts_allowed(failures: u64, max_failures: u64) -> u64 {
-    max_failures.saturating_sub(failures).max(1)
-}
-
-/// The wait after the `failures`-th consecutive failure, or 0 while under the limit.
-pub fn throttle_wait(failures: u64, max_failures: u64) -> u64 {
-    if failures < max_failures {
-        return 0;
-    }
-    let doublings = (failures - max_failures).min(16);
-    (1u64 << doublings).min(THROTTLE_MAX_WAIT)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{StoreHealth, StoreReport, THROTTLE_MAX_WAIT, attempts_allowed, throttle_wait};
-
-    fn replicated(replicas: u32, wait_replicas: u32) -> StoreReport {
-        StoreReport {
-            replicas: Some(replicas),
-            wait_replicas,
-            ..StoreReport::of(StoreHealth::Up)
-        }
-    }
-
-    #[test]
-    fn waiting_for_every_replica_or_for_none_is_no_warning() {
-        assert_eq!(replicated(2, 2).replication_warning(), None);
-        assert_eq!(replicated(2, 0).replication_warning(), None);
-        assert_eq!(
-            StoreReport::of(StoreHealth::Down).replication_warning(),
-            None
-        );
-    }
-
-    #[test]
-    fn more_replicas_than_a_write_waits_for_is_a_warning_naming_the_setting() {
-        let warning = replicated(2, 1).replication_warning().unwrap();
-        assert!(
-            warning.contains("set TS_REDIS_WAIT_REPLICAS to 2"),
-            "{warning}"
-        );
-    }
-
-    #[test]
-    fn fewer_replicas_than_a_write_waits_for_is_a_warning_that_writes_fail() {
-        let warning = replicated(1, 2).replication_warning().unwrap();
-        assert!(
-            warning.contains("answers 503 until enough replicas are back; refresh goes on"),
-            "{warning}"
-        );
-    }
-
-    #[test]
-    fn there_is_no_wait_below_the_limit() {
-        assert_eq!(throttle_wait(0, 5), 0);
-        assert_eq!(throttle_wait(4, 5), 0);
-    }
-
-    #[test]
-    fn the_wait_doubles_from_one_second_at_the_limit() {
-        let waits: Vec<u64> = (5..10).map(|n| throttle_wait(n, 5)).collect();
-        assert_eq!(waits, [1, 2, 4, 8, 16]);
-    }
-
-    #[test]
-    fn attempts_in_flight_are_bounded_by_the_failures_left() {
-        assert_eq!(attempts_allowed(0, 5), 5);
-        assert_eq!(attempts_allowed(3, 5), 2);
-        assert_eq!(attempts_allowed(5, 5), 1);
-        assert_eq!(attempts_allowed(9, 5), 1);
-    }
-
-    #[test]
-    fn the_wait_stops_at_five_minutes_however_many_failures() {
-        assert_eq!(throttle_wait(14, 5), 300);
-        assert_eq!(throttle_wait(u64::MAX, 5), THROTTLE_MAX_WAIT);
-    }
-}
-
-/// Lifetimes of the records a grant writes.
-#[derive(Clone, Copy, Debug)]
-pub struct RefreshPolicy {
-    pub ttl: u64,
-    /// `TS_REFRESH_REUSE_GRACE`: how long a consumed token may be used again.
-    pub reuse_grace: u64,
-}
-
 /// The backends: one closed set, one `match` per operation. Built once and shared, so the
 /// size of a variant does not matter.
 #[allow(clippy::large_enum_variant)]
 pub enum Store {
     Memory(memory::MemoryStore),
     Redis(redis::RedisStore),
-}
-
-/// What `/readyz` reports.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum StoreHealth {
-    Memory,
-    Up,
-    Down,
-}
-
-impl StoreHealth {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreHealth::Memory => "memory",
-            StoreHealth::Up => "up",
-            StoreHealth::Down => "down",
-        }
-    }
-}
-
-/// What `/readyz` and start-up report of the store.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoreReport {
-    pub health: StoreHealth,
-    /// Redis's `maxmemory-policy`, when Redis answered.
-    pub maxmemory_policy: Option<String>,
-    /// The replicas of the Redis primary (`connected_slaves`), when Redis answered.
-    pub replicas: Option<u32>,
-    /// `TS_REDIS_WAIT_REPLICAS`.
-    pub wait_replicas: u32,
-}
-
-impl StoreReport {
-    pub fn of(health: StoreHealth) -> Self {
-        StoreReport {
-            health,
-            maxmemory_policy: None,
-            replicas: None,
-            wait_replicas: 0,
-        }
-    }
-
-    /// What is wrong when the primary's replicas are not the number every write that waits
-    /// waits for: fewer, and those writes answer 503; more, and a failover to a replica that
-    /// did not acknowledge one loses it. Rotations wait for none and lose nothing that
-    /// matters (`rotation`).
-    pub fn replication_warning(&self) -> Option<String> {
-        let (replicas, wait) = (self.replicas?, self.wait_replicas);
-        if wait == 0 || replicas == wait {
-            return None;
-        }
-        Some(if replicas < wait {
-            format!(
-                "the Redis primary has {replicas} replicas and TS_REDIS_WAIT_REPLICAS is {wait}: \
-                 every write that waits for them (logins, codes, sessions, revocations, new refresh families) answers 503 until enough replicas are back; refresh goes on"
-            )
-        } else {
-            format!(
-                "the Redis primary has {replicas} replicas and TS_REDIS_WAIT_REPLICAS is {wait}: \
-                 a failover to a replica that did not acknowledge a code redemption, session or \
-                 revocation loses it; set TS_REDIS_WAIT_REPLICAS to {replicas}"
-            )
-        })
-    }
-
-    /// Whether Redis may evict the service's keys: any policy but `noeviction` (every key
-    /// has a TTL, so the `volatile-*` policies evict them too).
-    pub fn evicts(&self) -> bool {
-        self.maxmemory_policy
-            .as_deref()
-            .is_some_and(|policy| policy != "noeviction")
-    }
 }
 
 macro_rules! dispatch {

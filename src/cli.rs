@@ -248,7 +248,7 @@ fn keygen(args: &[String]) -> Result<(), StartupError> {
         }
     }
     let rng = ring::rand::SystemRandom::new();
-    let der = keys::generate_pkcs8(alg, &rng).map_err(StartupError)?;
+    let der = keys::generate_pkcs8(alg, &rng).map_err(|e| StartupError(e.to_string()))?;
     let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", der));
     let name = format!(
         "{}-{}.pem",
@@ -256,7 +256,8 @@ fn keygen(args: &[String]) -> Result<(), StartupError> {
         alg.as_str().to_ascii_lowercase()
     );
     let path = dir.join(name);
-    let key = keys::SigningKey::from_pem(&path, pem.as_bytes()).map_err(StartupError)?;
+    let key = keys::SigningKey::from_pem(&path, pem.as_bytes())
+        .map_err(|e| StartupError(e.to_string()))?;
     std::fs::create_dir_all(&dir).map_err(|e| StartupError(format!("{}: {e}", dir.display())))?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -70,7 +70,9 @@ impl IdTokens<'_> {
             sid: auth.sid.map(str::to_owned),
             claims: oidc::claims_for(auth.user, auth.scope),
         };
-        self.keys.sign_id_token(&claims).map_err(Failure::Internal)
+        self.keys
+            .sign_id_token(&claims)
+            .map_err(|e| Failure::Internal(e.to_string()))
     }
 }
 

@@ -13,6 +13,39 @@ use serde_json::json;
 
 use crate::startup_error::StartupError;
 
+/// Why a key could not be loaded, made or used.
+#[derive(Debug)]
+pub enum KeyError {
+    /// The file is no PKCS#8 private key of a supported algorithm: what is wrong with it.
+    Unreadable(String),
+    /// There is no key, or `TS_SIGNING_KEY` names none of them.
+    NoSigner(String),
+    /// ring's random generator or key pair failed; it says no more than what failed.
+    Crypto(&'static str),
+    /// A header, claims or the JWKS could not be written as JSON.
+    Json(serde_json::Error),
+    /// This algorithm's keys are made elsewhere: how.
+    NotGenerated(&'static str),
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyError::Unreadable(why) | KeyError::NoSigner(why) => f.write_str(why),
+            KeyError::Crypto(what) | KeyError::NotGenerated(what) => f.write_str(what),
+            KeyError::Json(error) => write!(f, "JSON: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+impl From<serde_json::Error> for KeyError {
+    fn from(error: serde_json::Error) -> Self {
+        KeyError::Json(error)
+    }
+}
+
 /// The algorithms a key can sign with; read from the key itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Algorithm {
@@ -76,15 +109,15 @@ pub struct RefreshSecrets {
 }
 
 impl RefreshSecrets {
-    fn derive(kid: &str, private_key_der: &[u8]) -> Result<Self, String> {
+    fn derive(kid: &str, private_key_der: &[u8]) -> Result<Self, KeyError> {
         use ring::{hkdf, hmac};
         let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"token-service refresh tokens v1")
             .extract(private_key_der);
-        let key = |info: &'static [u8]| -> Result<hmac::Key, String> {
+        let key = |info: &'static [u8]| -> Result<hmac::Key, KeyError> {
             let info = [info];
             let okm = prk
                 .expand(&info, hmac::HMAC_SHA256)
-                .map_err(|_| "refresh-token key derivation failed".to_owned())?;
+                .map_err(|_| KeyError::Crypto("refresh-token key derivation failed"))?;
             Ok(hmac::Key::from(okm))
         };
         let digest = ring::digest::digest(&ring::digest::SHA256, kid.as_bytes());
@@ -110,13 +143,14 @@ impl fmt::Debug for SigningKey {
 
 impl SigningKey {
     /// Parses a PKCS#8 PEM private key; the algorithm is whichever parser accepts it.
-    pub fn from_pem(path: &Path, pem_text: &[u8]) -> Result<Self, String> {
-        let pem = pem::parse(pem_text).map_err(|e| format!("not a PEM file: {e}"))?;
+    pub fn from_pem(path: &Path, pem_text: &[u8]) -> Result<Self, KeyError> {
+        let pem = pem::parse(pem_text)
+            .map_err(|e| KeyError::Unreadable(format!("not a PEM file: {e}")))?;
         if pem.tag() != "PRIVATE KEY" {
-            return Err(format!(
+            return Err(KeyError::Unreadable(format!(
                 "expected a PKCS#8 \"PRIVATE KEY\" PEM block, found \"{}\" (convert with `openssl pkcs8 -topk8 -nocrypt`)",
                 pem.tag()
-            ));
+            )));
         }
         let der = pem.contents();
         let rng = SystemRandom::new();
@@ -127,7 +161,7 @@ impl SigningKey {
             let (x, y) = point
                 .get(1..33)
                 .zip(point.get(33..65))
-                .ok_or("bad P-256 point")?;
+                .ok_or_else(|| KeyError::Unreadable("bad P-256 point".into()))?;
             let jwk = json!({"crv": "P-256", "kty": "EC", "x": B64.encode(x), "y": B64.encode(y)});
             (KeyPairKind::Es256(k), Algorithm::ES256, jwk)
         } else if let Ok(k) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der) {
@@ -138,16 +172,18 @@ impl SigningKey {
             match RsaKeyPair::from_pkcs8(der) {
                 Ok(k) => {
                     if k.public().modulus_len() < 256 {
-                        return Err("RSA keys must be at least 2048 bits".into());
+                        return Err(KeyError::Unreadable(
+                            "RSA keys must be at least 2048 bits".into(),
+                        ));
                     }
                     let c = signature::RsaPublicKeyComponents::<Vec<u8>>::from(k.public());
                     let jwk = json!({"e": B64.encode(&c.e), "kty": "RSA", "n": B64.encode(&c.n)});
                     (KeyPairKind::Rs256(k), Algorithm::RS256, jwk)
                 }
                 Err(e) => {
-                    return Err(format!(
+                    return Err(KeyError::Unreadable(format!(
                         "not an ES256 (P-256), EdDSA (Ed25519) or RS256 (RSA >= 2048) PKCS#8 key: {e}"
-                    ));
+                    )));
                 }
             }
         };
@@ -166,8 +202,8 @@ impl SigningKey {
                 str_of(&public, "e"),
             ),
         }
-        .map_err(|e| format!("public key: {e}"))?;
-        let canonical = serde_json::to_vec(&public).map_err(|e| e.to_string())?;
+        .map_err(|e| KeyError::Unreadable(format!("public key: {e}")))?;
+        let canonical = serde_json::to_vec(&public)?;
         let kid = B64.encode(ring::digest::digest(&ring::digest::SHA256, &canonical));
         let mut jwk = public;
         if let Some(obj) = jwk.as_object_mut() {
@@ -176,9 +212,9 @@ impl SigningKey {
             obj.insert("use".into(), "sig".into());
         }
         let header = json!({"alg": alg.as_str(), "kid": kid, "typ": "at+jwt"});
-        let header_b64 = B64.encode(serde_json::to_vec(&header).map_err(|e| e.to_string())?);
+        let header_b64 = B64.encode(serde_json::to_vec(&header)?);
         let id_header = json!({"alg": alg.as_str(), "kid": kid, "typ": "JWT"});
-        let id_header_b64 = B64.encode(serde_json::to_vec(&id_header).map_err(|e| e.to_string())?);
+        let id_header_b64 = B64.encode(serde_json::to_vec(&id_header)?);
         Ok(SigningKey {
             alg,
             path: path.to_owned(),
@@ -209,7 +245,7 @@ impl SigningKey {
     }
 
     /// Signs `claims` as a compact JWS with this key, typed as an access token.
-    pub fn sign<T: Serialize>(&self, rng: &SystemRandom, claims: &T) -> Result<String, String> {
+    pub fn sign<T: Serialize>(&self, rng: &SystemRandom, claims: &T) -> Result<String, KeyError> {
         self.sign_with(&self.header_b64, rng, claims)
     }
 
@@ -218,8 +254,8 @@ impl SigningKey {
         header_b64: &str,
         rng: &SystemRandom,
         claims: &T,
-    ) -> Result<String, String> {
-        let payload = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
+    ) -> Result<String, KeyError> {
+        let payload = serde_json::to_vec(claims)?;
         let mut jwt = String::with_capacity(header_b64.len() + payload.len() * 4 / 3 + 400);
         jwt.push_str(header_b64);
         jwt.push('.');
@@ -228,12 +264,12 @@ impl SigningKey {
             KeyPairKind::Es256(k) => k
                 .sign(rng, jwt.as_bytes())
                 .map(|s| s.as_ref().to_vec())
-                .map_err(|_| "ES256 signing failed")?,
+                .map_err(|_| KeyError::Crypto("ES256 signing failed"))?,
             KeyPairKind::EdDsa(k) => k.sign(jwt.as_bytes()).as_ref().to_vec(),
             KeyPairKind::Rs256(k) => {
                 let mut sig = vec![0; k.public().modulus_len()];
                 k.sign(&signature::RSA_PKCS1_SHA256, rng, jwt.as_bytes(), &mut sig)
-                    .map_err(|_| "RS256 signing failed")?;
+                    .map_err(|_| KeyError::Crypto("RS256 signing failed"))?;
                 sig
             }
         };
@@ -287,11 +323,11 @@ impl KeySet {
             .map_err(|e| StartupError(format!("{}: {e}", dir.display())))
     }
 
-    pub fn from_keys(keys: Vec<SigningKey>, signing_key: Option<&str>) -> Result<Self, String> {
+    pub fn from_keys(keys: Vec<SigningKey>, signing_key: Option<&str>) -> Result<Self, KeyError> {
         if keys.is_empty() {
-            return Err(
+            return Err(KeyError::NoSigner(
                 "no *.pem keys (TS_KEYS_DIR); create one with `token-service keygen`".into(),
-            );
+            ));
         }
         let signer = match signing_key {
             None => keys.len() - 1,
@@ -300,12 +336,15 @@ impl KeySet {
                 .position(|k| {
                     k.kid == name || k.path.file_stem().is_some_and(|s| s.to_str() == Some(name))
                 })
-                .ok_or_else(|| format!("TS_SIGNING_KEY={name:?} names no key in this directory"))?,
+                .ok_or_else(|| {
+                    KeyError::NoSigner(format!(
+                        "TS_SIGNING_KEY={name:?} names no key in this directory"
+                    ))
+                })?,
         };
         let jwks = serde_json::to_string(&json!({
             "keys": keys.iter().map(|k| &k.jwk).collect::<Vec<_>>()
-        }))
-        .map_err(|e| e.to_string())?;
+        }))?;
         let digest = ring::digest::digest(&ring::digest::SHA256, jwks.as_bytes());
         let etag = format!("\"{}\"", B64.encode(&digest.as_ref()[..16]));
         Ok(KeySet {
@@ -342,12 +381,12 @@ impl KeySet {
     }
 
     /// Signs `claims` with the signing key.
-    pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, String> {
+    pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
         self.signer().sign(&self.rng, claims)
     }
 
     /// Signs an OpenID Connect ID token's `claims` with the signing key, `typ` `JWT`.
-    pub fn sign_id_token<T: Serialize>(&self, claims: &T) -> Result<String, String> {
+    pub fn sign_id_token<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
         let signer = self.signer();
         signer.sign_with(&signer.id_header_b64, &self.rng, claims)
     }
@@ -459,18 +498,19 @@ fn ed25519_pkcs8_v1(seed: &[u8; 32]) -> Vec<u8> {
 /// Ed25519 keys are written as PKCS#8 v1 rather than ring's v2 (which adds the public key): OpenSSL
 /// 3.0, Node's `crypto`, jose and Python `cryptography` refuse v2 Ed25519 keys, and README ("Keys
 /// and secrets") promises they read what keygen writes. The loader reads both; the kid is the same.
-pub fn generate_pkcs8(alg: Algorithm, rng: &SystemRandom) -> Result<Vec<u8>, String> {
+pub fn generate_pkcs8(alg: Algorithm, rng: &SystemRandom) -> Result<Vec<u8>, KeyError> {
     match alg {
-        Algorithm::ES256 => EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, rng)
-            .map(|d| d.as_ref().to_vec())
-            .map_err(|_| "key generation failed".into()),
+        Algorithm::ES256 => {
+            EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, rng)
+                .map(|d| d.as_ref().to_vec())
+                .map_err(|_| KeyError::Crypto("key generation failed"))
+        }
         Algorithm::EdDSA => ring::rand::generate::<[u8; 32]>(rng)
             .map(|seed| ed25519_pkcs8_v1(&seed.expose()))
-            .map_err(|_| "key generation failed".into()),
-        Algorithm::RS256 => Err(
-            "RS256 keys cannot be generated here (ring signs RSA but does not generate keys); create one with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out keys/$(date -u +%Y-%m-%dT%H%M%SZ)-rs256.pem` and it will be loaded like any other"
-                .into(),
-        ),
+            .map_err(|_| KeyError::Crypto("key generation failed")),
+        Algorithm::RS256 => Err(KeyError::NotGenerated(
+            "RS256 keys cannot be generated here (ring signs RSA but does not generate keys); create one with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out keys/$(date -u +%Y-%m-%dT%H%M%SZ)-rs256.pem` and it will be loaded like any other",
+        )),
     }
 }
 

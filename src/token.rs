@@ -98,7 +98,10 @@ impl Minter<'_> {
             auth_time,
             extra,
         };
-        let token = self.keys.sign(&claims).map_err(Failure::Internal)?;
+        let token = self
+            .keys
+            .sign(&claims)
+            .map_err(|e| Failure::Internal(e.to_string()))?;
         Ok(Minted {
             token,
             expires_in: ttl,

@@ -126,7 +126,7 @@ pub fn load(settings: Settings, clock: Clock) -> Result<AppState, StartupError> 
                 &settings.redis_prefix,
                 settings.redis_wait_replicas,
             )
-            .map_err(StartupError)?,
+            .map_err(|e| StartupError(e.to_string()))?,
         ),
         None => Store::Memory(MemoryStore::new()),
     };
@@ -287,7 +287,7 @@ fn hash_secret() -> Result<(), StartupError> {
     if input.is_empty() {
         return Err(StartupError::new("hash-secret: refusing an empty secret"));
     }
-    let hash = crate::password::hash_secret(&input).map_err(StartupError)?;
+    let hash = crate::password::hash_secret(&input).map_err(|e| StartupError(e.to_string()))?;
     println!("{hash}");
     Ok(())
 }

@@ -49,7 +49,7 @@ impl AppState {
             config.password_hash_like.as_deref(),
             metrics.argon2_counter(),
         )
-        .map_err(StartupError::new)?;
+        .map_err(|e| StartupError(e.to_string()))?;
         let secrets = SecretCache::new(config.clients.keys());
         Ok(AppState(Arc::new(Shared {
             config,

@@ -15,6 +15,21 @@ use crate::records::{Client, Clients, GrantType, User, Users};
 use crate::scope::{Scope, is_scope_token};
 use crate::startup_error::StartupError;
 
+/// What is wrong with one entry of the file; the caller names the file and line.
+struct Invalid(String);
+
+impl From<String> for Invalid {
+    fn from(message: String) -> Self {
+        Invalid(message)
+    }
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Claims the service sets itself; a user's extra `claims` may not name them.
 const RESERVED_CLAIMS: &[&str] = &[
     "iss",
@@ -114,7 +129,7 @@ impl Config {
         for entry in file.clients {
             let span = entry.id.span();
             let client =
-                validate_client(entry, &settings).map_err(|m| at(Some(span.clone()), &m))?;
+                validate_client(entry, &settings).map_err(|m| at(Some(span.clone()), &m.0))?;
             for uri in &client.redirect_uris {
                 // Only web origins: a native app's `com.example:/cb` has an opaque origin,
                 // which browsers send as `null` from any sandboxed frame.
@@ -138,7 +153,7 @@ impl Config {
         let password_hash_like = file.users.first().map(|u| u.password_hash.clone());
         for entry in file.users {
             let span = entry.username.span();
-            let user = validate_user(entry).map_err(|m| at(Some(span.clone()), &m))?;
+            let user = validate_user(entry).map_err(|m| at(Some(span.clone()), &m.0))?;
             if users.contains_key(&user.username) {
                 return Err(at(
                     Some(span),
@@ -197,10 +212,12 @@ fn line_of(text: &str, offset: usize) -> usize {
     text.get(..offset).map_or(0, |t| t.matches('\n').count()) + 1
 }
 
-fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, String> {
+fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, Invalid> {
     let id = entry.id.into_inner();
     if id.is_empty() || id.len() > 256 || id.chars().any(|c| c.is_control()) {
-        return Err("client id must be 1 to 256 printable characters".into());
+        return Err(Invalid(
+            "client id must be 1 to 256 printable characters".into(),
+        ));
     }
     if let Some(hash) = &entry.secret_hash {
         check_phc(hash).map_err(|e| format!("client {id:?}: secret_hash: {e}"))?;
@@ -208,14 +225,14 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, St
     let public = entry.secret_hash.is_none();
     for grant in &entry.grant_types {
         if public && !grant.allowed_for_public_clients() {
-            return Err(format!(
+            return Err(Invalid(format!(
                 "client {id:?} is public (no secret_hash) and may not use the {} grant",
                 grant.as_str()
-            ));
+            )));
         }
     }
     if entry.grant_types.is_empty() {
-        return Err(format!("client {id:?}: grant_types is empty"));
+        return Err(Invalid(format!("client {id:?}: grant_types is empty")));
     }
     for uri in entry
         .redirect_uris
@@ -225,30 +242,30 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, St
         let url = url::Url::parse(uri)
             .map_err(|e| format!("client {id:?}: redirect URI {uri:?} is not absolute: {e}"))?;
         if url.fragment().is_some() {
-            return Err(format!(
+            return Err(Invalid(format!(
                 "client {id:?}: redirect URI {uri:?} has a fragment (RFC 6749 §3.1.2)"
-            ));
+            )));
         }
     }
     let redirects = entry.grant_types.iter().any(|g| g.uses_redirect());
     if redirects && entry.redirect_uris.is_empty() {
-        return Err(format!(
+        return Err(Invalid(format!(
             "client {id:?}: authorization_code and implicit need at least one redirect_uri"
-        ));
+        )));
     }
     for scope in &entry.scopes {
         if !is_scope_token(scope) {
-            return Err(format!(
+            return Err(Invalid(format!(
                 "client {id:?}: {scope:?} is not a valid scope token"
-            ));
+            )));
         }
     }
     if let Some(ttl) = entry.access_token_ttl
         && !(1..=MAX_LIFETIME).contains(&ttl)
     {
-        return Err(format!(
+        return Err(Invalid(format!(
             "client {id:?}: access_token_ttl must be 1 to {MAX_LIFETIME} seconds"
-        ));
+        )));
     }
     let audience = if entry.audience.is_empty() {
         vec![settings.issuer_base().to_owned()]
@@ -268,10 +285,10 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, St
     })
 }
 
-fn validate_user(entry: UserEntry) -> Result<User, String> {
+fn validate_user(entry: UserEntry) -> Result<User, Invalid> {
     let username = entry.username.into_inner();
     if username.is_empty() || username.len() > 256 {
-        return Err("username must be 1 to 256 characters".into());
+        return Err(Invalid("username must be 1 to 256 characters".into()));
     }
     check_phc(&entry.password_hash)
         .map_err(|e| format!("user {username:?}: password_hash: {e}"))?;
@@ -280,9 +297,9 @@ fn validate_user(entry: UserEntry) -> Result<User, String> {
         .keys()
         .find(|k| RESERVED_CLAIMS.contains(&k.as_str()))
     {
-        return Err(format!(
+        return Err(Invalid(format!(
             "user {username:?}: claim {reserved:?} is set by the service and may not be overridden"
-        ));
+        )));
     }
     Ok(User {
         subject: entry.subject.unwrap_or_else(|| username.clone()),
@@ -294,10 +311,13 @@ fn validate_user(entry: UserEntry) -> Result<User, String> {
 
 /// Checks that `hash` is an argon2id PHC string (docs/design.md, "Configuration": secrets are
 /// stored only as such).
-fn check_phc(hash: &str) -> Result<(), String> {
+fn check_phc(hash: &str) -> Result<(), Invalid> {
     let parsed = argon2::PasswordHash::new(hash).map_err(|e| format!("not a PHC string: {e}"))?;
     if parsed.algorithm.as_str() != "argon2id" {
-        return Err(format!("expected argon2id, found {}", parsed.algorithm));
+        return Err(Invalid(format!(
+            "expected argon2id, found {}",
+            parsed.algorithm
+        )));
     }
     argon2::Params::try_from(&parsed).map_err(|e| format!("bad argon2 parameters: {e}"))?;
     Ok(())

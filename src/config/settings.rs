@@ -229,13 +229,10 @@ impl Settings {
     }
 }
 
-/// Leads an envy error with the variable the operator set. envy names it for some errors
-/// ("... provided by ACCESS_TOKEN_TTL"), not for others (an address or an enum that does not
-/// parse): then each `TS_` variable is read alone until the one that fails is found.
+/// Leads an envy error with the variable the operator set: envy does not name it for every
+/// error (an address or an enum that does not parse), so each `TS_` variable is read alone
+/// until the one that fails is found.
 fn envy_message(vars: &[(String, String)], message: &str) -> String {
-    if let Some((problem, name)) = message.rsplit_once(" provided by ") {
-        return format!("TS_{name}: {problem}");
-    }
     let culprit = vars.iter().find(|(name, value)| {
         name.starts_with("TS_")
             && envy::prefixed("TS_")

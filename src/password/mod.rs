@@ -6,6 +6,7 @@ mod pool;
 mod secrets;
 
 pub use pool::{Argon2Pool, Lane};
+
 pub use secrets::{SecretCache, sha256};
 
 use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
@@ -13,22 +14,45 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use ring::rand::{SecureRandom, SystemRandom};
 use subtle::ConstantTimeEq;
 
+/// Why argon2 could not hash, or its pool could not start.
+#[derive(Debug)]
+pub enum HashError {
+    /// ring's random generator failed (for a salt, or the pool's dummy password).
+    Random,
+    /// argon2 refused the salt or the parameters.
+    Argon2(argon2::password_hash::Error),
+    /// A worker thread could not be started.
+    Worker(std::io::Error),
+}
+
+impl std::fmt::Display for HashError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HashError::Random => f.write_str("random generator failed"),
+            HashError::Argon2(error) => write!(f, "argon2: {error}"),
+            HashError::Worker(error) => write!(f, "cannot start an argon2 worker: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for HashError {}
+
 /// Hashes a secret as an argon2id PHC string with the default (OWASP) parameters, for the
 /// `hash-secret` subcommand and the config file.
-pub fn hash_secret(secret: &[u8]) -> Result<String, String> {
+pub fn hash_secret(secret: &[u8]) -> Result<String, HashError> {
     hash_with(secret, Params::default())
 }
 
-fn hash_with(secret: &[u8], params: Params) -> Result<String, String> {
+fn hash_with(secret: &[u8], params: Params) -> Result<String, HashError> {
     let mut salt = [0u8; 16];
     SystemRandom::new()
         .fill(&mut salt)
-        .map_err(|_| "random generator failed")?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+        .map_err(|_| HashError::Random)?;
+    let salt = SaltString::encode_b64(&salt).map_err(HashError::Argon2)?;
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password(secret, &salt)
         .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
+        .map_err(HashError::Argon2)
 }
 
 /// Whether `secret` matches the PHC string `phc`, computed in `memory`, which grows to the

@@ -53,7 +53,7 @@ pub struct Argon2Pool {
 impl Argon2Pool {
     /// Starts the workers. `like` is a PHC string whose parameters the dummy hash copies;
     /// each run of argon2 increments `verifications`.
-    pub fn new(like: Option<&str>, verifications: Counter) -> Result<Self, String> {
+    pub fn new(like: Option<&str>, verifications: Counter) -> Result<Self, super::HashError> {
         let params = like
             .and_then(|h| PasswordHash::new(h).ok())
             .and_then(|h| Params::try_from(&h).ok())
@@ -61,7 +61,7 @@ impl Argon2Pool {
         let mut password = [0u8; 32];
         SystemRandom::new()
             .fill(&mut password)
-            .map_err(|_| "random generator failed")?;
+            .map_err(|_| super::HashError::Random)?;
         let dummy_hash = super::hash_with(&password, params)?;
         // Half the cores, at least one: the rest keep serving tokens while argon2 runs.
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -76,7 +76,7 @@ impl Argon2Pool {
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
                 .spawn(move || work(&queue, &verifications))
-                .map_err(|e| format!("cannot start an argon2 worker: {e}"))?;
+                .map_err(super::HashError::Worker)?;
         }
         Ok(Argon2Pool {
             queue,

@@ -158,6 +158,26 @@ fn connection_config() -> AsyncConnectionConfig {
         .set_response_timeout(None)
 }
 
+/// Why `TS_REDIS_URL` names no Redis the service can use.
+#[derive(Debug)]
+pub enum UrlError {
+    /// Sentinel, but no Sentinel URL.
+    NoSentinel,
+    /// A URL the redis crate does not take.
+    Redis(redis::RedisError),
+}
+
+impl std::fmt::Display for UrlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UrlError::NoSentinel => f.write_str("TS_REDIS_URL: no Sentinel URL"),
+            UrlError::Redis(error) => write!(f, "TS_REDIS_URL: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for UrlError {}
+
 impl Connection {
     /// Prepares the connection. Does not connect: Redis may be down at start-up and the
     /// service must still start (docs/design.md, "Load, faults and bad input").
@@ -165,11 +185,10 @@ impl Connection {
         topology: &Topology,
         wait_replicas: u32,
         scripts: Vec<Script>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, UrlError> {
         let target = match topology {
             Topology::Single(url) => {
-                let client =
-                    redis::Client::open(url.as_str()).map_err(|e| format!("TS_REDIS_URL: {e}"))?;
+                let client = redis::Client::open(url.as_str()).map_err(UrlError::Redis)?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(CONNECT_TIMEOUT))
                     .set_response_timeout(None)
@@ -177,7 +196,7 @@ impl Connection {
                     .set_min_delay(Duration::from_millis(20))
                     .set_max_delay(Duration::from_millis(200));
                 let manager = ConnectionManager::new_lazy_with_config(client.clone(), config)
-                    .map_err(|e| format!("TS_REDIS_URL: {e}"))?;
+                    .map_err(UrlError::Redis)?;
                 Target::Single(Box::new((manager, client)))
             }
             Topology::Cluster(nodes) => {
@@ -186,7 +205,7 @@ impl Connection {
                     .response_timeout(RESPONSE_TIMEOUT)
                     .retries(1)
                     .build()
-                    .map_err(|e| format!("TS_REDIS_URL: {e}"))?;
+                    .map_err(UrlError::Redis)?;
                 Target::Cluster(Box::new((client, OnceCell::new())))
             }
             Topology::Sentinel { sentinels, master } => {
@@ -194,10 +213,10 @@ impl Connection {
                 // Sentinel URL.
                 let first = sentinels
                     .first()
-                    .ok_or("TS_REDIS_URL: no Sentinel URL")?
+                    .ok_or(UrlError::NoSentinel)?
                     .as_str()
                     .into_connection_info()
-                    .map_err(|e| format!("TS_REDIS_URL: {e}"))?;
+                    .map_err(UrlError::Redis)?;
                 let node = SentinelNodeConnectionInfo::default()
                     .set_redis_connection_info(first.redis_settings().clone());
                 let client = SentinelClient::build(
@@ -206,7 +225,7 @@ impl Connection {
                     Some(node),
                     SentinelServerType::Master,
                 )
-                .map_err(|e| format!("TS_REDIS_URL: {e}"))?;
+                .map_err(UrlError::Redis)?;
                 Target::Sentinel(Box::new(Sentinel {
                     client: tokio::sync::Mutex::new(client),
                     primary: RwLock::new(None),

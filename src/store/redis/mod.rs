@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use redis::{Pipeline, Script};
 
-pub use self::connection::Topology;
 use self::connection::{Connection, ScriptCall, write_pipe, write_script};
+pub use self::connection::{Topology, UrlError};
 use super::{
     Attempt, CodeRecord, CodeRedemption, Grant, Hashed, RESERVATION_MILLIS, RefreshInfo,
     RefreshPolicy, Rotate, Rotation, Session, StoreError, StoreHealth, StoreReport, StoreResult,
@@ -128,7 +128,7 @@ impl Scripts {
 
 impl RedisStore {
     /// Prepares the store on `topology`; does not connect (Redis may be down at start-up).
-    pub fn new(topology: &Topology, prefix: &str, wait_replicas: u32) -> Result<Self, String> {
+    pub fn new(topology: &Topology, prefix: &str, wait_replicas: u32) -> Result<Self, UrlError> {
         let scripts = Scripts {
             create_family: Script::new(scripts::CREATE_FAMILY),
             rotate: Script::new(scripts::ROTATE),

@@ -150,3 +150,99 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn keys() -> KeySet {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keys");
+        KeySet::load(&dir, None).unwrap()
+    }
+
+    fn client(audience: &[&str], ttl: Option<u64>) -> Client {
+        Client {
+            id: "app".into(),
+            name: "App".into(),
+            secret_hash: None,
+            redirect_uris: Vec::new(),
+            grant_types: Vec::new(),
+            scopes: Scope::parse("read").unwrap(),
+            audience: audience.iter().map(|a| a.to_string()).collect(),
+            access_token_ttl: ttl,
+            post_logout_redirect_uris: Vec::new(),
+        }
+    }
+
+    fn minted(keys: &KeySet, client: &Client, subject: Subject<'_>) -> (Minted, AccessClaims) {
+        let minter = Minter {
+            keys,
+            issuer: "https://auth.example",
+            default_ttl: 900,
+        };
+        let scope = Scope::parse("read").unwrap();
+        let minted = minter.mint(client, subject, &scope, 1_000).unwrap();
+        let claims = keys.verify::<AccessClaims>(&minted.token).unwrap();
+        (minted, claims)
+    }
+
+    #[test]
+    fn a_user_token_names_the_user_when_they_signed_in_and_their_claims() {
+        let keys = keys();
+        let mut extra = serde_json::Map::new();
+        extra.insert("roles".into(), serde_json::json!(["admin"]));
+        let user = User {
+            username: "jsmith".into(),
+            password_hash: String::new(),
+            subject: "subject-1".into(),
+            claims: extra,
+        };
+        let subject = Subject::User {
+            user: &user,
+            auth_time: 990,
+        };
+        let (minted, claims) = minted(&keys, &client(&["https://api"], None), subject);
+        assert_eq!(minted.expires_in, 900);
+        assert_eq!(
+            (claims.sub.as_str(), claims.auth_time),
+            ("subject-1", Some(990))
+        );
+        assert_eq!((claims.iat, claims.nbf, claims.exp), (1_000, 1_000, 1_900));
+        assert_eq!(claims.extra["roles"], serde_json::json!(["admin"]));
+        assert_eq!(claims.aud, Audience::One("https://api".into()));
+        assert_eq!(claims.client_id, "app");
+    }
+
+    #[test]
+    fn a_client_token_names_the_client_and_uses_its_own_lifetime() {
+        let keys = keys();
+        let (minted, claims) = minted(&keys, &client(&["a", "b"], Some(60)), Subject::Client);
+        assert_eq!(minted.expires_in, 60);
+        assert_eq!((claims.sub.as_str(), claims.auth_time), ("app", None));
+        assert_eq!(claims.exp, 1_060);
+        assert_eq!(claims.aud, Audience::Many(vec!["a".into(), "b".into()]));
+        assert!(claims.extra.is_empty());
+    }
+
+    #[test]
+    fn every_token_has_a_fresh_128_bit_jti() {
+        let keys = keys();
+        let app = client(&["a"], None);
+        let (_, first) = minted(&keys, &app, Subject::Client);
+        let (_, second) = minted(&keys, &app, Subject::Client);
+        assert_eq!(first.jti.len(), 22);
+        assert_ne!(first.jti, second.jti);
+    }
+
+    #[test]
+    fn opaque_tokens_are_43_base64url_characters() {
+        let rng = ring::rand::SystemRandom::new();
+        let value = opaque(&rng).unwrap();
+        assert!(is_opaque(&value), "{value}");
+        assert!(!is_opaque(&value[..42]));
+        assert!(!is_opaque(&format!("{}+", &value[..42])));
+        assert_ne!(value, opaque(&rng).unwrap());
+    }
+}

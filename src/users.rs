@@ -108,3 +108,100 @@ impl Login<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use prometheus_client::metrics::counter::Counter;
+
+    use super::*;
+    use crate::store::memory::MemoryStore;
+
+    /// A PHC string with argon2's smallest parameters: the pool's dummy hash is cheap.
+    const CHEAP: &str = "$argon2id$v=19$m=8,t=1,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+    const MAX: u32 = 2;
+
+    struct Parts {
+        users: Users,
+        store: Store,
+        argon2: Argon2Pool,
+        clock: Clock,
+    }
+
+    impl Parts {
+        fn new() -> Self {
+            Parts {
+                users: Users::default(),
+                store: Store::Memory(MemoryStore::new()),
+                argon2: Argon2Pool::new(Some(CHEAP), Counter::default()).unwrap(),
+                clock: Clock::manual(1_000_000),
+            }
+        }
+
+        fn login(&self) -> Login<'_> {
+            Login {
+                users: &self.users,
+                store: &self.store,
+                argon2: &self.argon2,
+                max_failures: MAX,
+                clock: &self.clock,
+            }
+        }
+
+        async fn hold_every_slot(&self) {
+            for _ in 0..MAX {
+                let now = self.clock.now_millis();
+                let held = self.store.reserve_login("jsmith", now, MAX).await.unwrap();
+                assert_eq!(held, Attempt::Reserved);
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_beyond_the_failures_left_waits_for_one_in_flight_to_settle() {
+        let parts = Parts::new();
+        parts.hold_every_slot().await;
+        let login = parts.login();
+        let waiting = login.reserve("jsmith");
+        let settle = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            parts.store.login_released("jsmith").await.unwrap();
+        };
+        let (reserved, ()) = tokio::join!(waiting, settle);
+        assert!(reserved.is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_still_crowded_out_after_the_bounded_wait_is_throttled_for_a_second() {
+        let parts = Parts::new();
+        parts.hold_every_slot().await;
+        let started = Instant::now();
+        let refused = parts.login().reserve("jsmith").await;
+        assert!(
+            matches!(refused, Err(LoginFailure::Throttled(1))),
+            "{refused:?}"
+        );
+        assert!(
+            started.elapsed() <= IN_FLIGHT_MAX_WAIT,
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(started.elapsed() >= IN_FLIGHT_MAX_WAIT - IN_FLIGHT_LAST_POLL);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttled_username_is_told_its_wait_at_once() {
+        let parts = Parts::new();
+        for _ in 0..MAX {
+            let now = parts.clock.now_millis();
+            parts.store.reserve_login("jsmith", now, MAX).await.unwrap();
+            parts.store.login_failed("jsmith", now, MAX).await.unwrap();
+        }
+        let started = Instant::now();
+        let refused = parts.login().reserve("jsmith").await;
+        assert!(
+            matches!(refused, Err(LoginFailure::Throttled(1))),
+            "{refused:?}"
+        );
+        assert_eq!(started.elapsed(), Duration::ZERO);
+    }
+}

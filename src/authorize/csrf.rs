@@ -60,3 +60,66 @@ pub fn verify(
         _ => Err(AuthorizeError::Forbidden),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::header;
+    use ring::rand::SystemRandom;
+
+    use super::*;
+
+    fn with_cookie(cookie: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_str(cookie).unwrap());
+        headers
+    }
+
+    #[test]
+    fn a_browser_without_a_token_gets_a_new_one_and_its_cookie() {
+        let csrf = token(&SystemRandom::new(), false, &HeaderMap::new()).unwrap();
+        assert!(token::is_opaque(&csrf.value));
+        let cookie = csrf.set_cookie.unwrap();
+        let cookie = cookie.to_str().unwrap();
+        assert!(
+            cookie.starts_with(&format!("ts_csrf={}", csrf.value)),
+            "{cookie}"
+        );
+    }
+
+    #[test]
+    fn a_browser_with_a_well_formed_token_keeps_it_and_a_malformed_one_is_replaced() {
+        let kept = "a".repeat(43);
+        let csrf = token(
+            &SystemRandom::new(),
+            false,
+            &with_cookie(&format!("ts_csrf={kept}")),
+        );
+        let csrf = csrf.unwrap();
+        assert_eq!(
+            (csrf.value.as_str(), csrf.set_cookie.is_none()),
+            (kept.as_str(), true)
+        );
+        let replaced = token(&SystemRandom::new(), false, &with_cookie("ts_csrf=short")).unwrap();
+        assert_ne!(replaced.value, "short");
+        assert!(replaced.set_cookie.is_some());
+    }
+
+    #[test]
+    fn a_post_passes_only_with_its_field_equal_to_its_cookie() {
+        let value = "b".repeat(43);
+        let headers = with_cookie(&format!("ts_csrf={value}"));
+        assert!(verify(&headers, false, Some(&value)).is_ok());
+        assert!(verify(&headers, false, Some(&"c".repeat(43))).is_err());
+        assert!(verify(&headers, false, None).is_err());
+        assert!(verify(&HeaderMap::new(), false, Some(&value)).is_err());
+    }
+
+    #[test]
+    fn under_https_only_the_host_prefixed_cookie_counts() {
+        let value = "d".repeat(43);
+        let plain = with_cookie(&format!("ts_csrf={value}"));
+        assert!(verify(&plain, true, Some(&value)).is_err());
+        let prefixed = with_cookie(&format!("__Host-ts_csrf={value}"));
+        assert!(verify(&prefixed, true, Some(&value)).is_ok());
+    }
+}

@@ -66,3 +66,64 @@ impl Target {
         HeaderValue::from_str(url.as_str()).ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(redirect_uri: &str, mode: ResponseMode, state: Option<&str>) -> Target {
+        Target {
+            redirect_uri: redirect_uri.into(),
+            mode,
+            state: state.map(str::to_owned),
+            issuer: "https://auth.example".into(),
+        }
+    }
+
+    fn location(response: &Response) -> &str {
+        response.headers()[header::LOCATION].to_str().unwrap()
+    }
+
+    #[test]
+    fn a_code_goes_in_the_query_after_the_registered_one_then_state_and_iss() {
+        let response = target(
+            "https://app.example/cb?tenant=a",
+            ResponseMode::Query,
+            Some("xyz"),
+        )
+        .send(&[("code", "c 1")]);
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            location(&response),
+            "https://app.example/cb?tenant=a&code=c+1&state=xyz&iss=https%3A%2F%2Fauth.example"
+        );
+    }
+
+    #[test]
+    fn a_token_goes_in_the_fragment_and_the_query_stays_as_registered() {
+        let response = target(
+            "https://app.example/cb?tenant=a",
+            ResponseMode::Fragment,
+            None,
+        )
+        .send(&[("access_token", "t"), ("token_type", "Bearer")]);
+        assert_eq!(
+            location(&response),
+            "https://app.example/cb?tenant=a#access_token=t&token_type=Bearer&iss=https%3A%2F%2Fauth.example"
+        );
+    }
+
+    #[test]
+    fn the_redirect_is_not_cached_and_sends_no_referrer() {
+        let response = target("https://app.example/cb", ResponseMode::Query, None).send(&[]);
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(response.headers()[header::REFERRER_POLICY], "no-referrer");
+    }
+
+    #[test]
+    fn a_redirect_uri_that_does_not_parse_is_an_error_page_never_a_redirect() {
+        let response = target("not a url", ResponseMode::Query, None).send(&[("code", "c")]);
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().get(header::LOCATION).is_none());
+    }
+}

@@ -81,3 +81,37 @@ pub async fn registered_origins(
     headers.append(header::VARY, HeaderValue::from_static("Origin"));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+
+    use super::*;
+
+    #[test]
+    fn a_preflight_allows_the_methods_authorization_and_content_type_for_ten_minutes() {
+        let response = preflight("POST");
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        let headers = response.headers();
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_METHODS], "POST");
+        assert_eq!(
+            headers[header::ACCESS_CONTROL_ALLOW_HEADERS],
+            "authorization, content-type"
+        );
+        assert_eq!(headers[header::ACCESS_CONTROL_MAX_AGE], "600");
+        assert!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_preflight_is_a_405_with_allow_and_no_cors_headers() {
+        let response = unanswered_preflight().await.into_response();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()[header::ALLOW], "POST,OPTIONS");
+        assert!(
+            response
+                .headers()
+                .keys()
+                .all(|k| !k.as_str().starts_with("access-control-"))
+        );
+    }
+}

@@ -19,18 +19,7 @@ use tokio::sync::OnceCell;
 
 use crate::store::{StoreError, StoreResult};
 
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
-/// For the cluster client only. One server and a Sentinel-found primary get no response
-/// timeout of the redis crate: every operation is bounded by `Connection::run_within`
-/// already, and the crate's timeout would arm a second timer for each request.
-const RESPONSE_TIMEOUT: Duration = Duration::from_millis(800);
-/// How long a write waits for its replicas (`WAIT n 300`); twice that (a `NOSCRIPT` retry)
-/// still fits the 900 ms bound of every operation.
-const WAIT_MILLIS: u64 = 300;
-/// After a write its replicas did not acknowledge, how long writes that must wait for them
-/// answer 503 without reaching Redis. `WAIT` holds the connection it is sent on, so writes
-/// sent meanwhile would queue behind one another, 300 ms each, and time out.
-const REPLICAS_MISSING: Duration = Duration::from_millis(250);
+use super::timing::{CONNECT_TIMEOUT, REPLICAS_MISSING, RESPONSE_TIMEOUT, WAIT_MILLIS};
 
 /// Where the Redis of the service is.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -20,14 +20,16 @@
 
 mod connection;
 mod scripts;
+mod timing;
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use redis::{Pipeline, Script};
 
 use self::connection::{Connection, ScriptCall, write_pipe, write_script};
 pub use self::connection::{Topology, UrlError};
+use self::timing::{HEALTH_TIMEOUT, OPERATION_TIMEOUT, UNDO_TIMEOUT, WARNING_INTERVAL};
 use super::{
     Attempt, CodeRecord, CodeRedemption, Grant, Hashed, RESERVATION_MILLIS, RefreshInfo,
     RefreshPolicy, Rotate, Rotation, Session, StoreError, StoreHealth, StoreReport, StoreResult,
@@ -35,17 +37,6 @@ use super::{
 };
 use crate::clock::{UnixMillis, UnixTime};
 use crate::rotation::Record;
-
-/// Every store operation answers within this (docs/design.md, "Load, faults and bad input": 503
-/// within 1 s when Redis refuses connections, 2 s when it hangs).
-const OPERATION_TIMEOUT: Duration = Duration::from_millis(900);
-/// How long the undo of a code redemption its replicas did not acknowledge may take.
-const UNDO_TIMEOUT: Duration = Duration::from_millis(900);
-/// `/readyz` answers well within a probe's usual 1 s timeout even with Redis hung.
-const HEALTH_TIMEOUT: Duration = Duration::from_millis(300);
-/// How often a Redis that may evict keys, or whose replicas are not the number every write
-/// waits for, is warned about.
-const WARNING_INTERVAL: Duration = Duration::from_secs(600);
 
 /// ROTATE's answer (`lua/rotate.lua`'s head lists them), with the grant where it answers one.
 enum RotateAnswer {

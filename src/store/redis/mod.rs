@@ -69,6 +69,48 @@ impl redis::FromRedisValue for RotateAnswer {
     }
 }
 
+/// REDEEM_CODE's answer (`lua/redeem_code.lua`).
+enum RedeemAnswer {
+    /// Spent now: the code's record.
+    Redeemed(String),
+    /// Spent before, for this family.
+    Replayed(String),
+    /// Unknown, expired, or another client's.
+    Unknown,
+}
+
+impl redis::FromRedisValue for RedeemAnswer {
+    fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
+        let mut items = Vec::<redis::Value>::from_redis_value(value)?.into_iter();
+        let outcome = match items.next() {
+            Some(outcome) => i64::from_redis_value(outcome)?,
+            None => return Err("an empty redemption answer".into()),
+        };
+        let mut value = || match items.next() {
+            Some(value) => String::from_redis_value(value),
+            None => Err("a redemption answer without its value".into()),
+        };
+        Ok(match outcome {
+            0 => RedeemAnswer::Unknown,
+            1 => RedeemAnswer::Redeemed(value()?),
+            2 => RedeemAnswer::Replayed(value()?),
+            other => return Err(format!("unknown redemption outcome {other}").into()),
+        })
+    }
+}
+
+/// RESERVE_LOGIN's answer (`lua/reserve_login.lua`): 0, a wait in milliseconds, or -1.
+impl redis::FromRedisValue for Attempt {
+    fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
+        Ok(match i64::from_redis_value(value)? {
+            0 => Attempt::Reserved,
+            -1 => Attempt::Busy,
+            wait if wait > 0 => Attempt::Throttled(wait.unsigned_abs()),
+            other => return Err(format!("unknown login reservation answer {other}").into()),
+        })
+    }
+}
+
 /// What a write no replica acknowledged answers.
 fn not_replicated() -> StoreError {
     StoreError::Unavailable(
@@ -371,8 +413,8 @@ impl RedisStore {
         // A redemption its replicas did not acknowledge is undone, so the client's retry is not
         // a replay. One that did not answer in time is a 503: its retry may be taken for a
         // replay, and the user signs in again (SECURITY.md, "Redis without WAIT").
-        let (outcome, value) = match self.script::<(i64, Option<String>)>(&call).await {
-            Ok(((1, _), false)) => {
+        let answer = match self.script::<RedeemAnswer>(&call).await {
+            Ok((RedeemAnswer::Redeemed(_), false)) => {
                 let undo = self.unredeem(&key, family);
                 self.undo(undo, "an unreplicated code redemption").await;
                 return Err(not_replicated());
@@ -381,13 +423,13 @@ impl RedisStore {
             Ok((answer, true)) => answer,
             Err(error) => return Err(error),
         };
-        match (outcome, value) {
-            (1, Some(record)) => Ok(CodeRedemption::Redeemed(decode(&record)?)),
-            (2, Some(issued)) => {
+        match answer {
+            RedeemAnswer::Redeemed(record) => Ok(CodeRedemption::Redeemed(decode(&record)?)),
+            RedeemAnswer::Replayed(issued) => {
                 self.revoke_family(&issued, now, policy.ttl).await?;
                 Ok(CodeRedemption::Replayed)
             }
-            _ => Ok(CodeRedemption::Unknown),
+            RedeemAnswer::Unknown => Ok(CodeRedemption::Unknown),
         }
     }
 
@@ -438,11 +480,7 @@ impl RedisStore {
             .arg(THROTTLE_WINDOW * 1000)
             .arg(max_failures)
             .arg(RESERVATION_MILLIS);
-        Ok(match self.replicated::<i64>(&call).await? {
-            0 => Attempt::Reserved,
-            wait if wait > 0 => Attempt::Throttled(wait.unsigned_abs()),
-            _ => Attempt::Busy,
-        })
+        self.replicated::<Attempt>(&call).await
     }
 
     pub async fn login_failed(

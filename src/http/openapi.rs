@@ -1,12 +1,16 @@
-//! `GET /openapi.json`: the OpenAPI 3.1 description of the HTTP API (SPEC §11), generated from
-//! the handlers' own `#[utoipa::path]` attributes and the types they send and receive, so it
-//! cannot drift from them.
+//! `GET /openapi.json`: the OpenAPI 3.1 description of the HTTP API (README, "Endpoints"),
+//! generated from the handlers' own `#[utoipa::path]` attributes and the types they send and
+//! receive, so it cannot drift from them.
 
 use axum::Json;
 use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::Value;
+use utoipa::openapi::schema::{
+    AdditionalProperties, Discriminator, Object, ObjectBuilder, Schema, SchemaType, Type,
+};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
@@ -40,7 +44,7 @@ use crate::error::ErrorBody;
         crate::authorize::demo::callback,
     ),
     components(schemas(ErrorBody<'static>)),
-    modifiers(&ClientAuthentication),
+    modifiers(&ClientAuthentication, &RequestBodies),
 )]
 struct ApiDoc;
 
@@ -59,6 +63,108 @@ impl Modify for ClientAuthentication {
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
     }
+}
+
+/// The request bodies of `/token`, `/revoke` and `/introspect`. Each variant of
+/// `TokenRequest` becomes a schema of its own, named by its title, and `grant_type` tells
+/// them apart (an OpenAPI discriminator), so a reader or a generator of requests sees which
+/// members go with which grant (RFC 6749 §4.1.3, §4.3.2, §4.4.2, §6). Every one of these
+/// bodies may carry the client's credentials instead of HTTP Basic (RFC 6749 §2.3.1).
+struct RequestBodies;
+
+impl Modify for RequestBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::Object(params))) = components.schemas.get_mut("TokenParams") {
+            with_body_credentials(params);
+            text_parameters(params);
+        }
+        let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get_mut("TokenRequest")
+        else {
+            return;
+        };
+        let mut discriminator = Discriminator::new("grant_type");
+        let mut named = Vec::new();
+        for item in &mut one_of.items {
+            let RefOr::T(Schema::Object(object)) = item else {
+                continue;
+            };
+            let (Some(title), Some(grant_type)) = (object.title.clone(), grant_type(object)) else {
+                continue;
+            };
+            with_body_credentials(object);
+            text_parameters(object);
+            let reference = format!("#/components/schemas/{title}");
+            discriminator.mapping.insert(grant_type, reference.clone());
+            named.push((title, std::mem::replace(item, Ref::new(reference).into())));
+        }
+        one_of.discriminator = Some(discriminator);
+        components.schemas.extend(named);
+    }
+}
+
+/// The one value a variant's `grant_type` may take.
+fn grant_type(object: &Object) -> Option<String> {
+    let Some(RefOr::T(Schema::Object(property))) = object.properties.get("grant_type") else {
+        return None;
+    };
+    match property.enum_values.as_deref() {
+        Some([Value::String(value)]) => Some(value.clone()),
+        _ => None,
+    }
+}
+
+/// Adds `client_id` and `client_secret`, the body's alternative to HTTP Basic; a public
+/// client sends `client_id` alone.
+fn with_body_credentials(object: &mut Object) {
+    for (name, description) in [
+        (
+            "client_id",
+            "The client; beside HTTP Basic, only the same one",
+        ),
+        (
+            "client_secret",
+            "Its secret, unless it authenticates with HTTP Basic (never both)",
+        ),
+    ] {
+        let property = ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .description(Some(description))
+            .build();
+        object.properties.insert(name.to_owned(), property.into());
+    }
+}
+
+/// Every parameter is text (RFC 6749 §3.1, a form): in a JSON body the service reads a number
+/// as its text and `null` as absent, so every member but `grant_type` may be one (the
+/// optional ones already say `null`). Members it does not know are no different: a value
+/// that is none of these, or a parameter sent twice, is `invalid_request` whatever its name.
+fn text_parameters(object: &mut Object) {
+    for (name, property) in object.properties.iter_mut() {
+        let RefOr::T(Schema::Object(property)) = property else {
+            continue;
+        };
+        let mut types = match &property.schema_type {
+            SchemaType::Type(one) => vec![one.clone()],
+            SchemaType::Array(several) => several.clone(),
+            SchemaType::AnyValue => continue,
+        };
+        if name == "grant_type" || !types.contains(&Type::String) || types.contains(&Type::Number) {
+            continue;
+        }
+        types.insert(1, Type::Number);
+        property.schema_type = SchemaType::Array(types);
+    }
+    let other = ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([
+            Type::String,
+            Type::Number,
+            Type::Null,
+        ]))
+        .build();
+    object.additional_properties = Some(Box::new(AdditionalProperties::RefOr(other.into())));
 }
 
 /// The description as JSON.

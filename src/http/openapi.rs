@@ -5,7 +5,8 @@
 use axum::Json;
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde_json::Value;
+use serde_json::{Value, json};
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::schema::{
     AdditionalProperties, Discriminator, Object, ObjectBuilder, Schema, SchemaType, Type,
 };
@@ -44,7 +45,7 @@ use crate::error::ErrorBody;
         crate::authorize::demo::callback,
     ),
     components(schemas(ErrorBody<'static>)),
-    modifiers(&ClientAuthentication, &RequestBodies),
+    modifiers(&ClientAuthentication, &RequestBodies, &Links),
 )]
 struct ApiDoc;
 
@@ -165,6 +166,79 @@ fn text_parameters(object: &mut Object) {
         ]))
         .build();
     object.additional_properties = Some(Box::new(AdditionalProperties::RefOr(other.into())));
+}
+
+/// OpenAPI links (Link Objects) from the operations that answer with a token to those that
+/// take one: a token from `/token` introspects and revokes, a token just revoked or
+/// introspected goes on to the other. A client, or a stateful fuzzer, can follow them.
+struct Links;
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let links = [
+            (
+                "/token",
+                "IntrospectAccessToken",
+                "introspect",
+                json!({"token": "$response.body#/access_token"}),
+                "Describe the access token just issued",
+            ),
+            (
+                "/token",
+                "IntrospectRefreshToken",
+                "introspect",
+                json!({"token": "$response.body#/refresh_token"}),
+                "Describe the refresh token just issued",
+            ),
+            (
+                "/token",
+                "RevokeRefreshToken",
+                "revoke",
+                json!({"token": "$response.body#/refresh_token", "token_type_hint": "refresh_token"}),
+                "Revoke the refresh token just issued, and its family",
+            ),
+            (
+                "/token",
+                "RefreshTokenGrant",
+                "token",
+                json!({"grant_type": "refresh_token", "refresh_token": "$response.body#/refresh_token"}),
+                "Redeem the refresh token just issued (RFC 6749 §6)",
+            ),
+            (
+                "/introspect",
+                "RevokeIntrospected",
+                "revoke",
+                json!({"token": "$request.body#/token"}),
+                "Revoke the token just described",
+            ),
+            (
+                "/revoke",
+                "IntrospectRevoked",
+                "introspect",
+                json!({"token": "$request.body#/token"}),
+                "Describe the token just revoked: inactive",
+            ),
+        ];
+        for (path, name, target, body, description) in links {
+            let Some(operation) = openapi
+                .paths
+                .paths
+                .get_mut(path)
+                .and_then(|item| item.post.as_mut())
+            else {
+                continue;
+            };
+            let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") else {
+                continue;
+            };
+            let link = LinkBuilder::new()
+                .operation_id(target)
+                .request_body(Some(body))
+                .description(description)
+                .build();
+            ok.links.insert(name.to_owned(), link.into());
+        }
+    }
 }
 
 /// The description as JSON.

@@ -166,3 +166,28 @@ async fn introspect_and_revoke_take_an_object_with_a_token_and_credentials_anywh
         );
     }
 }
+
+#[tokio::test]
+async fn links_lead_from_a_token_to_its_introspection_and_revocation_and_back() {
+    let doc = document(&TestApp::new()).await;
+    let links = |path: &str| doc["paths"][path]["post"]["responses"]["200"]["links"].clone();
+    let issued = links("/token");
+    assert_eq!(issued["IntrospectAccessToken"]["operationId"], "introspect");
+    assert_eq!(
+        issued["IntrospectAccessToken"]["requestBody"]["token"],
+        "$response.body#/access_token"
+    );
+    assert_eq!(issued["RevokeRefreshToken"]["operationId"], "revoke");
+    assert_eq!(
+        issued["RevokeRefreshToken"]["requestBody"]["token"],
+        "$response.body#/refresh_token"
+    );
+    let revoked = links("/revoke");
+    assert_eq!(revoked["IntrospectRevoked"]["operationId"], "introspect");
+    assert_eq!(
+        revoked["IntrospectRevoked"]["requestBody"]["token"],
+        "$request.body#/token"
+    );
+    let introspected = links("/introspect");
+    assert_eq!(introspected["RevokeIntrospected"]["operationId"], "revoke");
+}

@@ -11,7 +11,7 @@ use utoipa::openapi::schema::{
     AdditionalProperties, Discriminator, Object, ObjectBuilder, Schema, SchemaType, Type,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{Ref, RefOr};
+use utoipa::openapi::{Content, Ref, RefOr, Required};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
@@ -44,8 +44,8 @@ use crate::error::ErrorBody;
         crate::authorize::logout::sign_out,
         crate::authorize::demo::callback,
     ),
-    components(schemas(ErrorBody<'static>)),
-    modifiers(&ClientAuthentication, &RequestBodies, &Links),
+    components(schemas(ErrorBody<'static>, super::userinfo::UserinfoForm)),
+    modifiers(&ClientAuthentication, &RequestBodies, &LoginForm, &Links),
 )]
 struct ApiDoc;
 
@@ -166,6 +166,75 @@ fn text_parameters(object: &mut Object) {
         ]))
         .build();
     object.additional_properties = Some(Box::new(AdditionalProperties::RefOr(other.into())));
+}
+
+/// The login form `POST /authorize` reads: the authorization request's parameters as
+/// `GET /authorize` takes them (the page carries them in hidden fields), with the same
+/// constraints, plus `csrf_token`, `username` and `password`.
+struct LoginForm;
+
+impl Modify for LoginForm {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(item) = openapi.paths.paths.get_mut("/authorize") else {
+            return;
+        };
+        let parameters = item
+            .get
+            .as_ref()
+            .and_then(|get| get.parameters.as_deref())
+            .unwrap_or_default();
+        let mut form = ObjectBuilder::new().schema_type(Type::Object);
+        for parameter in parameters {
+            let RefOr::T(parameter) = parameter else {
+                continue;
+            };
+            if let Some(schema) = parameter.schema.clone() {
+                let schema = match (schema, &parameter.description) {
+                    (RefOr::T(Schema::Object(mut object)), Some(description)) => {
+                        object.description = Some(description.clone());
+                        RefOr::T(Schema::Object(object))
+                    }
+                    (schema, _) => schema,
+                };
+                form = form.property(&parameter.name, schema);
+                if parameter.required == Required::True {
+                    form = form.required(&parameter.name);
+                }
+            }
+        }
+        let text = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(description))
+        };
+        let form = form
+            .property(
+                "csrf_token",
+                text("Equal to the `ts_csrf` cookie").pattern(Some(r"^[A-Za-z0-9_-]{43}$")),
+            )
+            .required("csrf_token")
+            .property(
+                "username",
+                text("Empty answers the form again, as wrong credentials do"),
+            )
+            .property(
+                "password",
+                text("Empty answers the form again, as wrong credentials do"),
+            )
+            .build();
+        let Some(RefOr::T(body)) = item
+            .post
+            .as_mut()
+            .and_then(|post| post.request_body.as_mut())
+        else {
+            return;
+        };
+        body.content.insert(
+            "application/x-www-form-urlencoded".to_owned(),
+            Content::new(Some(form)).into(),
+        );
+        body.required = Some(Required::True);
+    }
 }
 
 /// OpenAPI links (Link Objects) from the operations that answer with a token to those that

@@ -73,15 +73,13 @@ pub enum OAuthErrors {
     /// `invalid_request`: the body is over 64 KiB.
     #[response(status = 413)]
     TooLarge(ErrorBody<'static>),
-    /// `invalid_request`: too many failed logins for the username (docs/design.md, "Load, faults
-    /// and bad input").
+    /// `invalid_request`: too many failed logins for the username (`TS_LOGIN_MAX_FAILURES`).
     #[response(status = 429, headers(("retry-after" = String)))]
     Throttled(ErrorBody<'static>),
     /// `server_error`.
     #[response(status = 500)]
     Internal(ErrorBody<'static>),
-    /// `temporarily_unavailable`: the store cannot be reached (docs/design.md, "Load, faults and
-    /// bad input").
+    /// `temporarily_unavailable`: the store cannot be reached (README, "When Redis is down").
     #[response(status = 503, headers(("retry-after" = String)))]
     Unavailable(ErrorBody<'static>),
 }

@@ -42,6 +42,7 @@ struct Return {
         (status = 200, description = "The confirmation form", content_type = "text/html"),
         (status = 400, description = "An unregistered post-logout redirect URI or a bad hint: \
             an error page, never a redirect", content_type = "text/html"),
+        (status = 414, description = "Query over 8 KiB", content_type = "text/html"),
     ),
 )]
 pub async fn confirm(
@@ -97,18 +98,43 @@ pub async fn confirm(
     Ok(response)
 }
 
+/// The confirmation form of `POST /logout`.
+// A description only: the handler reads the fields one by one.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct LogoutForm {
+    /// Equal to the `ts_csrf` cookie.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{43}$")]
+    csrf_token: String,
+    /// With `post_logout_redirect_uri`: the client to go back to.
+    client_id: Option<String>,
+    /// Exactly one of the client's registered `post_logout_redirect_uris`.
+    post_logout_redirect_uri: Option<String>,
+    /// Sent back with the redirect.
+    state: Option<String>,
+}
+
 /// `POST /logout`: ends the SSO session (CSRF-protected).
 #[utoipa::path(
     post,
     path = "/logout",
     tag = "login",
+    params(
+        ("ts_csrf" = String, Cookie, description = "The CSRF cookie the confirmation form set, \
+            equal to the form's `csrf_token` (`__Host-ts_csrf` under an https issuer)"),
+    ),
     request_body(description = "`csrf_token` and the confirmation form's hidden fields",
-        content(("application/x-www-form-urlencoded"))),
+        content((LogoutForm = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Signed out", content_type = "text/html"),
         (status = 303, description = "Back to the client's post-logout redirect URI with `state`",
             headers(("location" = String))),
+        (status = 400, description = "An unknown client or an unregistered post-logout \
+            redirect URI: an error page, never a redirect", content_type = "text/html"),
         (status = 403, description = "The CSRF cookie and field differ", content_type = "text/html"),
+        (status = 413, description = "Form over 64 KiB", content_type = "text/html"),
+        (status = 503, description = "The store is down: the session could not be ended",
+            content_type = "text/html", headers(("retry-after" = String))),
     ),
 )]
 pub async fn sign_out(

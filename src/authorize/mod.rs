@@ -58,17 +58,23 @@ pub fn router(state: &AppState) -> Router<AppState> {
     path = "/authorize",
     tag = "login",
     params(
-        ("response_type" = String, Query, description = "`code`, `token`, `id_token token` or `id_token`"),
-        ("client_id" = String, Query),
+        ("response_type" = String, Query, description = "`code`, `token`, `id_token token` or \
+            `id_token` (the names of a pair in either order)",
+            pattern = r"^(code|token|id_token|id_token token|token id_token)$"),
+        ("client_id" = String, Query, min_length = 1),
         ("redirect_uri" = Option<String>, Query, description = "Exactly a registered one; may be \
             omitted when the client registered only one"),
         ("scope" = Option<String>, Query),
         ("state" = Option<String>, Query),
-        ("code_challenge" = Option<String>, Query),
-        ("code_challenge_method" = Option<String>, Query, description = "`S256`"),
-        ("prompt" = Option<String>, Query, description = "`none` or `login`"),
+        ("code_challenge" = Option<String>, Query, description = "RFC 7636 §4.2, S256: 43 \
+            base64url characters", pattern = r"^([A-Za-z0-9_-]{43})?$"),
+        ("code_challenge_method" = Option<String>, Query, description = "`S256`, with a \
+            `code_challenge`", pattern = r"^(S256)?$"),
+        ("prompt" = Option<String>, Query, description = "`none` or `login`",
+            pattern = r"^(none|login)?$"),
         ("nonce" = Option<String>, Query),
-        ("max_age" = Option<String>, Query),
+        ("max_age" = Option<u64>, Query, description = "Seconds", format = "uint64",
+            exclusive_maximum = 18446744073709551616.0),
         ("login_hint" = Option<String>, Query),
     ),
     responses(
@@ -136,6 +142,10 @@ fn fresh_enough(request: &AuthRequest, signed_in: &SignedIn, now: UnixTime) -> b
     post,
     path = "/authorize",
     tag = "login",
+    params(
+        ("ts_csrf" = String, Cookie, description = "The CSRF cookie the login page set, equal \
+            to the form's `csrf_token` (`__Host-ts_csrf` under an https issuer)"),
+    ),
     request_body(description = "The authorization request's parameters, `csrf_token`, \
         `username` and `password`", content(("application/x-www-form-urlencoded"))),
     responses(

@@ -31,26 +31,37 @@ pub struct Deps<'a> {
     pub metrics: &'a Metrics,
 }
 
-/// A token request, by `grant_type` (RFC 6749 §4.1.3, §4.3.2, §4.4.2, §6).
-/// Besides these members, the client authenticates with HTTP Basic or with `client_id` and
-/// `client_secret` in the same body (public clients: `client_id` alone).
+/// A token request, by `grant_type` (RFC 6749 §4.1.3, §4.3.2, §4.4.2, §6). The client
+/// authenticates with HTTP Basic or with `client_id` and `client_secret` in the body, never
+/// both (public clients: `client_id` alone). An empty value reads as absent (RFC 6749 §3.1),
+/// hence the minimum lengths; in JSON, so does `null`.
+// The OpenAPI description names each variant by its `title` and tells them apart by
+// `grant_type`, a discriminator added in `http::openapi`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "grant_type", rename_all = "snake_case")]
 pub enum TokenRequest {
+    #[schema(title = "AuthorizationCodeRequest")]
     AuthorizationCode {
+        #[schema(min_length = 1)]
         code: String,
         redirect_uri: Option<String>,
+        /// RFC 7636 §4.1: 43 to 128 unreserved characters.
+        #[schema(pattern = r"^[A-Za-z0-9._~-]{43,128}$")]
         code_verifier: Option<String>,
     },
+    #[schema(title = "PasswordRequest")]
     Password {
+        #[schema(min_length = 1)]
         username: String,
+        #[schema(min_length = 1)]
         password: String,
         scope: Option<String>,
     },
-    ClientCredentials {
-        scope: Option<String>,
-    },
+    #[schema(title = "ClientCredentialsRequest")]
+    ClientCredentials { scope: Option<String> },
+    #[schema(title = "RefreshTokenRequest")]
     RefreshToken {
+        #[schema(min_length = 1)]
         refresh_token: String,
         scope: Option<String>,
     },

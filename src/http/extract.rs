@@ -6,6 +6,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
+use serde::Deserialize;
 
 use crate::error::OAuthError;
 use crate::params::Params;
@@ -46,4 +47,21 @@ impl<S: Send + Sync> FromRequest<S> for Params {
         }
         Ok(params)
     }
+}
+
+/// The parameters of `/revoke` (RFC 7009 §2.1) and `/introspect` (RFC 7662 §2.1), besides the
+/// client's credentials.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct TokenParams {
+    /// The token to revoke or describe; an empty value reads as absent (RFC 6749 §3.1).
+    #[schema(min_length = 1)]
+    pub token: String,
+    /// `access_token` or `refresh_token`. Only a hint: every token is told apart by its own
+    /// form, so the service reads it only to accept it (RFC 7009 §2.1, RFC 7662 §2.1).
+    // A `String`, empty when absent: the parameters' deserializer gives an `Option` nothing
+    // but a missing value.
+    #[allow(dead_code)]
+    #[serde(default)]
+    #[schema(nullable)]
+    token_type_hint: String,
 }

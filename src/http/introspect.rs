@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::credentials;
+use super::extract::TokenParams;
 use crate::error::{OAuthError, OAuthErrors};
 use crate::params::Params;
 use crate::refresh_token::RefreshToken;
@@ -22,15 +23,19 @@ use crate::token::{AccessClaims, Audience};
     path = "/introspect",
     tag = "oauth",
     request_body(
-        description = "`token`, form-encoded or JSON, with the client's credentials",
-        content(("application/x-www-form-urlencoded"), ("application/json")),
+        description = "`token`, form-encoded or JSON, with the client's credentials in HTTP \
+                       Basic or in the body",
+        content(
+            (TokenParams = "application/x-www-form-urlencoded"),
+            (TokenParams = "application/json"),
+        ),
     ),
     responses(
         (status = 200, description = "The token's description, or `{\"active\":false}`",
             body = Active),
         OAuthErrors,
     ),
-    security(("client_secret_basic" = [])),
+    security((), ("client_secret_basic" = [])),
 )]
 pub async fn introspect(
     State(state): State<AppState>,
@@ -42,10 +47,10 @@ pub async fn introspect(
     if client.is_public() {
         return Err(OAuthError::InvalidClient);
     }
-    let token = params.required("token")?;
-    let body = match state.keys.verify::<AccessClaims>(token) {
+    let TokenParams { token, .. } = params.parse()?;
+    let body = match state.keys.verify::<AccessClaims>(&token) {
         Some(claims) => access_token(&state, claims, now),
-        None => refresh_token(&state, token, now).await?,
+        None => refresh_token(&state, &token, now).await?,
     };
     Ok(super::token::no_store(Json(body)))
 }

@@ -5,8 +5,13 @@
 use axum::Json;
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde_json::Value;
+use serde_json::{Value, json};
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::schema::{
+    AdditionalProperties, Discriminator, Object, ObjectBuilder, Schema, SchemaType, Type,
+};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Required};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
@@ -39,8 +44,8 @@ use crate::error::ErrorBody;
         crate::authorize::logout::sign_out,
         crate::authorize::demo::callback,
     ),
-    components(schemas(ErrorBody<'static>)),
-    modifiers(&ClientAuthentication),
+    components(schemas(ErrorBody<'static>, super::userinfo::UserinfoForm)),
+    modifiers(&ClientAuthentication, &RequestBodies, &LoginForm, &Links),
 )]
 struct ApiDoc;
 
@@ -58,6 +63,250 @@ impl Modify for ClientAuthentication {
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+    }
+}
+
+/// The request bodies of `/token`, `/revoke` and `/introspect`. Each variant of
+/// `TokenRequest` becomes a schema of its own, named by its title, and `grant_type` tells
+/// them apart (an OpenAPI discriminator), so a reader or a generator of requests sees which
+/// members go with which grant (RFC 6749 §4.1.3, §4.3.2, §4.4.2, §6). Every one of these
+/// bodies may carry the client's credentials instead of HTTP Basic (RFC 6749 §2.3.1).
+struct RequestBodies;
+
+impl Modify for RequestBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::Object(params))) = components.schemas.get_mut("TokenParams") {
+            with_body_credentials(params);
+            text_parameters(params);
+        }
+        let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get_mut("TokenRequest")
+        else {
+            return;
+        };
+        let mut discriminator = Discriminator::new("grant_type");
+        let mut named = Vec::new();
+        for item in &mut one_of.items {
+            let RefOr::T(Schema::Object(object)) = item else {
+                continue;
+            };
+            let (Some(title), Some(grant_type)) = (object.title.clone(), grant_type(object)) else {
+                continue;
+            };
+            with_body_credentials(object);
+            text_parameters(object);
+            let reference = format!("#/components/schemas/{title}");
+            discriminator.mapping.insert(grant_type, reference.clone());
+            named.push((title, std::mem::replace(item, Ref::new(reference).into())));
+        }
+        one_of.discriminator = Some(discriminator);
+        components.schemas.extend(named);
+    }
+}
+
+/// The one value a variant's `grant_type` may take.
+fn grant_type(object: &Object) -> Option<String> {
+    let Some(RefOr::T(Schema::Object(property))) = object.properties.get("grant_type") else {
+        return None;
+    };
+    match property.enum_values.as_deref() {
+        Some([Value::String(value)]) => Some(value.clone()),
+        _ => None,
+    }
+}
+
+/// Adds `client_id` and `client_secret`, the body's alternative to HTTP Basic; a public
+/// client sends `client_id` alone.
+fn with_body_credentials(object: &mut Object) {
+    for (name, description) in [
+        (
+            "client_id",
+            "The client; beside HTTP Basic, only the same one",
+        ),
+        (
+            "client_secret",
+            "Its secret, unless it authenticates with HTTP Basic (never both)",
+        ),
+    ] {
+        let property = ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .description(Some(description))
+            .build();
+        object.properties.insert(name.to_owned(), property.into());
+    }
+}
+
+/// Every parameter is text (RFC 6749 §3.1, a form): in a JSON body the service reads a number
+/// as its text and `null` as absent, so every member but `grant_type` may be one (the
+/// optional ones already say `null`). Members it does not know are no different: a value
+/// that is none of these, or a parameter sent twice, is `invalid_request` whatever its name.
+fn text_parameters(object: &mut Object) {
+    for (name, property) in object.properties.iter_mut() {
+        let RefOr::T(Schema::Object(property)) = property else {
+            continue;
+        };
+        let mut types = match &property.schema_type {
+            SchemaType::Type(one) => vec![one.clone()],
+            SchemaType::Array(several) => several.clone(),
+            SchemaType::AnyValue => continue,
+        };
+        if name == "grant_type" || !types.contains(&Type::String) || types.contains(&Type::Number) {
+            continue;
+        }
+        types.insert(1, Type::Number);
+        property.schema_type = SchemaType::Array(types);
+    }
+    let other = ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([
+            Type::String,
+            Type::Number,
+            Type::Null,
+        ]))
+        .build();
+    object.additional_properties = Some(Box::new(AdditionalProperties::RefOr(other.into())));
+}
+
+/// The login form `POST /authorize` reads: the authorization request's parameters as
+/// `GET /authorize` takes them (the page carries them in hidden fields), with the same
+/// constraints, plus `csrf_token`, `username` and `password`.
+struct LoginForm;
+
+impl Modify for LoginForm {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(item) = openapi.paths.paths.get_mut("/authorize") else {
+            return;
+        };
+        let parameters = item
+            .get
+            .as_ref()
+            .and_then(|get| get.parameters.as_deref())
+            .unwrap_or_default();
+        let mut form = ObjectBuilder::new().schema_type(Type::Object);
+        for parameter in parameters {
+            let RefOr::T(parameter) = parameter else {
+                continue;
+            };
+            if let Some(schema) = parameter.schema.clone() {
+                let schema = match (schema, &parameter.description) {
+                    (RefOr::T(Schema::Object(mut object)), Some(description)) => {
+                        object.description = Some(description.clone());
+                        RefOr::T(Schema::Object(object))
+                    }
+                    (schema, _) => schema,
+                };
+                form = form.property(&parameter.name, schema);
+                if parameter.required == Required::True {
+                    form = form.required(&parameter.name);
+                }
+            }
+        }
+        let text = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(description))
+        };
+        let form = form
+            .property(
+                "csrf_token",
+                text("Equal to the `ts_csrf` cookie").pattern(Some(r"^[A-Za-z0-9_-]{43}$")),
+            )
+            .required("csrf_token")
+            .property(
+                "username",
+                text("Empty answers the form again, as wrong credentials do"),
+            )
+            .property(
+                "password",
+                text("Empty answers the form again, as wrong credentials do"),
+            )
+            .build();
+        let Some(RefOr::T(body)) = item
+            .post
+            .as_mut()
+            .and_then(|post| post.request_body.as_mut())
+        else {
+            return;
+        };
+        body.content.insert(
+            "application/x-www-form-urlencoded".to_owned(),
+            Content::new(Some(form)).into(),
+        );
+        body.required = Some(Required::True);
+    }
+}
+
+/// OpenAPI links (Link Objects) from the operations that answer with a token to those that
+/// take one: a token from `/token` introspects and revokes, a token just revoked or
+/// introspected goes on to the other. A client, or a stateful fuzzer, can follow them.
+struct Links;
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let links = [
+            (
+                "/token",
+                "IntrospectAccessToken",
+                "introspect",
+                json!({"token": "$response.body#/access_token"}),
+                "Describe the access token just issued",
+            ),
+            (
+                "/token",
+                "IntrospectRefreshToken",
+                "introspect",
+                json!({"token": "$response.body#/refresh_token"}),
+                "Describe the refresh token just issued",
+            ),
+            (
+                "/token",
+                "RevokeRefreshToken",
+                "revoke",
+                json!({"token": "$response.body#/refresh_token", "token_type_hint": "refresh_token"}),
+                "Revoke the refresh token just issued, and its family",
+            ),
+            (
+                "/token",
+                "RefreshTokenGrant",
+                "token",
+                json!({"grant_type": "refresh_token", "refresh_token": "$response.body#/refresh_token"}),
+                "Redeem the refresh token just issued (RFC 6749 §6)",
+            ),
+            (
+                "/introspect",
+                "RevokeIntrospected",
+                "revoke",
+                json!({"token": "$request.body#/token"}),
+                "Revoke the token just described",
+            ),
+            (
+                "/revoke",
+                "IntrospectRevoked",
+                "introspect",
+                json!({"token": "$request.body#/token"}),
+                "Describe the token just revoked: inactive",
+            ),
+        ];
+        for (path, name, target, body, description) in links {
+            let Some(operation) = openapi
+                .paths
+                .paths
+                .get_mut(path)
+                .and_then(|item| item.post.as_mut())
+            else {
+                continue;
+            };
+            let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") else {
+                continue;
+            };
+            let link = LinkBuilder::new()
+                .operation_id(target)
+                .request_body(Some(body))
+                .description(description)
+                .build();
+            ok.links.insert(name.to_owned(), link.into());
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::credentials;
+use super::extract::TokenParams;
 use crate::error::{OAuthError, OAuthErrors};
 use crate::params::Params;
 use crate::refresh_token::RefreshToken;
@@ -19,7 +20,10 @@ use crate::token::AccessClaims;
     request_body(
         description = "`token` (and `token_type_hint`), form-encoded or JSON, with the client's \
                        credentials",
-        content(("application/x-www-form-urlencoded"), ("application/json")),
+        content(
+            (TokenParams = "application/x-www-form-urlencoded"),
+            (TokenParams = "application/json"),
+        ),
     ),
     responses(
         (status = 200, description = "Revoked, or nothing to revoke (RFC 7009 §2.2)"),
@@ -33,12 +37,12 @@ pub async fn revoke(
     params: Params,
 ) -> Result<Response, OAuthError> {
     let client = credentials::authenticate(&state, &headers, &params).await?;
-    let token = params.required("token")?;
+    let TokenParams { token, .. } = params.parse()?;
     // Access tokens are stateless: say so rather than pretend (RFC 7009 §2.2.1).
-    if state.keys.verify::<AccessClaims>(token).is_some() {
+    if state.keys.verify::<AccessClaims>(&token).is_some() {
         return Err(OAuthError::UnsupportedTokenType);
     }
-    if let Some(verified) = RefreshToken::verify(token, &state.keys) {
+    if let Some(verified) = RefreshToken::verify(&token, &state.keys) {
         let stored = verified.token.stored();
         state
             .store

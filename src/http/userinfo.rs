@@ -51,6 +51,15 @@ pub async fn get(
     answer(&state, bearer(&headers)?)
 }
 
+/// The form of `POST /userinfo`.
+// A description only: the handler reads the one field itself.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UserinfoForm {
+    /// The access token, when the `Authorization` header does not carry it (RFC 6750 §2.2).
+    access_token: Option<String>,
+}
+
 /// `POST /userinfo`: the token in the `Authorization` header or, form-encoded, in the body's
 /// `access_token` (RFC 6750 §2.2); never both (RFC 6750 §2).
 #[utoipa::path(
@@ -58,9 +67,9 @@ pub async fn get(
     path = "/userinfo",
     tag = "openid",
     request_body(description = "Optionally `access_token`, form-encoded",
-        content(("application/x-www-form-urlencoded"))),
+        content((ref("#/components/schemas/UserinfoForm") = "application/x-www-form-urlencoded"))),
     responses(UserinfoResponses),
-    security(("bearer" = [])),
+    security((), ("bearer" = [])),
 )]
 pub async fn post(
     State(state): State<AppState>,

@@ -1,9 +1,10 @@
-//! `GET /openapi.json` (README, "Endpoints"): an OpenAPI 3.1 description generated from the handlers,
-//! naming every endpoint, both encodings of `/token`, and the error body; every operation it
-//! describes is routed. (The CI fuzzes a live instance against it with schemathesis.)
+//! `GET /openapi.json`: an OpenAPI 3.1 description generated from the handlers, naming every
+//! endpoint, both encodings of `/token` with one schema per grant, the error body, and the
+//! links between the token endpoints; every operation it describes is routed. (The CI fuzzes
+//! a live instance against it with schemathesis, tests/api/fuzz.sh.)
 
 use axum::http::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::common::*;
 
@@ -96,4 +97,97 @@ async fn every_described_operation_is_routed() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn each_grant_has_a_request_schema_of_its_own_told_apart_by_grant_type() {
+    let doc = document(&TestApp::new()).await;
+    let schemas = &doc["components"]["schemas"];
+    let request = &schemas["TokenRequest"];
+    assert_eq!(request["discriminator"]["propertyName"], "grant_type");
+    let mapping = request["discriminator"]["mapping"].as_object().unwrap();
+    for grant in [
+        "authorization_code",
+        "password",
+        "client_credentials",
+        "refresh_token",
+    ] {
+        let reference = mapping[grant].as_str().unwrap();
+        let name = reference.strip_prefix("#/components/schemas/").unwrap();
+        let schema = &schemas[name];
+        assert_eq!(schema["properties"]["grant_type"]["enum"], json!([grant]));
+        assert!(
+            schema["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("grant_type"))
+        );
+        assert!(schema["properties"]["client_secret"].is_object(), "{name}");
+        assert!(
+            request["oneOf"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"$ref": reference})),
+            "{grant} is not one of the request's schemas"
+        );
+    }
+    let password = &schemas["PasswordRequest"];
+    assert_eq!(password["properties"]["username"]["minLength"], 1);
+    let body = &doc["paths"]["/token"]["post"]["requestBody"]["content"];
+    for media_type in ["application/json", "application/x-www-form-urlencoded"] {
+        assert_eq!(
+            body[media_type]["schema"]["$ref"],
+            "#/components/schemas/TokenRequest"
+        );
+    }
+}
+
+#[tokio::test]
+async fn introspect_and_revoke_take_an_object_with_a_token_and_credentials_anywhere() {
+    let doc = document(&TestApp::new()).await;
+    let params = &doc["components"]["schemas"]["TokenParams"];
+    assert_eq!(params["type"], "object", "{params}");
+    assert_eq!(params["required"], json!(["token"]));
+    for path in ["/introspect", "/revoke"] {
+        let operation = &doc["paths"][path]["post"];
+        assert_eq!(operation["requestBody"]["required"], true, "{path}");
+        for media_type in ["application/json", "application/x-www-form-urlencoded"] {
+            assert_eq!(
+                operation["requestBody"]["content"][media_type]["schema"]["$ref"],
+                "#/components/schemas/TokenParams",
+                "{path} {media_type}"
+            );
+        }
+        // Body credentials do as well as HTTP Basic (RFC 6749 §2.3.1).
+        assert_eq!(
+            operation["security"],
+            json!([{}, {"client_secret_basic": []}]),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn links_lead_from_a_token_to_its_introspection_and_revocation_and_back() {
+    let doc = document(&TestApp::new()).await;
+    let links = |path: &str| doc["paths"][path]["post"]["responses"]["200"]["links"].clone();
+    let issued = links("/token");
+    assert_eq!(issued["IntrospectAccessToken"]["operationId"], "introspect");
+    assert_eq!(
+        issued["IntrospectAccessToken"]["requestBody"]["token"],
+        "$response.body#/access_token"
+    );
+    assert_eq!(issued["RevokeRefreshToken"]["operationId"], "revoke");
+    assert_eq!(
+        issued["RevokeRefreshToken"]["requestBody"]["token"],
+        "$response.body#/refresh_token"
+    );
+    let revoked = links("/revoke");
+    assert_eq!(revoked["IntrospectRevoked"]["operationId"], "introspect");
+    assert_eq!(
+        revoked["IntrospectRevoked"]["requestBody"]["token"],
+        "$request.body#/token"
+    );
+    let introspected = links("/introspect");
+    assert_eq!(introspected["RevokeIntrospected"]["operationId"], "revoke");
 }

@@ -278,6 +278,27 @@ async fn a_revoked_refresh_token_is_inactive() {
 }
 
 #[tokio::test]
+async fn a_token_type_hint_of_any_kind_is_accepted_and_changes_nothing() {
+    // RFC 7662 §2.1, RFC 7009 §2.1: the hint may be wrong or unknown; the token decides.
+    let app = TestApp::new();
+    let tokens = app.password_tokens().await;
+    let access = tokens["access_token"].as_str().unwrap();
+    for hint in ["access_token", "refresh_token", "no_such_type"] {
+        let response = app
+            .post_form(
+                "/introspect",
+                &[("token", access), ("token_type_hint", hint)],
+                Some((CLIENT_ID, CLIENT_SECRET)),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        assert_eq!(response.json()["active"], true);
+    }
+    let revoke = client(json!({"token": "unknown", "token_type_hint": null}));
+    assert_revoked(&app.post_json("/revoke", &revoke).await);
+}
+
+#[tokio::test]
 async fn garbage_is_inactive() {
     let app = TestApp::new();
     let body = introspect(&app, "not-a-token-at-all").await.json();

@@ -7,7 +7,7 @@
 #   - every PromQL expression of the dashboard parses: promtool checks them as recording rules
 #     (Grafana's $variables replaced by values), since `promtool query` needs a server.
 # Needs python3 with PyYAML and promtool (Debian's `prometheus` package; .ci/run installs it).
-# tests/it/dashboards.rs checks that the token_service_* names used here are exported.
+# tests/it/monitoring.rs checks that the token_service_* names used here are exported.
 set -euo pipefail
 cd "$(dirname "$0")"
 command -v promtool >/dev/null ||

@@ -244,6 +244,19 @@ impl SigningKey {
             })
     }
 
+    /// When this key was made, in seconds since the Unix epoch: the UTC date (and time) its
+    /// file name starts with, as `keygen` names keys (`2026-11-30T120000Z-es256.pem`; a bare
+    /// `2026-11-30-…` is that day's midnight), else the file's modification time, else `None`
+    /// (README, "Keys and secrets"; docs/runbook.md, "Signing key old").
+    pub fn created_at(&self) -> Option<u64> {
+        let stem = self.path.file_stem().and_then(|s| s.to_str());
+        stem.and_then(date_prefix).or_else(|| {
+            let modified = std::fs::metadata(&self.path).ok()?.modified().ok()?;
+            let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+            Some(since.as_secs())
+        })
+    }
+
     /// Signs `claims` as a compact JWS with this key, typed as an access token.
     pub fn sign<T: Serialize>(&self, rng: &SystemRandom, claims: &T) -> Result<String, KeyError> {
         self.sign_with(&self.header_b64, rng, claims)
@@ -514,6 +527,44 @@ pub fn generate_pkcs8(alg: Algorithm, rng: &SystemRandom) -> Result<Vec<u8>, Key
     }
 }
 
+/// The Unix time of a name's leading `YYYY-MM-DD`, with `THHMMSSZ` after it if present.
+fn date_prefix(name: &str) -> Option<u64> {
+    let digits = |range: std::ops::Range<usize>| -> Option<u64> {
+        let part = name.get(range)?;
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    if name.get(4..5) != Some("-") || name.get(7..8) != Some("-") {
+        return None;
+    }
+    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let seconds = match name.get(10..11) {
+        None | Some("-" | "_" | ".") => 0,
+        Some("T") if name.get(17..18) == Some("Z") => {
+            let (h, m, s) = (digits(11..13)?, digits(13..15)?, digits(15..17)?);
+            if h > 23 || m > 59 || s > 60 {
+                return None;
+            }
+            h * 3_600 + m * 60 + s
+        }
+        Some(_) => return None,
+    };
+    // Days since 1970-01-01 from a civil date (H. Hinnant's algorithm), as src/cli.rs's
+    // `utc_timestamp` does the other way.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146_097 + doe).checked_sub(719_468)?;
+    Some(days * 86_400 + seconds)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -565,5 +616,24 @@ mod tests {
                 .kid
         };
         assert_eq!(load(&v1), load(v2));
+    }
+
+    #[test]
+    fn a_key_name_s_leading_date_is_its_creation_time() {
+        use super::date_prefix;
+        assert_eq!(date_prefix("1970-01-01T000000Z-es256"), Some(0));
+        assert_eq!(date_prefix("2026-11-27T214503Z-es256"), Some(1_795_815_903));
+        assert_eq!(date_prefix("2024-02-29-rs256"), Some(1_709_164_800));
+        assert_eq!(date_prefix("2026-03-01"), Some(1_772_323_200));
+        for name in [
+            "0000-dev-es256",
+            "prod-es256",
+            "2026-13-01-es256",
+            "2026-1-01-x",
+            "2026-11-27T2145Z-es256",
+            "2026-11-27x",
+        ] {
+            assert_eq!(date_prefix(name), None, "{name}");
+        }
     }
 }

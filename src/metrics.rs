@@ -1,6 +1,6 @@
 //! Prometheus metrics (`GET /metrics`, text format): requests by route and status, latency,
 //! tokens issued by grant, OAuth errors by code, refresh-token reuse and login throttling, open
-//! connections and the times their cap was reached.
+//! connections and the times their cap was reached, and when the signing key was made.
 
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
@@ -71,6 +71,11 @@ struct ErrorLabels {
     error: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KeyLabels {
+    kid: String,
+}
+
 type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 pub struct Metrics {
@@ -84,6 +89,7 @@ pub struct Metrics {
     argon2_verifications: Counter,
     open_connections: Gauge,
     connection_cap_reached: Counter,
+    signing_key_created: Family<KeyLabels, Gauge>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -103,6 +109,7 @@ impl Default for Metrics {
         let argon2_verifications = Counter::default();
         let open_connections = Gauge::default();
         let connection_cap_reached = Counter::default();
+        let signing_key_created = Family::<KeyLabels, Gauge>::default();
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -148,6 +155,11 @@ impl Default for Metrics {
             "Times every connection slot was taken (new connections wait in the accept backlog until one frees)",
             connection_cap_reached.clone(),
         );
+        registry.register(
+            "signing_key_created_seconds",
+            "When the signing key was made (Unix time, from its file name or else its modification time), by kid",
+            signing_key_created.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -159,6 +171,7 @@ impl Default for Metrics {
             argon2_verifications,
             open_connections,
             connection_cap_reached,
+            signing_key_created,
         }
     }
 }
@@ -209,6 +222,16 @@ impl Metrics {
 
     pub fn connection_cap_reached(&self) {
         self.connection_cap_reached.inc();
+    }
+
+    /// Records when the key that signs (`kid`) was made, in seconds since the Unix epoch
+    /// (docs/runbook.md, "Signing key old").
+    pub fn signing_key_created(&self, kid: &str, created: u64) {
+        self.signing_key_created
+            .get_or_create(&KeyLabels {
+                kid: kid.to_owned(),
+            })
+            .set(i64::try_from(created).unwrap_or(i64::MAX));
     }
 
     /// The Prometheus text exposition of every metric.

@@ -45,6 +45,10 @@ impl AppState {
         clock: Clock,
     ) -> Result<Self, StartupError> {
         let metrics = Metrics::default();
+        let signer = keys.signer();
+        if let Some(created) = signer.created_at() {
+            metrics.signing_key_created(&signer.kid, created);
+        }
         let argon2 = Argon2Pool::new(
             config.password_hash_like.as_deref(),
             metrics.argon2_counter(),

@@ -16,6 +16,7 @@ mod config_cli;
 mod cors;
 mod discovery;
 mod metrics;
+mod monitoring;
 mod oauth2_client;
 mod oidc;
 mod oidc_authorize;

@@ -45,7 +45,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, StartupError> {
 
 fn serve() -> Result<(), StartupError> {
     let settings = Settings::from_env()?;
-    crate::logging::init(settings.log_format);
+    let traces = crate::logging::init(settings.log_format, settings.otlp_endpoint.as_deref())
+        .map_err(|e| StartupError(format!("TS_OTLP_ENDPOINT: {e}")))?;
     for name in Settings::unknown_variables() {
         tracing::warn!(variable = %name, "unknown TS_ variable ignored (a typo?)");
     }
@@ -87,8 +88,15 @@ fn serve() -> Result<(), StartupError> {
             }
         }
         tracing::info!("drained, exiting");
-        Ok(())
-    })
+        Ok::<(), StartupError>(())
+    })?;
+    // The spans still batched go out before the process ends.
+    if let Some(traces) = traces
+        && let Err(error) = traces.shutdown()
+    {
+        eprintln!("traces: {error}");
+    }
+    Ok(())
 }
 
 /// Serves `/metrics` alone on `TS_METRICS_LISTEN` until `stopped` turns true.

@@ -24,6 +24,7 @@
 //! - [`keys`]: signing keys, `kid`, JWT signing, JWKS
 //! - [`token`]: access-token claims and minting, opaque random tokens
 //! - [`id_token`]: OpenID Connect ID tokens and `at_hash`
+//! - [`traces`]: OTLP export of spans, the incoming W3C trace context
 //! - [`store`]: refresh tokens, codes, sessions, throttling; memory and Redis backends
 //! - [`refresh_token`]: self-authenticating refresh tokens: format, MAC, successors
 //! - [`password`]: argon2id hashing; verification on worker threads with one memory block
@@ -41,6 +42,10 @@
 //! - [`serve`]: the accept loop: header-read timeout, connection cap, shutdown deadline
 //! - [`logging`]: the global subscriber and the JSON log line
 //! - [`cli`]: subcommands (`serve`, `keygen`, `hash-secret`, `check-config`) and start-up
+
+// The instrumented store and argon2 futures nest deeper than the default limit lets the
+// compiler lay out.
+#![recursion_limit = "256"]
 
 pub mod authorize;
 pub mod cli;
@@ -68,6 +73,7 @@ pub mod startup_error;
 pub mod state;
 pub mod store;
 pub mod token;
+pub mod traces;
 pub mod users;
 
 use std::future::Future;

@@ -7,8 +7,12 @@ use std::io::IsTerminal;
 use crate::config::LogFormat;
 
 /// Installs the global subscriber: `pretty` on a terminal, else JSON lines (`TS_LOG_FORMAT`
-/// decides when set), filtered by `RUST_LOG` (default `info`).
-pub fn init(format: Option<LogFormat>) {
+/// decides when set), filtered by `RUST_LOG` (default `info`). With an OTLP endpoint, spans
+/// are exported there too (`traces`), and the provider returned must be shut down at exit.
+pub fn init(
+    format: Option<LogFormat>,
+    otlp_endpoint: Option<&str>,
+) -> Result<Option<opentelemetry_sdk::trace::SdkTracerProvider>, crate::traces::TracesError> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let format = format.unwrap_or(if std::io::stdout().is_terminal() {
@@ -16,6 +20,9 @@ pub fn init(format: Option<LogFormat>) {
     } else {
         LogFormat::Json
     });
+    if let Some(endpoint) = otlp_endpoint {
+        return with_traces(format, filter, endpoint).map(Some);
+    }
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
         LogFormat::Pretty => builder.init(),
@@ -28,6 +35,41 @@ pub fn init(format: Option<LogFormat>) {
             .event_format(JsonLines::default())
             .init(),
     }
+    Ok(None)
+}
+
+/// The log as `init` makes it, plus a layer that exports spans to `endpoint`: every span of
+/// the service down to `debug` (store operations, argon2 waits), which the log leaves out.
+fn with_traces(
+    format: LogFormat,
+    filter: tracing_subscriber::EnvFilter,
+    endpoint: &str,
+) -> Result<opentelemetry_sdk::trace::SdkTracerProvider, crate::traces::TracesError> {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let provider = crate::traces::provider(endpoint)?;
+    let spans = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("token-service"))
+        .with_filter(tracing_subscriber::EnvFilter::new(
+            "info,token_service=debug",
+        ));
+    let log = match format {
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_filter(filter).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .fmt_fields(JsonSpanFields)
+            .event_format(JsonLines::default())
+            .with_filter(filter)
+            .boxed(),
+    };
+    tracing_subscriber::registry().with(log).with(spans).init();
+    Ok(provider)
 }
 
 /// The JSON log line, written straight into one buffer: the same line as tracing-subscriber's

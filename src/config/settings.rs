@@ -61,6 +61,9 @@ settings! {
     /// `TS_LISTEN`: counts of tokens, throttling and reuse are for the operator, not for
     /// whoever reaches the public port (README, "Configuration").
     metrics_listen: Option<SocketAddr> = None;
+    /// `TS_OTLP_ENDPOINT`: the base URL of an OTLP/HTTP collector (`http://collector:4318`):
+    /// traces are exported to its `/v1/traces` when set, and not made at all when unset.
+    otlp_endpoint: Option<String> = None;
     /// `TS_ISSUER`: the `iss` claim and the base of every published URL.
     issuer: String = "http://localhost:8080".into();
     /// `TS_CONFIG_FILE`: clients and users.
@@ -142,6 +145,15 @@ impl Settings {
             ("TS_ID_TOKEN_TTL", self.id_token_ttl),
             ("TS_LOGIN_MAX_FAILURES", u64::from(self.login_max_failures)),
         ];
+        if let Some(endpoint) = &self.otlp_endpoint {
+            let url = url::Url::parse(endpoint)
+                .map_err(|e| StartupError(format!("TS_OTLP_ENDPOINT: {e}")))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(StartupError(
+                    "TS_OTLP_ENDPOINT: an http:// or https:// URL".into(),
+                ));
+            }
+        }
         for (name, value) in positive {
             if value == 0 {
                 return Err(StartupError(format!("{name}: must be greater than 0")));

@@ -80,7 +80,8 @@ pub fn router(state: AppState) -> Router {
     } else {
         router
     };
-    router
+    let traced = state.config.settings.otlp_endpoint.is_some();
+    let router = router
         .fallback(|| async { OAuthError::NotFound })
         .method_not_allowed_fallback(|| async { OAuthError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -88,14 +89,25 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(tower::util::MapFutureLayer::new(deadline))
-        .layer(
+        .layer(tower::util::MapFutureLayer::new(deadline));
+    // Only with traces exported does a request read its caller's trace context: without, its
+    // cost stays out of every request.
+    let router = if traced {
+        router.layer(
+            TraceLayer::new_for_http()
+                .make_span_with(traced_request_span)
+                .on_request(())
+                .on_response(on_response),
+        )
+    } else {
+        router.layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
                 .on_request(())
                 .on_response(on_response),
         )
-        .with_state(state)
+    };
+    router.with_state(state)
 }
 
 /// The router of `TS_METRICS_LISTEN`: `/metrics` alone, every other path 404 in the RFC 6749
@@ -139,6 +151,14 @@ fn request_span(request: &Request) -> Span {
         latency_ms = tracing::field::Empty,
         client_id = tracing::field::Empty,
     )
+}
+
+/// `request_span`, continuing the trace the request carries (`traceparent`, W3C Trace Context).
+fn traced_request_span(request: &Request) -> Span {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let span = request_span(request);
+    let _ = span.set_parent(crate::traces::incoming(request.headers()));
+    span
 }
 
 /// Logs the response, and the one place a failure's detail is logged: the error types put it

@@ -97,6 +97,7 @@ impl Argon2Pool {
 
     /// Verifies a user's `password` against `hash`, or against the dummy hash when `hash`
     /// is `None` (the answer is then always `false`, after the same work).
+    #[tracing::instrument(level = "debug", name = "argon2.password", skip_all)]
     pub async fn verify_password(
         &self,
         hash: Option<&str>,
@@ -109,6 +110,7 @@ impl Argon2Pool {
     }
 
     /// Verifies a client's `secret` against its `hash`.
+    #[tracing::instrument(level = "debug", name = "argon2.secret", skip_all)]
     pub async fn verify_secret(&self, hash: &str, secret: &str) -> Result<bool, Failure> {
         self.verify(Lane::Secrets, hash, secret).await
     }

@@ -76,6 +76,7 @@ impl Store {
     /// Starts the family `token` names, with `token` (generation 0) as its first. `false` if
     /// the family was already revoked (its authorization code was replayed before the family
     /// was written).
+    #[tracing::instrument(level = "debug", name = "store.create_family", skip_all)]
     pub async fn create_family(
         &self,
         token: TokenRef<'_>,
@@ -88,6 +89,7 @@ impl Store {
 
     /// Decides on a presented token and writes what `rotation::decide` says, atomically, in one
     /// operation on the family's one record: no timeout, clock or undo enters the decision.
+    #[tracing::instrument(level = "debug", name = "store.rotate_refresh", skip_all)]
     pub async fn rotate_refresh(
         &self,
         rotate: &Rotate<'_>,
@@ -97,6 +99,7 @@ impl Store {
     }
 
     /// A live refresh token's grant, for introspection.
+    #[tracing::instrument(level = "debug", name = "store.refresh_info", skip_all)]
     pub async fn refresh_info(
         &self,
         token: TokenRef<'_>,
@@ -107,6 +110,7 @@ impl Store {
 
     /// Revokes the family of a refresh token issued to `client_id` (RFC 7009 §2.1); unknown
     /// tokens and other clients' tokens are left alone.
+    #[tracing::instrument(level = "debug", name = "store.revoke_refresh", skip_all)]
     pub async fn revoke_refresh(&self, token: TokenRef<'_>, client_id: &str) -> StoreResult<()> {
         dispatch!(self, s => s.revoke_refresh(token, client_id))
     }
@@ -124,6 +128,7 @@ impl Store {
     }
 
     /// Stores an authorization code for `ttl` seconds.
+    #[tracing::instrument(level = "debug", name = "store.put_code", skip_all)]
     pub async fn put_code(&self, code: &Hashed, record: &CodeRecord, ttl: u64) -> StoreResult<()> {
         dispatch!(self, s => s.put_code(code, record, ttl))
     }
@@ -131,6 +136,7 @@ impl Store {
     /// Spends a code issued to `client_id` and binds it to the refresh family that will be issued
     /// from it; a second redemption revokes that family (README, "What is stored"). Another
     /// client's code is `Unknown` and left as it was, so no client can burn another's code.
+    #[tracing::instrument(level = "debug", name = "store.redeem_code", skip_all)]
     pub async fn redeem_code(
         &self,
         code: &Hashed,
@@ -149,14 +155,17 @@ impl Store {
         dispatch!(self, s => s.release_code(code, family))
     }
 
+    #[tracing::instrument(level = "debug", name = "store.put_session", skip_all)]
     pub async fn put_session(&self, id: &Hashed, session: &Session, ttl: u64) -> StoreResult<()> {
         dispatch!(self, s => s.put_session(id, session, ttl))
     }
 
+    #[tracing::instrument(level = "debug", name = "store.session", skip_all)]
     pub async fn session(&self, id: &Hashed, now: UnixTime) -> StoreResult<Option<Session>> {
         dispatch!(self, s => s.session(id, now))
     }
 
+    #[tracing::instrument(level = "debug", name = "store.delete_session", skip_all)]
     pub async fn delete_session(&self, id: &Hashed) -> StoreResult<()> {
         dispatch!(self, s => s.delete_session(id))
     }
@@ -164,6 +173,7 @@ impl Store {
     /// Reserves a login attempt for `username`, atomically with the throttle check (docs/design.md,
     /// "Load, faults and bad input"): no more attempts run at once than failures may still happen
     /// before the wait.
+    #[tracing::instrument(level = "debug", name = "store.reserve_login", skip_all)]
     pub async fn reserve_login(
         &self,
         username: &str,
@@ -175,6 +185,7 @@ impl Store {
 
     /// Counts a failed login for `username` at `now` (the moment it is known, so the wait it
     /// sets lasts its full length) and settles its reservation.
+    #[tracing::instrument(level = "debug", name = "store.login_failed", skip_all)]
     pub async fn login_failed(
         &self,
         username: &str,
@@ -185,11 +196,13 @@ impl Store {
     }
 
     /// A successful login resets the count (and every reservation).
+    #[tracing::instrument(level = "debug", name = "store.login_succeeded", skip_all)]
     pub async fn login_succeeded(&self, username: &str) -> StoreResult<()> {
         dispatch!(self, s => s.login_succeeded(username))
     }
 
     /// Settles a reservation whose attempt could not be checked (argon2 pool full).
+    #[tracing::instrument(level = "debug", name = "store.login_released", skip_all)]
     pub async fn login_released(&self, username: &str) -> StoreResult<()> {
         dispatch!(self, s => s.login_released(username))
     }

@@ -408,7 +408,7 @@ fn keygen_for_rs256_exits_2_with_one_line_pointing_to_openssl() {
 }
 
 /// `serve` as a child process with JSON logs, up and listening.
-struct Served {
+pub struct Served {
     child: Child,
     listen: String,
     lines: mpsc::Receiver<String>,
@@ -418,7 +418,7 @@ struct Served {
 }
 
 impl Served {
-    fn start(vars: &[(&str, &str)]) -> Self {
+    pub fn start(vars: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let listen = format!("127.0.0.1:{}", free_port());
         let mut all = vec![("TS_LISTEN", listen.as_str())];
@@ -458,7 +458,7 @@ impl Served {
         served
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.listen)
     }
 
@@ -472,7 +472,7 @@ impl Served {
     }
 
     /// SIGTERM, then the exit status, the remaining log lines read, and stderr.
-    fn stop(mut self) -> (ExitStatus, Vec<String>, String) {
+    pub fn stop(mut self) -> (ExitStatus, Vec<String>, String) {
         let killed = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()

@@ -39,4 +39,5 @@ mod store_contract;
 mod throttling;
 mod token_errors;
 mod token_grants;
+mod traces;
 mod userinfo;

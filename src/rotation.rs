@@ -95,6 +95,28 @@ pub fn decide(record: &Record, presented: &Presented, now: UnixTime, grace: u64)
 }
 
 impl Record {
+    /// A new family's record, its first token (`generation`, `digest`) live from `now`.
+    pub fn first(generation: u32, digest: &str, now: UnixTime, ttl: u64) -> Record {
+        Record {
+            generation,
+            live: digest.to_owned(),
+            rotated_at: now,
+            expires_at: now.saturating_add(ttl),
+            revoked: false,
+        }
+    }
+
+    /// A revoked family with no token: what a replayed code leaves before its family exists.
+    pub fn tombstone(expires_at: UnixTime) -> Record {
+        Record {
+            generation: 0,
+            live: String::new(),
+            rotated_at: 0,
+            expires_at,
+            revoked: true,
+        }
+    }
+
     /// The record a rotation of `presented` at `now` leaves.
     pub fn rotated(presented: &Presented, now: UnixTime, ttl: u64) -> Record {
         Record {

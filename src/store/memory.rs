@@ -40,13 +40,7 @@ struct Family {
 impl Family {
     fn tombstone(expires_at: UnixTime) -> Self {
         Family {
-            record: Record {
-                generation: 0,
-                live: String::new(),
-                rotated_at: 0,
-                expires_at,
-                revoked: true,
-            },
+            record: Record::tombstone(expires_at),
             grant: None,
         }
     }
@@ -93,15 +87,8 @@ impl MemoryStore {
         if inner.families.contains_key(token.family) {
             return Ok(false);
         }
-        let record = Record {
-            generation: token.generation,
-            live: token.digest.to_owned(),
-            rotated_at: now,
-            expires_at: now.saturating_add(policy.ttl),
-            revoked: false,
-        };
         let family = Family {
-            record,
+            record: Record::first(token.generation, token.digest, now, policy.ttl),
             grant: Some(grant.clone()),
         };
         inner.families.insert(token.family.to_owned(), family);

@@ -271,13 +271,7 @@ impl RedisStore {
 
     async fn revoke_family(&self, family: &str, now: UnixTime, ttl: u64) -> StoreResult<()> {
         let mut call = ScriptCall::new(&self.scripts.revoke_family, &self.family_key(family));
-        let tombstone = Record {
-            generation: 0,
-            live: String::new(),
-            rotated_at: 0,
-            expires_at: now.saturating_add(ttl),
-            revoked: true,
-        };
+        let tombstone = Record::tombstone(now.saturating_add(ttl));
         call.arg(ttl).arg(tombstone.encode(""));
         self.replicated::<i64>(&call).await.map(drop)
     }
@@ -289,13 +283,7 @@ impl RedisStore {
         now: UnixTime,
         policy: RefreshPolicy,
     ) -> StoreResult<bool> {
-        let record = Record {
-            generation: token.generation,
-            live: token.digest.to_owned(),
-            rotated_at: now,
-            expires_at: now.saturating_add(policy.ttl),
-            revoked: false,
-        };
+        let record = Record::first(token.generation, token.digest, now, policy.ttl);
         let mut call = ScriptCall::new(&self.scripts.create_family, &self.family_key(token.family));
         call.arg(record.encode(&encode(grant)?)).arg(policy.ttl);
         self.replicated::<i64>(&call)

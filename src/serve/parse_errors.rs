@@ -115,6 +115,11 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for JsonParseErrors<T> {
 /// hyper's answer to a request it could not parse, with a JSON body in place of the empty
 /// one; `None` for anything else.
 fn with_json_body(head: &[u8]) -> Option<Vec<u8>> {
+    // Every write passes here: look at the status and the end before reading anything whole.
+    let error_status = matches!(head.get(9), Some(b'4' | b'5'));
+    if !(head.starts_with(b"HTTP/1.") && error_status && head.ends_with(b"\r\n\r\n")) {
+        return None;
+    }
     let text = std::str::from_utf8(head).ok()?;
     let head = text.strip_suffix("\r\n\r\n")?;
     let mut lines = head.split("\r\n");

@@ -92,22 +92,19 @@ pub fn router(state: AppState) -> Router {
         .layer(tower::util::MapFutureLayer::new(deadline));
     // Only with traces exported does a request read its caller's trace context: without, its
     // cost stays out of every request.
-    let router = if traced {
-        router.layer(
-            TraceLayer::new_for_http()
-                .make_span_with(traced_request_span)
-                .on_request(())
-                .on_response(on_response),
-        )
+    let make_span: fn(&Request) -> Span = if traced {
+        traced_request_span
     } else {
-        router.layer(
+        request_span
+    };
+    router
+        .layer(
             TraceLayer::new_for_http()
-                .make_span_with(request_span)
+                .make_span_with(make_span)
                 .on_request(())
                 .on_response(on_response),
         )
-    };
-    router.with_state(state)
+        .with_state(state)
 }
 
 /// The router of `TS_METRICS_LISTEN`: `/metrics` alone, every other path 404 in the RFC 6749

@@ -4,6 +4,12 @@
 
 use std::io::IsTerminal;
 
+use opentelemetry::trace::TracerProvider as _;
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+
 use crate::config::LogFormat;
 
 /// Installs the global subscriber: `pretty` on a terminal, else JSON lines (`TS_LOG_FORMAT`
@@ -20,56 +26,46 @@ pub fn init(
     } else {
         LogFormat::Json
     });
-    if let Some(endpoint) = otlp_endpoint {
-        return with_traces(format, filter, endpoint).map(Some);
-    }
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
-        LogFormat::Pretty => builder.init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .fmt_fields(JsonSpanFields)
-            .event_format(JsonLines::default())
-            .init(),
-    }
-    Ok(None)
-}
-
-/// The log as `init` makes it, plus a layer that exports spans to `endpoint`: every span of
-/// the service down to `debug` (store operations, argon2 waits), which the log leaves out.
-fn with_traces(
-    format: LogFormat,
-    filter: tracing_subscriber::EnvFilter,
-    endpoint: &str,
-) -> Result<opentelemetry_sdk::trace::SdkTracerProvider, crate::traces::TracesError> {
-    use opentelemetry::trace::TracerProvider as _;
-    use tracing_subscriber::Layer;
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-
+    let Some(endpoint) = otlp_endpoint else {
+        let registry = tracing_subscriber::registry();
+        match format {
+            LogFormat::Pretty => registry
+                .with(tracing_subscriber::fmt::layer())
+                .with(filter)
+                .init(),
+            LogFormat::Json => registry.with(json_log()).with(filter).init(),
+        }
+        return Ok(None);
+    };
+    let log = match format {
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().boxed(),
+        LogFormat::Json => json_log().boxed(),
+    };
+    // With traces, the filter is the log's alone: the spans exported go down to `debug`
+    // (store operations, argon2 waits), which the log leaves out.
     let provider = crate::traces::provider(endpoint)?;
     let spans = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("token-service"))
         .with_filter(tracing_subscriber::EnvFilter::new(
             "info,token_service=debug",
         ));
-    let log = match format {
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().with_filter(filter).boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .fmt_fields(JsonSpanFields)
-            .event_format(JsonLines::default())
-            .with_filter(filter)
-            .boxed(),
-    };
-    tracing_subscriber::registry().with(log).with(spans).init();
-    Ok(provider)
+    tracing_subscriber::registry()
+        .with(log.with_filter(filter))
+        .with(spans)
+        .init();
+    Ok(Some(provider))
+}
+
+/// The JSON log layer: `JsonLines` writes each event, `JsonSpanFields` keeps span fields as
+/// JSON. `json()` only turns colours off: the event format it sets is replaced.
+fn json_log<S>() -> tracing_subscriber::fmt::Layer<S, JsonSpanFields, JsonLines>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .fmt_fields(JsonSpanFields)
+        .event_format(JsonLines::default())
 }
 
 /// The JSON log line, written straight into one buffer: the same line as tracing-subscriber's

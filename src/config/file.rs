@@ -327,19 +327,12 @@ fn check_phc(hash: &str) -> Result<(), Invalid> {
 mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
     #[test]
     fn a_post_logout_redirect_uri_must_be_absolute() {
         let text = "[[clients]]\nid = \"app\"\ngrant_types = [\"implicit\"]\n\
                     redirect_uris = [\"https://app.example/cb\"]\n\
                     post_logout_redirect_uris = [\"/signed-out\"]\n";
-        let settings = Settings::from_vars(vars(&[])).unwrap();
+        let settings = Settings::from_vars(Vec::new()).unwrap();
         let error = Config::parse(settings, Path::new("c.toml"), text).unwrap_err();
         assert!(error.0.contains("/signed-out"), "{error}");
     }
@@ -349,7 +342,7 @@ mod tests {
         let text = "[[clients]]\nid = \"app\"\ngrant_types = [\"implicit\"]\n\
                     redirect_uris = [\"https://app.example/cb\"]\n\
                     post_logout_redirect_uris = [\"https://app.example/bye\"]\n";
-        let settings = Settings::from_vars(vars(&[])).unwrap();
+        let settings = Settings::from_vars(Vec::new()).unwrap();
         let config = Config::parse(settings, Path::new("c.toml"), text).unwrap();
         let client = &config.clients["app"];
         assert_eq!(

@@ -19,11 +19,16 @@ struct Service {
 
 impl Service {
     async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// The service with `vars` besides its Redis.
+    async fn start_with(vars: &[(&str, &str)]) -> Self {
         let redis = RedisServer::start();
-        let app = TestApp::with_vars(&[
-            ("TS_REDIS_URL", &redis.url()),
-            ("TS_REDIS_PREFIX", &unique_prefix("faults")),
-        ]);
+        let (url, prefix) = (redis.url(), unique_prefix("faults"));
+        let mut all = vec![("TS_REDIS_URL", url.as_str()), ("TS_REDIS_PREFIX", &prefix)];
+        all.extend_from_slice(vars);
+        let app = TestApp::with_vars(&all);
         let server = TestServer::spawn(app.state.clone()).await;
         Service {
             redis,
@@ -350,6 +355,16 @@ async fn rotated_once(service: &Service) -> Value {
     rotated.body["refresh_token"].clone()
 }
 
+/// The answer to the retry of a token whose rotation never answered `client`.
+async fn retry_of_an_unanswered_rotation(service: &Service, client: Client) -> Answer {
+    let token = rotated_once(service).await;
+    refresh_while_frozen(service, &token, client).await;
+    wait_for_answer(Duration::from_secs(5), || async {
+        service.post("/token", &refresh_body(&token)).await
+    })
+    .await
+}
+
 /// A rotation whose answer never reached its client (503 after the store's bound, or a
 /// client that hung up) stands: no undo, no deadline. Without a grace window the retry with
 /// the same token is reuse, whichever way the client ended its request.
@@ -358,12 +373,7 @@ async fn a_client_hanging_up_changes_nothing_the_unanswered_rotation_stands_eith
     let service = Service::start().await;
     let mut retries = Vec::new();
     for client in [Client::Waits, Client::HangsUp] {
-        let token = rotated_once(&service).await;
-        refresh_while_frozen(&service, &token, client).await;
-        let retry = wait_for_answer(Duration::from_secs(5), || async {
-            service.post("/token", &refresh_body(&token)).await
-        })
-        .await;
+        let retry = retry_of_an_unanswered_rotation(&service, client).await;
         retries.push((retry.status, retry.body["error"].clone()));
     }
     let reuse = (StatusCode::BAD_REQUEST, json!("invalid_grant"));
@@ -372,25 +382,9 @@ async fn a_client_hanging_up_changes_nothing_the_unanswered_rotation_stands_eith
 
 #[tokio::test]
 async fn within_the_grace_window_the_retry_of_an_unanswered_rotation_gets_its_successor() {
-    let redis = RedisServer::start();
-    let app = TestApp::with_vars(&[
-        ("TS_REDIS_URL", &redis.url()),
-        ("TS_REDIS_PREFIX", &unique_prefix("faults-grace")),
-        ("TS_REFRESH_REUSE_GRACE", "60"),
-    ]);
-    let server = TestServer::spawn(app.state.clone()).await;
-    let service = Service {
-        redis,
-        _app: app,
-        server,
-    };
+    let service = Service::start_with(&[("TS_REFRESH_REUSE_GRACE", "60")]).await;
     for client in [Client::Waits, Client::HangsUp] {
-        let token = rotated_once(&service).await;
-        refresh_while_frozen(&service, &token, client).await;
-        let retry = wait_for_answer(Duration::from_secs(5), || async {
-            service.post("/token", &refresh_body(&token)).await
-        })
-        .await;
+        let retry = retry_of_an_unanswered_rotation(&service, client).await;
         assert_eq!(retry.status, StatusCode::OK, "{client:?}: {}", retry.body);
         let next = service
             .post("/token", &refresh_body(&retry.body["refresh_token"]))

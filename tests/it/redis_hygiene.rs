@@ -195,3 +195,34 @@ async fn readyz_reports_the_eviction_policy_and_warns_unless_it_is_noeviction() 
         "{ready}"
     );
 }
+
+#[tokio::test]
+async fn a_familys_one_key_keeps_its_size_over_any_number_of_rotations() {
+    let redis = RedisServer::start();
+    let app = TestApp::with_vars(&[("TS_REDIS_URL", &redis.url()), ("TS_REDIS_PREFIX", PREFIX)]);
+    let mut token = app.password_tokens().await["refresh_token"].clone();
+    let rotate = |token: Value| {
+        let app = &app;
+        async move {
+            let body = json!({"grant_type": "refresh_token", "refresh_token": token});
+            let response = app.post_json("/token", &client(body)).await;
+            assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+            response.json()["refresh_token"].clone()
+        }
+    };
+    token = rotate(token).await;
+    let keys = dump(&redis);
+    assert_eq!(keys.len(), 1, "one key per family: {keys:?}");
+    let key = &keys[0].0;
+    let usage = || redis.cli(&["MEMORY", "USAGE", key]).unwrap();
+    let after_one = usage();
+    for _ in 0..100 {
+        token = rotate(token).await;
+    }
+    assert_eq!(dump(&redis).len(), 1);
+    assert_eq!(usage(), after_one, "bytes after 1 and after 101 rotations");
+    assert!(
+        after_one.parse::<u32>().unwrap() <= 600,
+        "{after_one} bytes"
+    );
+}

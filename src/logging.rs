@@ -244,34 +244,28 @@ fn push_sorted_members_parsed(out: &mut String, fields: &str) -> std::fmt::Resul
 /// The current UTC time as tracing-subscriber's `SystemTime` writes it (RFC 3339, with
 /// microseconds), without going through `fmt` for each part.
 fn push_timestamp(out: &mut String) -> std::fmt::Result {
-    // The log line's own clock, as tracing-subscriber's timer reads it: no request's time.
-    #[allow(clippy::disallowed_methods)]
-    let now = std::time::SystemTime::now();
-    let Some((secs, micros)) = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()
-        .map(|d| (d.as_secs(), d.subsec_micros()))
-        .filter(|&(secs, _)| secs < YEAR_10000)
-    else {
-        return tracing_subscriber::fmt::time::FormatTime::format_time(
+    match crate::clock::log_time().filter(|&(secs, _)| secs < YEAR_10000) {
+        Some((secs, micros)) => {
+            push_rfc3339(out, secs, micros);
+            Ok(())
+        }
+        None => tracing_subscriber::fmt::time::FormatTime::format_time(
             &tracing_subscriber::fmt::time::SystemTime,
             &mut tracing_subscriber::fmt::format::Writer::new(out),
-        );
-    };
-    push_rfc3339(out, secs, micros);
-    Ok(())
+        ),
+    }
 }
 
 /// `secs` after the Unix epoch (before year 10000) and `micros`, as
 /// `2026-12-31T23:59:59.000001Z`.
 fn push_rfc3339(out: &mut String, secs: u64, micros: u32) {
-    let (year, month, day) = civil_from_days(secs / 86_400);
+    let (year, month, day) = crate::clock::civil_date(secs / 86_400);
     let seconds_of_day = secs % 86_400;
-    push_digits(out, u64::from(year), 4);
+    push_digits(out, year, 4);
     out.push('-');
-    push_digits(out, u64::from(month), 2);
+    push_digits(out, month, 2);
     out.push('-');
-    push_digits(out, u64::from(day), 2);
+    push_digits(out, day, 2);
     out.push('T');
     push_digits(out, seconds_of_day / 3600, 2);
     out.push(':');
@@ -294,31 +288,6 @@ fn push_digits(out: &mut String, n: u64, width: u32) {
         out.push(char::from(b'0' + (n / divisor % 10) as u8));
         divisor /= 10;
     }
-}
-
-/// (year, month, day) of the day `days` after 1970-01-01, in the proleptic Gregorian
-/// calendar (the algorithm of Howard Hinnant's `civil_from_days`, for days on or after the
-/// epoch).
-fn civil_from_days(days: u64) -> (u32, u32, u32) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (
-        u32::try_from(year).unwrap_or(u32::MAX),
-        u32::try_from(month).unwrap_or(1),
-        u32::try_from(day).unwrap_or(1),
-    )
 }
 
 /// The JSON formatter's span fields, written member by member as `JsonFields` would write
@@ -524,8 +493,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::{
-        JsonLines, JsonSpanFields, civil_from_days, push_json_str, push_rfc3339,
-        push_sorted_members, push_timestamp,
+        JsonLines, JsonSpanFields, push_json_str, push_rfc3339, push_sorted_members, push_timestamp,
     };
 
     #[test]
@@ -590,17 +558,6 @@ mod tests {
         .unwrap();
         let shape = |t: &str| t.replace(|c: char| c.is_ascii_digit(), "0");
         assert_eq!(shape(&now), shape(&stock));
-    }
-
-    #[test]
-    fn days_since_the_epoch_are_gregorian_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(59), (1970, 3, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(11_017), (2000, 3, 1));
-        assert_eq!(civil_from_days(20_818), (2026, 12, 31));
-        assert_eq!(civil_from_days(20_819), (2027, 1, 1));
-        assert_eq!(civil_from_days(2_932_896), (9999, 12, 31));
     }
 
     #[derive(Clone, Default)]

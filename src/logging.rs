@@ -437,44 +437,8 @@ fn push_json_str(out: &mut String, text: &str) {
     out.push('"');
 }
 
-/// Appends `text` escaped for the inside of a JSON string, as `serde_json` escapes it: `"`,
-/// `\` and control characters, the common ones by their short escapes.
 fn push_escaped(out: &mut String, text: &str) {
-    let bytes = text.as_bytes();
-    // Most text needs no escape: one pass without an early exit, which the compiler
-    // vectorizes, and one copy.
-    let plain = bytes.iter().fold(true, |plain, &b| {
-        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
-    });
-    if plain {
-        out.push_str(text);
-        return;
-    }
-    let mut run = 0;
-    for (i, &byte) in bytes.iter().enumerate() {
-        let short = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(text.get(run..i).unwrap_or_default());
-        run = i + 1;
-        if short.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0xf)]));
-        } else {
-            out.push_str(short);
-        }
-    }
-    out.push_str(text.get(run..).unwrap_or_default());
+    crate::json::escaped(text, |piece| out.push_str(piece));
 }
 
 /// A `fmt::Write` that escapes what it is given for the inside of a JSON string.
@@ -492,9 +456,7 @@ mod tests {
     use std::io;
     use std::sync::{Arc, Mutex};
 
-    use super::{
-        JsonLines, JsonSpanFields, push_json_str, push_rfc3339, push_sorted_members, push_timestamp,
-    };
+    use super::{JsonLines, JsonSpanFields, push_rfc3339, push_sorted_members, push_timestamp};
 
     #[test]
     fn span_members_are_written_sorted_with_the_last_value_of_a_repeated_name() {
@@ -524,17 +486,6 @@ mod tests {
             None
         );
         assert_eq!(out, "");
-    }
-
-    #[test]
-    fn strings_are_escaped_as_serde_json_escapes_them() {
-        let text: String = (0u8..0x80)
-            .map(char::from)
-            .chain("é\u{2028}".chars())
-            .collect();
-        let mut out = String::new();
-        push_json_str(&mut out, &text);
-        assert_eq!(out, serde_json::to_string(&text).unwrap());
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod discovery;
 mod extract;
 mod health;
 mod introspect;
+mod json;
 mod metrics;
 mod openapi;
 mod revoke;

@@ -1,11 +1,11 @@
 //! `POST /token` (RFC 6749 §3.2): parameters, client authentication, the grant, the response.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::credentials;
+use super::json::SizedJson;
 use crate::error::{OAuthError, OAuthErrors};
 use crate::grants::{self, Deps, TokenRequest};
 use crate::params::Params;
@@ -59,7 +59,7 @@ pub async fn token(
     };
     let body = grants::issue(deps, &client, request, now).await?;
     state.metrics.token_issued(grant_type.as_str());
-    Ok(no_store(Json(body)))
+    Ok(no_store(SizedJson(body)))
 }
 
 /// Token responses are never cached (RFC 6749 §5.1).

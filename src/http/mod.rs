@@ -7,24 +7,21 @@ mod extract;
 mod health;
 mod introspect;
 mod json;
+mod measure;
 mod metrics;
 mod openapi;
 mod revoke;
 mod token;
 mod userinfo;
 
-use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware;
-use axum::routing::future::RouteFuture;
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
-
-use axum::response::IntoResponse;
 
 use crate::error::OAuthError;
 use crate::failure::Failure;
@@ -82,15 +79,6 @@ pub fn router(state: AppState) -> Router {
         router
     };
     let traced = state.config.settings.otlp_endpoint.is_some();
-    let router = router
-        .fallback(|| async { OAuthError::NotFound })
-        .method_not_allowed_fallback(|| async { OAuthError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        .layer(tower::util::MapFutureLayer::new(deadline));
     // Only with traces exported does a request read its caller's trace context: without, its
     // cost stays out of every request.
     let make_span: fn(&Request) -> Span = if traced {
@@ -98,13 +86,21 @@ pub fn router(state: AppState) -> Router {
     } else {
         request_span
     };
-    router
+    // One layer of layers: each layer the router is given boxes every route again, and clones
+    // it for every request.
+    let layers = tower::ServiceBuilder::new()
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(make_span)
                 .on_request(())
                 .on_response(on_response),
         )
+        .layer(measure::MeasureLayer::new(state.metrics.clone()))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    router
+        .fallback(|| async { OAuthError::NotFound })
+        .method_not_allowed_fallback(|| async { OAuthError::MethodNotAllowed })
+        .layer(layers)
         .with_state(state)
 }
 
@@ -116,22 +112,6 @@ pub fn metrics_router(state: AppState) -> Router {
         .fallback(|| async { OAuthError::NotFound })
         .method_not_allowed_fallback(|| async { OAuthError::MethodNotAllowed })
         .with_state(state)
-}
-
-/// No request runs longer than this; one that would answers 503 in the RFC 6749 shape (the
-/// store's own bounds are far shorter, so this only catches the unforeseen).
-const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
-
-///
-/// A future around the router's own rather than a `from_fn` middleware, which would clone the
-/// inner service and box a future for every request.
-async fn deadline(route: RouteFuture<Infallible>) -> Result<axum::response::Response, Infallible> {
-    match tokio::time::timeout(REQUEST_DEADLINE, route).await {
-        Ok(response) => response,
-        Err(_) => {
-            Ok(OAuthError::from(Failure::unavailable("request deadline passed")).into_response())
-        }
-    }
 }
 
 /// One span per request: method, route (never the query, which can carry codes), status,

@@ -33,7 +33,6 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// The service's router. `/metrics` is on it unless `TS_METRICS_LISTEN` moves it to
 /// [`metrics_router`].
 pub fn router(state: AppState) -> Router {
-    let cors_origins = std::sync::Arc::new(state.config.cors_origins.clone());
     let credentialed = Router::new()
         .route(
             "/token",
@@ -43,9 +42,8 @@ pub fn router(state: AppState) -> Router {
             "/revoke",
             post(revoke::revoke).options(cors::unanswered_preflight),
         )
-        .layer(middleware::from_fn_with_state(
-            cors_origins,
-            cors::registered_origins,
+        .layer(cors::RegisteredOrigins::new(
+            state.config.cors_origins.clone(),
         ));
     let public = Router::new()
         .route("/.well-known/jwks.json", get(discovery::jwks))

@@ -57,6 +57,32 @@ pub fn escaped(text: &str, mut emit: impl FnMut(&str)) {
     emit(text.get(run..).unwrap_or_default());
 }
 
+/// The decimal digits of `value`, written at the end of `buf` two at a time.
+pub fn decimal(value: u64, buf: &mut [u8; 20]) -> &str {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    let mut at = buf.len();
+    let mut rest = value;
+    while rest >= 100 {
+        let pair = (rest % 100) as usize * 2;
+        rest /= 100;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if rest >= 10 {
+        let pair = rest as usize * 2;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
+        at -= 1;
+        buf[at] = b'0' + rest as u8;
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
+}
+
 /// The escapes of the control characters U+0000 to U+001F, as `serde_json` writes them.
 const CONTROL: [&str; 32] = [
     "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006", "\\u0007", "\\b",
@@ -123,6 +149,17 @@ impl<'a> Writer<'a> {
         }
     }
 
+    fn integer(&mut self, value: impl Into<i128>) -> Result {
+        let value: i128 = value.into();
+        if value < 0 {
+            self.out.push(b'-');
+        }
+        let magnitude = u64::try_from(value.unsigned_abs()).map_err(|_| Unsupported)?;
+        self.out
+            .extend_from_slice(decimal(magnitude, &mut [0; 20]).as_bytes());
+        Ok(())
+    }
+
     fn number(&mut self, number: impl fmt::Display) -> Result {
         use std::io::Write;
         // Writing into a Vec cannot fail.
@@ -172,7 +209,7 @@ impl<'w, 'a> ser::Serializer for &'w mut Writer<'a> {
         Ok(())
     }
 
-    integers!(number);
+    integers!(integer);
 
     fn serialize_f32(self, _: f32) -> Result {
         Err(Unsupported)
@@ -501,6 +538,13 @@ mod tests {
         let ours = String::from_utf8(ours).unwrap();
         let theirs = format!("prefix{}", serde_json::to_string(value).unwrap());
         (ours, theirs)
+    }
+
+    #[test]
+    fn decimals_are_the_integers_digits() {
+        for n in [0, 7, 10, 99, 100, 101, 1_796_367_268, u64::MAX] {
+            assert_eq!(super::decimal(n, &mut [0; 20]), n.to_string());
+        }
     }
 
     #[test]

@@ -153,6 +153,7 @@ const MAX_SPAN_MEMBERS: usize = 16;
 /// and writing the map gives, without either. `None`, with nothing written, for anything but
 /// an object of at most `MAX_SPAN_MEMBERS` members with plain names.
 fn push_sorted_members(out: &mut String, fields: &str) -> Option<()> {
+    // Each member's name, and its whole text (`"name":value`).
     let mut members = [("", ""); MAX_SPAN_MEMBERS];
     let mut count = 0;
     let inner = match fields {
@@ -161,13 +162,14 @@ fn push_sorted_members(out: &mut String, fields: &str) -> Option<()> {
     };
     let mut rest = inner;
     while !rest.is_empty() {
-        let (name, after) = json_string(rest)?;
-        if name.contains('\\') {
+        let name_len = json_string_len(rest)?;
+        let name = rest.get(1..name_len - 1)?;
+        if name.contains('\\') || rest.as_bytes().get(name_len) != Some(&b':') {
             return None;
         }
-        let after = after.strip_prefix(':')?;
-        let (value, after) = json_value(after)?;
-        *members.get_mut(count)? = (name, value);
+        let value_len = json_value_len(rest.get(name_len + 1..)?)?;
+        let (member, after) = rest.split_at_checked(name_len + 1 + value_len)?;
+        *members.get_mut(count)? = (name, member);
         count += 1;
         rest = match after.strip_prefix(',') {
             Some(next) if !next.is_empty() => next,
@@ -177,52 +179,66 @@ fn push_sorted_members(out: &mut String, fields: &str) -> Option<()> {
         };
     }
     let members = &mut members[..count];
-    // Stable, so that of equal names the last recorded stays last.
-    members.sort_by(|a, b| a.0.cmp(b.0));
+    // An insertion sort, stable so that of equal names the last recorded stays last: a span
+    // has a handful of members, too few for a general sort to pay.
+    for i in 1..members.len() {
+        let mut j = i;
+        while j > 0 && before(members[j].0, members[j - 1].0) {
+            members.swap(j, j - 1);
+            j -= 1;
+        }
+    }
     let mut first = true;
-    for (i, (name, value)) in members.iter().enumerate() {
+    for (i, (name, member)) in members.iter().enumerate() {
         if members.get(i + 1).is_some_and(|next| next.0 == *name) {
             continue;
         }
-        if !first {
+        if !std::mem::take(&mut first) {
             out.push(',');
         }
-        first = false;
-        out.push('"');
-        out.push_str(name);
-        out.push_str("\":");
-        out.push_str(value);
+        out.push_str(member);
     }
     Some(())
 }
 
-/// A JSON string at the start of `text`: its contents as written (escapes kept) and the rest.
-fn json_string(text: &str) -> Option<(&str, &str)> {
-    let body = text.strip_prefix('"')?;
-    let bytes = body.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b'"' => return Some((body.get(..i)?, body.get(i + 1..)?)),
-            _ => i += 1,
+/// Whether the name `a` sorts before `b` (byte order, as a `String` key of a map).
+fn before(a: &str, b: &str) -> bool {
+    for (x, y) in a.bytes().zip(b.bytes()) {
+        if x != y {
+            return x < y;
         }
     }
-    None
+    a.len() < b.len()
 }
 
-/// A JSON value at the start of `text` as written (a string, an array of numbers or a
-/// scalar) and the rest.
-fn json_value(text: &str) -> Option<(&str, &str)> {
-    let end = match text.as_bytes().first()? {
-        b'"' => {
-            let (contents, _) = json_string(text)?;
-            contents.len() + 2
+/// The length of the JSON string `text` starts with, quotes included.
+fn json_string_len(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if bytes.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1;
+    loop {
+        i += bytes
+            .get(i..)?
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\')?;
+        if bytes[i] == b'"' {
+            return Some(i + 1);
         }
-        b'[' => text.find(']')? + 1,
-        _ => text.find([',', '}']).unwrap_or(text.len()),
-    };
-    Some((text.get(..end)?, text.get(end..)?))
+        i += 2;
+    }
+}
+
+/// The length of the JSON value `text` starts with, as `JsonMembers` writes values: a string,
+/// an array of numbers, or a scalar (which has no comma).
+fn json_value_len(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    match bytes.first()? {
+        b'"' => json_string_len(text),
+        b'[' => Some(bytes.iter().position(|&b| b == b']')? + 1),
+        _ => Some(bytes.iter().position(|&b| b == b',').unwrap_or(bytes.len())),
+    }
 }
 
 /// The members of `fields` sorted through a `serde_json` map: the general case of
@@ -327,6 +343,11 @@ impl<'writer> tracing_subscriber::fmt::FormatFields<'writer> for JsonSpanFields 
 /// Appends the members `fields` records to the JSON object `object` (empty text or `{}` when
 /// it has none), in place.
 fn append_members(object: &mut String, fields: &tracing::span::Record<'_>) {
+    // Room for what a request records after its span is made (client, status, latency) in
+    // one allocation: the object was made exactly as long as its first fields.
+    if object.capacity() - object.len() < SPAN_RECORD_ROOM / 2 {
+        object.reserve(SPAN_RECORD_ROOM);
+    }
     let had_braces = object.len() == 2;
     let fresh = object.len() <= 2;
     if fresh {
@@ -349,6 +370,9 @@ fn append_members(object: &mut String, fields: &tracing::span::Record<'_>) {
     }
     object.push('}');
 }
+
+/// See `append_members`.
+const SPAN_RECORD_ROOM: usize = 128;
 
 /// Writes `"name":value` members of a JSON object into `out`, in the order they are
 /// recorded, with the values tracing-subscriber's JSON format gives each kind and
@@ -373,6 +397,14 @@ impl JsonMembers<'_> {
         self.name(name);
         let _ = write!(self.out, "{number}");
     }
+
+    fn unsigned(&mut self, name: &str, value: u64, negative: bool) {
+        self.name(name);
+        if negative {
+            self.out.push('-');
+        }
+        self.out.push_str(crate::json::decimal(value, &mut [0; 20]));
+    }
 }
 
 impl tracing::field::Visit for JsonMembers<'_> {
@@ -387,11 +419,11 @@ impl tracing::field::Visit for JsonMembers<'_> {
     }
 
     fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
-        self.number(field.name(), value.into());
+        self.unsigned(field.name(), value.unsigned_abs(), value < 0);
     }
 
     fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
-        self.number(field.name(), value.into());
+        self.unsigned(field.name(), value, false);
     }
 
     fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {

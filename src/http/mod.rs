@@ -121,8 +121,8 @@ fn request_span(request: &Request) -> Span {
         .map_or_else(|| request.uri().path(), MatchedPath::as_str);
     tracing::info_span!(
         "request",
-        method = %request.method(),
-        path = %path,
+        method = request.method().as_str(),
+        path,
         status = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
         client_id = tracing::field::Empty,

@@ -483,6 +483,22 @@ impl std::fmt::Write for JsonEscaped<'_> {
     }
 }
 
+/// The lines `emit` logs through the service's JSON log (every level), without their
+/// timestamps: for tests of what other modules log.
+#[cfg(test)]
+pub(crate) fn captured(emit: impl FnOnce()) -> Vec<String> {
+    use tracing_subscriber::layer::SubscriberExt;
+    let buffer = tests::Buffer::default();
+    let writer = buffer.clone();
+    let subscriber =
+        tracing_subscriber::registry().with(json_log().with_writer(move || writer.clone()));
+    tracing::subscriber::with_default(subscriber, emit);
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    text.lines()
+        .map(|line| line.split_once(r#","level""#).unwrap().1.to_owned())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::io;
@@ -544,7 +560,7 @@ mod tests {
     }
 
     #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Buffer(pub(crate) Arc<Mutex<Vec<u8>>>);
 
     impl io::Write for Buffer {
         fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {

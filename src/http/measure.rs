@@ -1,7 +1,8 @@
-//! The layer inside each request's span: the request's deadline, and its count by route,
-//! method and status, its latency and its OAuth error code in the metrics. A service of its
-//! own rather than `from_fn` middleware, which clones the inner service and boxes a future
-//! for every request.
+//! The layer around each route: the request's span and its log line, its deadline, and its
+//! count by route, method and status, its latency and its OAuth error code in the metrics.
+//! One service of its own rather than tower-http's `TraceLayer`, a `from_fn` middleware and a
+//! `MapFuture`, each of which the router boxed around every route and cloned for every
+//! request, and which wrapped and boxed every response body again.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -10,10 +11,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
+use hyper::body::{Frame, SizeHint};
 use tokio::time::Sleep;
+use tracing::Span;
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::failure::Failure;
@@ -23,15 +27,23 @@ use crate::metrics::{Metrics, Route};
 /// store's own bounds are far shorter, so this only catches the unforeseen).
 const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
+/// What a request's span is made of, and what is logged of its response.
+#[derive(Clone, Copy)]
+pub struct RequestLog {
+    pub make_span: fn(&Request) -> Span,
+    pub on_response: fn(&Response, Duration, &Span),
+}
+
 /// Wraps each route in [`Measured`].
 #[derive(Clone)]
 pub struct MeasureLayer {
     metrics: Arc<Metrics>,
+    log: RequestLog,
 }
 
 impl MeasureLayer {
-    pub fn new(metrics: Arc<Metrics>) -> Self {
-        MeasureLayer { metrics }
+    pub fn new(metrics: Arc<Metrics>, log: RequestLog) -> Self {
+        MeasureLayer { metrics, log }
     }
 }
 
@@ -42,6 +54,7 @@ impl<S> tower::Layer<S> for MeasureLayer {
         Measured {
             inner,
             metrics: self.metrics.clone(),
+            log: self.log,
         }
     }
 }
@@ -50,6 +63,7 @@ impl<S> tower::Layer<S> for MeasureLayer {
 pub struct Measured<S> {
     inner: S,
     metrics: Arc<Metrics>,
+    log: RequestLog,
 }
 
 impl<S> tower::Service<Request> for Measured<S>
@@ -67,16 +81,23 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         let started = Instant::now();
+        let span = (self.log.make_span)(&request);
         let method = method_label(request.method());
         let route = Route::of(request.extensions().get::<MatchedPath>());
+        let inner = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
         MeasuredFuture {
-            inner: self.inner.call(request),
+            inner,
             // Boxed, so that the future stays `Unpin`: a sleep is not.
             deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)),
             metrics: self.metrics.clone(),
+            on_response: self.log.on_response,
+            span,
             started,
             method,
-            route: Some(route),
+            route,
         }
     }
 }
@@ -100,10 +121,11 @@ pub struct MeasuredFuture<F> {
     inner: F,
     deadline: Pin<Box<Sleep>>,
     metrics: Arc<Metrics>,
+    on_response: fn(&Response, Duration, &Span),
+    span: Span,
     started: Instant,
     method: &'static str,
-    /// Taken when the response is counted.
-    route: Option<Route>,
+    route: Route,
 }
 
 impl<F> Future for MeasuredFuture<F>
@@ -114,26 +136,99 @@ where
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        if let Poll::Ready(Ok(response)) = Pin::new(&mut this.inner).poll(cx) {
-            if let Some(route) = this.route.take() {
-                let metrics = &this.metrics;
+        let _entered = this.span.enter();
+        let response = match Pin::new(&mut this.inner).poll(cx) {
+            Poll::Ready(Ok(response)) => {
                 let status = response.status().as_u16();
+                let route = std::mem::replace(&mut this.route, Route::of(None));
+                let metrics = &this.metrics;
                 metrics.request(this.method, route, status, this.started.elapsed());
                 if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
                     metrics.oauth_error(code);
                 }
+                response
             }
-            return Poll::Ready(Ok(response));
-        }
-        match this.deadline.as_mut().poll(cx) {
             // Answered, but not counted: the request never finished.
-            Poll::Ready(()) => Poll::Ready(Ok(OAuthError::from(Failure::unavailable(
-                "request deadline passed",
-            ))
-            .into_response())),
-            Poll::Pending => Poll::Pending,
+            Poll::Pending if this.deadline.as_mut().poll(cx).is_ready() => {
+                OAuthError::from(Failure::unavailable("request deadline passed")).into_response()
+            }
+            Poll::Pending => return Poll::Pending,
+        };
+        let latency = this.started.elapsed();
+        (this.on_response)(&response, latency, &this.span);
+        if response.status().is_server_error() {
+            server_error(&response, latency);
+        }
+        if tracing::enabled!(target: EOS_TARGET, tracing::Level::DEBUG) {
+            let span = this.span.clone();
+            return Poll::Ready(Ok(
+                response.map(|body| Body::new(EndOfStream::new(body, span)))
+            ));
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// The target of the line tower-http's `TraceLayer` logged at the end of every response body.
+const EOS_TARGET: &str = "tower_http::trace::on_eos";
+
+/// A response body that logs its end as tower-http's `TraceLayer` (its `DefaultOnEos`) did,
+/// inside the request's span; used only when that `debug` line is enabled.
+struct EndOfStream {
+    inner: Body,
+    span: Span,
+    started: Instant,
+}
+
+impl EndOfStream {
+    fn new(inner: Body, span: Span) -> Self {
+        EndOfStream {
+            inner,
+            span,
+            started: Instant::now(),
         }
     }
+}
+
+impl HttpBody for EndOfStream {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        let _entered = this.span.enter();
+        let frame = std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx));
+        if frame.is_none() {
+            tracing::debug!(
+                target: EOS_TARGET,
+                stream_duration = %format_args!("{} ms", this.started.elapsed().as_millis()),
+                "end of stream"
+            );
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The line tower-http's `TraceLayer` (its `DefaultOnFailure`) logged for every 5xx beside the
+/// service's own, kept as it was: target, level, fields and their text.
+fn server_error(response: &Response, latency: Duration) {
+    tracing::error!(
+        target: "tower_http::trace::on_failure",
+        classification = %format_args!("Status code: {}", response.status()),
+        latency = %format_args!("{} ms", latency.as_millis()),
+        "response failed"
+    );
 }
 
 #[cfg(test)]
@@ -144,6 +239,11 @@ mod tests {
     use tower::{Layer, ServiceExt};
 
     use super::*;
+
+    const LOG: RequestLog = RequestLog {
+        make_span: |_| Span::none(),
+        on_response: |_, _, _| {},
+    };
 
     fn request() -> Request {
         axum::http::Request::post("/token")
@@ -156,7 +256,7 @@ mod tests {
         let metrics = Arc::new(Metrics::default());
         let never = tower::service_fn(|_: Request| std::future::pending());
         let started = tokio::time::Instant::now();
-        let response = MeasureLayer::new(metrics.clone())
+        let response = MeasureLayer::new(metrics.clone(), LOG)
             .layer(never)
             .oneshot(request())
             .await
@@ -182,7 +282,7 @@ mod tests {
                 OAuthError::InvalidClient.into_response(),
             ))
         });
-        let response = MeasureLayer::new(metrics.clone())
+        let response = MeasureLayer::new(metrics.clone(), LOG)
             .layer(refused)
             .oneshot(request())
             .await
@@ -199,5 +299,39 @@ mod tests {
             text.contains(r#"token_service_oauth_errors_total{error="invalid_client"} 1"#),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_server_error_is_logged_as_tower_http_s_trace_layer_logged_it() {
+        use tower_http::classify::ServerErrorsFailureClass;
+        use tower_http::trace::{DefaultOnFailure, OnFailure};
+        let latency = Duration::from_micros(12_345);
+        let ours = crate::logging::captured(|| {
+            let response = OAuthError::from(Failure::unavailable("down")).into_response();
+            server_error(&response, latency);
+        });
+        let theirs = crate::logging::captured(|| {
+            let class = ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE);
+            DefaultOnFailure::default().on_failure(class, latency, &Span::none());
+        });
+        assert_eq!(ours, theirs);
+        assert!(ours[0].contains(r#""latency":"12 ms""#), "{ours:?}");
+    }
+
+    #[tokio::test]
+    async fn with_debug_enabled_the_end_of_a_body_is_logged_as_tower_http_logged_it() {
+        use tower_http::trace::{DefaultOnEos, OnEos};
+        let ours = crate::logging::captured(|| {
+            let body = EndOfStream::new(Body::from("{}"), Span::none());
+            let mut body = std::pin::pin!(body);
+            let waker = std::task::Waker::noop();
+            let mut cx = Context::from_waker(waker);
+            while let Poll::Ready(Some(_)) = body.as_mut().poll_frame(&mut cx) {}
+        });
+        let theirs = crate::logging::captured(|| {
+            DefaultOnEos::default().on_eos(None, Duration::ZERO, &Span::none());
+        });
+        assert_eq!(ours, theirs);
+        assert_eq!(ours.len(), 1);
     }
 }

@@ -20,7 +20,6 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware;
 use axum::routing::{get, post};
-use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::error::OAuthError;
@@ -86,14 +85,12 @@ pub fn router(state: AppState) -> Router {
     };
     // One layer of layers: each layer the router is given boxes every route again, and clones
     // it for every request.
+    let log = measure::RequestLog {
+        make_span,
+        on_response,
+    };
     let layers = tower::ServiceBuilder::new()
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(make_span)
-                .on_request(())
-                .on_response(on_response),
-        )
-        .layer(measure::MeasureLayer::new(state.metrics.clone()))
+        .layer(measure::MeasureLayer::new(state.metrics.clone(), log))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     router
         .fallback(|| async { OAuthError::NotFound })

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -60,18 +60,22 @@ pub async fn unanswered_preflight() -> impl axum::response::IntoResponse {
     )
 }
 
-/// CORS for `/token` and `/revoke`: the registered origins, shared by every route and request.
-/// A service of its own rather than `from_fn` middleware, which clones the inner service and
-/// boxes a future for every request.
+/// CORS for the routes of `paths` (`/token`, `/revoke`): the registered origins, shared by
+/// every route and request. A layer around every route that lets the others pass, rather than
+/// a layer of their own, which the router would box around each of them and clone for every
+/// request; and a service of its own rather than `from_fn` middleware, which clones the inner
+/// service and boxes a future for every request.
 #[derive(Clone)]
 pub struct RegisteredOrigins {
     origins: Arc<HashSet<String>>,
+    paths: Arc<[&'static str]>,
 }
 
 impl RegisteredOrigins {
-    pub fn new(origins: HashSet<String>) -> Self {
+    pub fn new(origins: HashSet<String>, paths: Arc<[&'static str]>) -> Self {
         RegisteredOrigins {
             origins: Arc::new(origins),
+            paths,
         }
     }
 }
@@ -83,6 +87,7 @@ impl<S> tower::Layer<S> for RegisteredOrigins {
         RegisteredOriginsService {
             inner,
             origins: self.origins.clone(),
+            paths: self.paths.clone(),
         }
     }
 }
@@ -91,6 +96,7 @@ impl<S> tower::Layer<S> for RegisteredOrigins {
 pub struct RegisteredOriginsService<S> {
     inner: S,
     origins: Arc<HashSet<String>>,
+    paths: Arc<[&'static str]>,
 }
 
 impl<S> tower::Service<Request> for RegisteredOriginsService<S>
@@ -106,13 +112,17 @@ where
         self.inner.poll_ready(cx)
     }
 
-    /// A request from a registered origin is answered with its CORS headers, a preflight
-    /// here; any other request passes through untouched.
+    /// A request to one of the paths from a registered origin is answered with its CORS
+    /// headers, a preflight here; any other request passes through untouched.
     fn call(&mut self, request: Request) -> Self::Future {
+        let ours = request
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|path| self.paths.contains(&path.as_str()));
         let origin = request
             .headers()
             .get(header::ORIGIN)
-            .filter(|o| o.to_str().is_ok_and(|o| self.origins.contains(o)))
+            .filter(|o| ours && o.to_str().is_ok_and(|o| self.origins.contains(o)))
             .cloned();
         match origin {
             Some(origin) if request.method() == Method::OPTIONS => {

@@ -19,7 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use tracing::Span;
 
 use crate::error::OAuthError;
@@ -32,18 +32,22 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// The service's router. `/metrics` is on it unless `TS_METRICS_LISTEN` moves it to
 /// [`metrics_router`].
 pub fn router(state: AppState) -> Router {
-    let credentialed = Router::new()
-        .route(
+    // The routes a browser may call from a registered origin only (README, "Endpoints"): the
+    // CORS layer answers for exactly these paths.
+    let credentialed: [(&'static str, MethodRouter<AppState>); 2] = [
+        (
             "/token",
             post(token::token).options(cors::unanswered_preflight),
-        )
-        .route(
+        ),
+        (
             "/revoke",
             post(revoke::revoke).options(cors::unanswered_preflight),
-        )
-        .layer(cors::RegisteredOrigins::new(
-            state.config.cors_origins.clone(),
-        ));
+        ),
+    ];
+    let registered_origins = cors::RegisteredOrigins::new(
+        state.config.cors_origins.clone(),
+        credentialed.iter().map(|(path, _)| *path).collect(),
+    );
     let public = Router::new()
         .route("/.well-known/jwks.json", get(discovery::jwks))
         .route(
@@ -63,8 +67,11 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(middleware::from_fn(cors::any_origin));
     let own_metrics = state.config.settings.metrics_listen.is_none();
-    let router = Router::new()
-        .merge(credentialed)
+    let router = credentialed
+        .into_iter()
+        .fold(Router::new(), |router, (path, route)| {
+            router.route(path, route)
+        })
         .merge(public)
         .route("/introspect", post(introspect::introspect))
         .merge(crate::authorize::router(&state))
@@ -91,7 +98,8 @@ pub fn router(state: AppState) -> Router {
     };
     let layers = tower::ServiceBuilder::new()
         .layer(measure::MeasureLayer::new(state.metrics.clone(), log))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(registered_origins);
     router
         .fallback(|| async { OAuthError::NotFound })
         .method_not_allowed_fallback(|| async { OAuthError::MethodNotAllowed })

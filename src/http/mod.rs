@@ -145,8 +145,12 @@ fn traced_request_span(request: &Request) -> Span {
 /// Logs the response, and the one place a failure's detail is logged: the error types put it
 /// in the response's extensions when they render it (internal detail is never sent).
 fn on_response(response: &axum::response::Response, latency: Duration, span: &Span) {
-    span.record("status", response.status().as_u16());
-    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+    // In one record: each is a trip through every layer of the subscriber.
+    tracing::record_all!(
+        span,
+        status = response.status().as_u16(),
+        latency_ms = latency.as_secs_f64() * 1000.0
+    );
     match response.extensions().get::<Failure>() {
         Some(Failure::Unavailable(detail)) => tracing::warn!(%detail, "response: unavailable"),
         Some(Failure::Internal(detail)) => tracing::error!(%detail, "response: internal error"),

@@ -57,6 +57,35 @@ pub struct CodeRecord {
     pub expires_at: UnixTime,
 }
 
+/// What a single-use identifier is spent on. Each has its own namespace in the store, so an
+/// assertion's `jti` never collides with a proof's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OnceKind {
+    /// A `private_key_jwt` client assertion's `jti` (RFC 7523 §3, point 7).
+    ClientAssertion,
+    /// A DPoP proof's `jti` (RFC 9449 §11.1).
+    DpopProof,
+}
+
+impl OnceKind {
+    /// The key segment of the kind in the store.
+    pub fn tag(self) -> &'static str {
+        match self {
+            OnceKind::ClientAssertion => "ca",
+            OnceKind::DpopProof => "dp",
+        }
+    }
+}
+
+/// A pushed authorization request (RFC 9126 §2): the client that pushed it and the
+/// parameters /authorize will use in its place, until `expires_at`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PushedRequest {
+    pub client_id: String,
+    pub params: Vec<(String, String)>,
+    pub expires_at: UnixTime,
+}
+
 /// An SSO login session.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Session {

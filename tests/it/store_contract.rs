@@ -8,8 +8,8 @@ use token_service::scope::Scope;
 use token_service::store::memory::MemoryStore;
 use token_service::store::redis::{RedisStore, Topology};
 use token_service::store::{
-    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, RefreshInfo, RefreshPolicy, Rotate,
-    Rotation, Session, Store, TokenRef,
+    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, OnceKind, PushedRequest, RefreshInfo,
+    RefreshPolicy, Rotate, Rotation, Session, Store, TokenRef,
 };
 
 use crate::common::real_now;
@@ -117,6 +117,10 @@ contract!(
     failures_of_one_username_do_not_throttle_another,
     the_failure_count_is_forgotten_after_fifteen_minutes_without_failures,
     twenty_concurrent_rotations_of_one_token_rotate_exactly_once,
+    a_single_use_id_is_spent_once,
+    single_use_ids_of_different_kinds_do_not_collide,
+    a_pushed_request_is_taken_once,
+    an_expired_pushed_request_is_not_taken,
 );
 
 fn policy() -> RefreshPolicy {
@@ -915,4 +919,47 @@ async fn twenty_concurrent_rotations_of_one_token_rotate_exactly_once(store: Sto
         )),
         "{outcomes:?}"
     );
+}
+
+async fn a_single_use_id_is_spent_once(store: Store) {
+    let now = real_now();
+    let jti = Hashed::of("a-jti");
+    let spend = || store.spend_once(OnceKind::DpopProof, &jti, now + 60, now);
+    assert!(spend().await.unwrap());
+    assert!(!spend().await.unwrap());
+    assert!(!spend().await.unwrap());
+}
+
+async fn single_use_ids_of_different_kinds_do_not_collide(store: Store) {
+    let now = real_now();
+    let jti = Hashed::of("a-jti");
+    for kind in [OnceKind::DpopProof, OnceKind::ClientAssertion] {
+        assert!(store.spend_once(kind, &jti, now + 60, now).await.unwrap());
+    }
+}
+
+fn pushed(now: u64) -> PushedRequest {
+    PushedRequest {
+        client_id: CLIENT.into(),
+        params: vec![("response_type".into(), "code".into())],
+        expires_at: now + 60,
+    }
+}
+
+async fn a_pushed_request_is_taken_once(store: Store) {
+    let now = real_now();
+    let uri = Hashed::of("a-request-uri");
+    store.put_pushed(&uri, &pushed(now), 60).await.unwrap();
+    assert_eq!(
+        store.take_pushed(&uri, now).await.unwrap(),
+        Some(pushed(now))
+    );
+    assert_eq!(store.take_pushed(&uri, now).await.unwrap(), None);
+}
+
+async fn an_expired_pushed_request_is_not_taken(store: Store) {
+    let now = real_now();
+    let uri = Hashed::of("a-request-uri");
+    store.put_pushed(&uri, &pushed(now), 60).await.unwrap();
+    assert_eq!(store.take_pushed(&uri, now + 60).await.unwrap(), None);
 }

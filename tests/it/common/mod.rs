@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod login;
 pub mod oidc;
 pub mod redis;

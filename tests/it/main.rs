@@ -15,6 +15,7 @@ mod client_auth;
 mod config_cli;
 mod cors;
 mod discovery;
+mod interop_oauth4webapi;
 mod metrics;
 mod monitoring;
 mod oauth2_client;

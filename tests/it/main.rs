@@ -16,6 +16,7 @@ mod config_cli;
 mod cors;
 mod discovery;
 mod interop_oauth4webapi;
+mod interop_python;
 mod metrics;
 mod monitoring;
 mod oauth2_client;

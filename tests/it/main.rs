@@ -15,6 +15,8 @@ mod client_auth;
 mod config_cli;
 mod cors;
 mod discovery;
+mod interop_oauth4webapi;
+mod interop_python;
 mod metrics;
 mod monitoring;
 mod oauth2_client;

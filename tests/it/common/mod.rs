@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod interop;
 pub mod login;
 pub mod oidc;
 pub mod redis;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use ring::rand::SystemRandom;
 use serde::Serialize;
 
-use super::MAX_QUERY;
 use super::error::AuthorizeError;
 use super::request::{self, AuthRequest, Origin};
 use super::seal;
@@ -58,14 +57,10 @@ pub fn check(
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value))
         .collect();
-    // The login form carries what was pushed (`seal`), within the bound of a query string.
-    let size = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(&params)
-        .finish()
-        .len();
-    if size > MAX_QUERY {
+    // The login form carries what was pushed, sealed in one field.
+    if !seal::fits(&params) {
         return Err(OAuthError::invalid_request(
-            "the authorization request is larger than 8 KiB",
+            "the authorization request is longer than the login form can carry (6 KiB)",
         ));
     }
     Ok(params)

@@ -12,7 +12,7 @@ use ring::hmac;
 
 use crate::clock::UnixTime;
 use crate::keys::KeySet;
-use crate::params::Params;
+use crate::params::{MAX_VALUE_LEN, Params};
 
 /// The hidden field that carries the seal.
 pub const FIELD: &str = "pushed_request";
@@ -21,16 +21,31 @@ pub const FIELD: &str = "pushed_request";
 /// was taken; a wrong password shows the form again with the same deadline.
 pub const FORM_LIFETIME: u64 = 600;
 
+/// The longest parameters, form-encoded, a seal carries within one form field of at most
+/// `MAX_VALUE_LEN`: base64 of the deadline (at most 20 digits), a newline and the parameters,
+/// then a dot and the 43 characters of the tag. About 6 KiB.
+pub const MAX_PARAMS: usize = (MAX_VALUE_LEN - 1 - 43) / 4 * 3 - 21;
+
 /// Seals `params` for the browser whose CSRF token is `csrf`, until `until`:
 /// `base64url(until "\n" form-encoded params) "." base64url(HMAC-SHA256)`.
 pub fn seal(keys: &KeySet, params: &[(&str, String)], csrf: &str, until: UnixTime) -> String {
-    let mut payload = url::form_urlencoded::Serializer::new(format!("{until}\n"));
-    let payload = payload.extend_pairs(params).finish();
+    let payload = format!("{until}\n{}", encoded(params));
     let tag = hmac::sign(
         keys.signer().form_seal(),
         &message(csrf, payload.as_bytes()),
     );
     format!("{}.{}", B64.encode(&payload), B64.encode(tag.as_ref()))
+}
+
+/// Whether a seal of `params` fits in one form field (at most [`MAX_PARAMS`]).
+pub fn fits<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> bool {
+    encoded(params).len() <= MAX_PARAMS
+}
+
+fn encoded<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish()
 }
 
 /// The parameters `sealed` carries and its deadline, if one of `keys` sealed it for `csrf`
@@ -93,6 +108,18 @@ mod tests {
             assert_eq!(opened.get(name), Some(value.as_str()), "{name}");
         }
         assert!(open(&keys, &sealed, CSRF, 1_000).is_none(), "expired");
+    }
+
+    #[test]
+    fn the_longest_parameters_seal_into_one_form_field() {
+        let keys = keys("tests/fixtures/keys");
+        let longest = [("state", "s".repeat(MAX_PARAMS - "state=".len()))];
+        let sealed = seal(&keys, &longest, CSRF, UnixTime::MAX);
+        assert!(sealed.len() <= MAX_VALUE_LEN, "{}", sealed.len());
+        let form = format!("{FIELD}={sealed}");
+        let form = Params::from_form(form.as_bytes()).unwrap();
+        let (opened, _) = open(&keys, form.get(FIELD).unwrap(), CSRF, 0).unwrap();
+        assert_eq!(opened.get("state"), Some(longest[0].1.as_str()));
     }
 
     #[test]

@@ -320,10 +320,21 @@ async fn openid_parameters_are_validated_at_par() {
 }
 
 #[tokio::test]
-async fn a_pushed_request_over_8_kib_is_invalid_request() {
+async fn a_pushed_request_longer_than_the_login_form_carries_is_invalid_request() {
     let app = app();
-    let state = "s".repeat(8 * 1024);
+    let state = "s".repeat(7 * 1024);
     refused_with(&app, "state", &state, "invalid_request").await;
+}
+
+#[tokio::test]
+async fn a_pushed_request_near_the_limit_still_signs_in_through_the_login_form() {
+    let app = app();
+    let state = "s".repeat(5900);
+    let pairs = with(&pushed_code_request(), "state", &state);
+    let request_uri = push(&app, &pairs, basic(CLIENT_ID)).await;
+    let mut jar = Jar::default();
+    let response = sign_in_pushed(&mut jar, &app, CLIENT_ID, &request_uri).await;
+    assert_eq!(query(&location(&response))["state"], state);
 }
 
 #[tokio::test]

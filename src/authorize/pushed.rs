@@ -12,6 +12,7 @@ use super::request::{self, AuthRequest, Origin};
 use super::seal;
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
+use crate::keys::KeySet;
 use crate::params::Params;
 use crate::records::{Client, Clients, GrantType};
 use crate::store::{Hashed, PushedRequest, Store};
@@ -123,7 +124,7 @@ pub async fn take(
 /// The pushed request a login form carries sealed, validated; a seal that does not open (made
 /// for another browser, expired, altered) is the 403 of a failed CSRF check.
 pub fn from_form(
-    keys: &crate::keys::KeySet,
+    keys: &KeySet,
     clients: &Clients,
     issuer: &str,
     sealed: &str,

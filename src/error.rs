@@ -11,8 +11,9 @@ use crate::params::ParamsError;
 
 type Description = Cow<'static, str>;
 
-/// Every way a request to `/token`, `/revoke` or `/introspect` can fail, named after the
-/// error codes of RFC 6749 §5.2 (plus `temporarily_unavailable` of §4.1.2.1).
+/// Every way a request to `/token`, `/revoke`, `/introspect` or `/par` can fail, named after
+/// the error codes of RFC 6749 §5.2 (plus `temporarily_unavailable` of §4.1.2.1, and the codes
+/// of §4.1.2.1 and OpenID Connect Core §6 that /par answers, RFC 9126 §2.3).
 #[derive(Debug)]
 pub enum OAuthError {
     /// Missing, repeated or malformed parameter (RFC 6749 §5.2).
@@ -28,6 +29,10 @@ pub enum OAuthError {
     UnsupportedGrantType,
     /// The requested scope exceeds what the client may have (RFC 6749 §5.2).
     InvalidScope,
+    /// A pushed `response_type` this server does not issue (RFC 6749 §4.1.2.1, RFC 9126 §2.3).
+    UnsupportedResponseType,
+    /// A pushed request object, which this server does not take (OpenID Connect Core §6).
+    RequestNotSupported,
     /// Revocation of this kind of token is not supported (RFC 7009 §2.2.1): access tokens
     /// are stateless and expire on their own.
     UnsupportedTokenType,
@@ -64,7 +69,8 @@ pub struct ErrorBody<'a> {
 #[allow(dead_code)]
 pub enum OAuthErrors {
     /// `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`,
-    /// `invalid_scope` or `unsupported_token_type`.
+    /// `invalid_scope` or `unsupported_token_type`; at /par also `unsupported_response_type`
+    /// and `request_not_supported`.
     #[response(status = 400)]
     BadRequest(ErrorBody<'static>),
     /// `invalid_client`: client authentication failed.
@@ -122,6 +128,16 @@ impl OAuthError {
                 StatusCode::BAD_REQUEST,
                 "invalid_scope",
                 "the requested scope is invalid or exceeds the scope granted",
+            ),
+            UnsupportedResponseType => (
+                StatusCode::BAD_REQUEST,
+                "unsupported_response_type",
+                "response_type must be code, token, id_token token or id_token",
+            ),
+            RequestNotSupported => (
+                StatusCode::BAD_REQUEST,
+                "request_not_supported",
+                "request objects are not supported; send the parameters as such",
             ),
             UnsupportedTokenType => (
                 StatusCode::BAD_REQUEST,

@@ -37,7 +37,8 @@
 //!
 //! Wiring, pages and HTTP:
 //! - [`state`]: the state every handler shares, and the views it hands the domain
-//! - [`authorize`]: `/authorize` (the SSO login page), SSO sessions, `/logout`, the demo callback
+//! - [`authorize`]: `/authorize` (the SSO login page), pushed authorization requests, SSO
+//!   sessions, `/logout`, the demo callback
 //! - [`http`]: the route table, layers, and the handlers of each endpoint
 //! - [`serve`]: the accept loop: header-read timeout, connection cap, shutdown deadline
 //! - [`logging`]: the global subscriber and the JSON log line

@@ -32,6 +32,7 @@ const KNOWN: &[&str] = &[
     "code_challenge_method",
     "prompt",
     "csrf_token",
+    "request_uri",
 ];
 
 /// Why a request's parameters could not be read.
@@ -97,6 +98,18 @@ impl Params {
             .map_err(|_| ParamsError::MalformedJson)?;
         deserializer.end().map_err(|_| ParamsError::MalformedJson)?;
         params
+    }
+
+    /// Parameters kept as name-value pairs (a pushed authorization request), under the same
+    /// policy as parsed ones.
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ParamsError> {
+        let mut params = Params::default();
+        for (name, value) in pairs {
+            params.push(name, value)?;
+        }
+        Ok(params)
     }
 
     fn push(&mut self, name: String, value: String) -> Result<(), ParamsError> {

@@ -80,6 +80,8 @@ pub struct Client {
     /// Where RP-initiated logout may send the user back to, matched exactly (README, "OpenID
     /// Connect").
     pub post_logout_redirect_uris: Vec<String>,
+    /// /authorize takes only a `request_uri` from /par (RFC 9126 §5).
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Client {
@@ -104,6 +106,10 @@ impl fmt::Debug for Client {
             .field("audience", &self.audience)
             .field("access_token_ttl", &self.access_token_ttl)
             .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
+            .field(
+                "require_pushed_authorization_requests",
+                &self.require_pushed_authorization_requests,
+            )
             .finish_non_exhaustive()
     }
 }

@@ -173,6 +173,7 @@ mod tests {
             audience: audience.iter().map(|a| a.to_string()).collect(),
             access_token_ttl: ttl,
             post_logout_redirect_uris: Vec::new(),
+            require_pushed_authorization_requests: false,
         }
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::error::{AuthorizeError, RedirectError};
 use super::redirect::{ResponseMode, Target};
 pub use super::response_type::ResponseType;
+use crate::clock::UnixTime;
 use crate::params::Params;
 use crate::pkce;
 use crate::records::{Client, Clients, GrantType};
@@ -26,6 +27,19 @@ const REQUEST_PARAMETERS: [&str; 11] = [
     "max_age",
     "login_hint",
 ];
+
+/// Where an authorization request's parameters come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The query string, or the login form's fields: refused for a client that requires
+    /// pushed requests (RFC 9126 §5).
+    Sent,
+    /// The body of a POST to /par, being pushed (RFC 9126 §2.1).
+    Pushing,
+    /// A pushed request: taken by its `request_uri`, or opened from the login form's seal,
+    /// which carries it until `form_until` (README, "Pushed authorization requests").
+    Pushed { form_until: UnixTime },
+}
 
 /// `prompt` (OpenID Connect Core §3.1.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,8 +67,10 @@ pub struct AuthRequest {
     pub max_age: Option<u64>,
     /// OpenID Connect `login_hint`: pre-fills the username.
     pub login_hint: Option<String>,
-    /// The request's parameters as sent, for the login form's hidden fields.
+    /// The request's parameters as sent (`client_id` always), for the login form's hidden
+    /// fields, or for the store when pushed.
     pub hidden: Vec<(&'static str, String)>,
+    pub origin: Origin,
 }
 
 /// Validates in the order that decides whether an error may redirect (RFC 6749 §4.1.2.1): client,
@@ -64,7 +80,14 @@ pub fn validate(
     clients: &Clients,
     issuer: &str,
     params: &Params,
+    origin: Origin,
 ) -> Result<AuthRequest, AuthorizeError> {
+    let client = named_client(clients, params)?;
+    validate_for(client, issuer, params, origin)
+}
+
+/// The client `client_id` names: missing, repeated or unknown, nobody to send the user back to.
+pub fn named_client(clients: &Clients, params: &Params) -> Result<Arc<Client>, AuthorizeError> {
     let client_id = params
         .one("client_id")
         .map_err(|_| AuthorizeError::UnknownClient)?
@@ -74,6 +97,17 @@ pub fn validate(
         .ok_or(AuthorizeError::UnknownClient)?
         .clone();
     tracing::Span::current().record("client_id", client.id.as_str());
+    Ok(client)
+}
+
+/// [`validate`] for a client already known: the one a pushed request was stored for, or the
+/// one /par authenticated (whose body need not repeat `client_id`).
+pub fn validate_for(
+    client: Arc<Client>,
+    issuer: &str,
+    params: &Params,
+    origin: Origin,
+) -> Result<AuthRequest, AuthorizeError> {
     let sent = params
         .one("redirect_uri")
         .map_err(|_| AuthorizeError::InvalidRedirectUri)?;
@@ -108,6 +142,12 @@ pub fn validate(
     }
     if params.get("request_uri").is_some() {
         return Err(fail(RedirectError::RequestUriNotSupported));
+    }
+    if origin == Origin::Sent && client.require_pushed_authorization_requests {
+        return Err(AuthorizeError::invalid_request(
+            &target,
+            "this client must push its authorization requests to /par first (RFC 9126)",
+        ));
     }
 
     let response_type = match one("response_type") {
@@ -191,9 +231,13 @@ pub fn validate(
         }
     };
 
-    let hidden = REQUEST_PARAMETERS
-        .into_iter()
-        .filter_map(|name| one(name).map(|value| (name, value.to_owned())))
+    let hidden = std::iter::once(("client_id", client.id.clone()))
+        .chain(
+            REQUEST_PARAMETERS
+                .into_iter()
+                .filter(|name| *name != "client_id")
+                .filter_map(|name| one(name).map(|value| (name, value.to_owned()))),
+        )
         .collect();
     Ok(AuthRequest {
         client,
@@ -207,5 +251,6 @@ pub fn validate(
         max_age,
         login_hint: one("login_hint").map(str::to_owned),
         hidden,
+        origin,
     })
 }

@@ -87,6 +87,8 @@ struct ClientEntry {
     access_token_ttl: Option<u64>,
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
 }
 
 #[derive(Deserialize)]
@@ -253,6 +255,12 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
             "client {id:?}: authorization_code and implicit need at least one redirect_uri"
         )));
     }
+    if entry.require_pushed_authorization_requests && !redirects {
+        return Err(Invalid(format!(
+            "client {id:?}: require_pushed_authorization_requests is for /authorize, which \
+             needs the authorization_code or implicit grant"
+        )));
+    }
     for scope in &entry.scopes {
         if !is_scope_token(scope) {
             return Err(Invalid(format!(
@@ -282,6 +290,7 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
         audience,
         access_token_ttl: entry.access_token_ttl,
         post_logout_redirect_uris: entry.post_logout_redirect_uris,
+        require_pushed_authorization_requests: entry.require_pushed_authorization_requests,
     })
 }
 

@@ -1,6 +1,6 @@
-//! CORS (README, "Endpoints"): JWKS, discovery and `/userinfo` for any origin; `/token` and
-//! `/revoke` only for the origins of registered redirect URIs, and nothing at all for other
-//! origins.
+//! CORS (README, "Endpoints"): JWKS, discovery and `/userinfo` for any origin; `/token`,
+//! `/revoke` and `/par` only for the origins of registered redirect URIs, and nothing at all
+//! for other origins.
 
 use std::collections::HashSet;
 use std::sync::Arc;

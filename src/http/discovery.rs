@@ -87,12 +87,26 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
+        "pushed_authorization_request_endpoint": format!("{issuer}/par"),
+        "require_pushed_authorization_requests": pushed_only(&state),
     });
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
         axum::Json(body),
     )
         .into_response()
+}
+
+/// Whether /authorize takes only pushed requests (RFC 9126 §5): every client that may send
+/// the browser there requires them (and there is one).
+fn pushed_only(state: &AppState) -> bool {
+    let mut authorizing = state
+        .config
+        .clients
+        .values()
+        .filter(|c| c.grant_types.iter().any(|g| g.uses_redirect()))
+        .peekable();
+    authorizing.peek().is_some() && authorizing.all(|c| c.require_pushed_authorization_requests)
 }
 
 fn scopes(state: &AppState) -> Vec<String> {

@@ -8,6 +8,7 @@ mod health;
 mod introspect;
 mod metrics;
 mod openapi;
+mod par;
 mod revoke;
 mod token;
 mod userinfo;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
             "/revoke",
             post(revoke::revoke).options(cors::unanswered_preflight),
         )
+        .route("/par", post(par::par).options(cors::unanswered_preflight))
         .layer(middleware::from_fn_with_state(
             cors_origins,
             cors::registered_origins,

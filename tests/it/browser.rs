@@ -1,7 +1,8 @@
 //! The login page in a real headless Chromium over WebDriver (chromedriver + fantoccini):
 //! type the credentials, submit, land on the redirect, redeem the code, verify the token
 //! through the JWKS; the implicit flow's fragment; the SSO skip; a wrong password; the
-//! OpenID Connect code flow and RP-initiated logout back to the client.
+//! OpenID Connect code flow and RP-initiated logout back to the client; a pushed
+//! authorization request (RFC 9126).
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian's `chromium` and
 //! `chromium-driver`; `.ci/run` installs them).
@@ -310,6 +311,67 @@ async fn an_openid_connect_sign_in_and_logout_return_to_the_client() {
     assert!(
         form_again.is_ok(),
         "the session has ended: the form is shown"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_pushed_request_signs_in_in_a_browser_for_a_client_that_requires_par() {
+    let _one = ONE_BROWSER.lock().await;
+    let site = Site::start().await;
+    let pushed: serde_json::Value = http()
+        .post(format!("{}/par", site.base))
+        .basic_auth("par-only", Some(CLIENT_SECRET))
+        .form(&[
+            ("response_type", "code"),
+            ("redirect_uri", site.callback.as_str()),
+            ("state", "pushed"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let request_uri = pushed["request_uri"].as_str().unwrap();
+    let browser = Browser::start().await;
+    let start = [("client_id", "par-only"), ("request_uri", request_uri)];
+    let start = format!("{}{}", site.base, authorize_uri(&start));
+    browser.client.goto(&start).await.unwrap();
+    let heading = browser
+        .client
+        .find(Locator::Css("main p strong"))
+        .await
+        .unwrap();
+    assert_eq!(heading.text().await.unwrap(), "Pushing app");
+    browser.sign_in(USERNAME, PASSWORD).await;
+    let url = browser.wait_for_url(&site.callback).await;
+    let params = query(&url);
+    assert_eq!(params["state"], "pushed");
+
+    let tokens = site
+        .redeem(json!({
+            "grant_type": "authorization_code",
+            "client_id": "par-only",
+            "client_secret": CLIENT_SECRET,
+            "code": params["code"],
+            "redirect_uri": site.callback,
+        }))
+        .await;
+    let (_, claims) = resource_server::verify(
+        &site.base,
+        tokens["access_token"].as_str().unwrap(),
+        "https://api.example.com",
+    )
+    .await;
+    assert_eq!(claims["client_id"], "par-only");
+    assert_eq!(claims["sub"], SUBJECT);
+
+    browser.client.goto(&start).await.unwrap();
+    let page = browser.client.source().await.unwrap();
+    assert!(
+        page.contains("already used or has expired"),
+        "the request_uri was spent"
     );
     browser.close().await;
 }

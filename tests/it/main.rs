@@ -25,6 +25,7 @@ mod oidc_authorize;
 mod oidc_logout;
 mod oidc_relying_party;
 mod openapi;
+mod par;
 mod redis_faults;
 mod redis_hygiene;
 mod redis_lost_writes;

@@ -10,6 +10,7 @@ use crate::common::*;
 
 const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/token"),
+    ("post", "/par"),
     ("post", "/revoke"),
     ("post", "/introspect"),
     ("get", "/userinfo"),

@@ -1,0 +1,46 @@
+//! `POST /par` (RFC 9126 §2): a client pushes its authorization request, authenticated as at
+//! /token, and gets a single-use `request_uri` to send the browser to /authorize with.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use super::credentials;
+use super::token::no_store;
+use crate::authorize::pushed::{self, PushedResponse};
+use crate::error::{OAuthError, OAuthErrors};
+use crate::params::Params;
+use crate::state::AppState;
+
+/// Validates and keeps an authorization request (RFC 9126 §2.1, §2.2).
+#[utoipa::path(
+    post,
+    path = "/par",
+    tag = "oauth",
+    request_body(
+        description = "The authorization request's parameters, as `GET /authorize` takes them, \
+                       form-encoded (RFC 9126 §2.1) or as a JSON object, with the client's \
+                       credentials in HTTP Basic or in the body; never a `request_uri`",
+    ),
+    responses(
+        (status = 201, description = "The request_uri for /authorize (RFC 9126 §2.2), never \
+            cached", body = PushedResponse, headers(("cache-control" = String), ("pragma" = String))),
+        OAuthErrors,
+    ),
+    security((), ("client_secret_basic" = [])),
+)]
+pub async fn par(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response, OAuthError> {
+    let now = state.clock.now();
+    let client = credentials::authenticate(&state, &headers, &params).await?;
+    let issuer = state.config.settings.issuer_base();
+    let pushed = pushed::check(&client, issuer, &params)?;
+    // A DPoP proof here binds the code to its key (RFC 9449 §10.1): its thumbprint joins
+    // `pushed` as `dpop_jkt`, which /authorize then reads like any pushed parameter.
+    let body = pushed::store(&state.store, state.keys.rng(), &client.id, pushed, now).await?;
+    Ok(no_store((StatusCode::CREATED, Json(body))))
+}

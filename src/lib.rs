@@ -11,7 +11,8 @@
 //! - [`startup_error`]: the one error of start-up
 //! - [`failure`]: the domain's failure (unavailable, internal), logged once by the HTTP layer
 //! - [`scope`]: scope sets and narrowing
-//! - [`records`]: clients, users and grant types
+//! - [`jwk`]: clients' public keys (RFC 7517) and the JWS signature check against them
+//! - [`records`]: clients, users, grant types and client authentication methods
 //! - [`oidc`]: which of a user's claims each OpenID Connect scope releases
 //! - [`params`]: the one parser of form, query and JSON parameters
 //! - [`pkce`]: PKCE S256 checks
@@ -58,6 +59,7 @@ pub mod failure;
 pub mod grants;
 pub mod http;
 pub mod id_token;
+pub mod jwk;
 pub mod keys;
 pub mod logging;
 pub mod metrics;

@@ -167,6 +167,8 @@ mod tests {
             id: "app".into(),
             name: "App".into(),
             secret_hash: None,
+            auth_method: None,
+            jwks: None,
             redirect_uris: Vec::new(),
             grant_types: Vec::new(),
             scopes: Scope::parse("read").unwrap(),

@@ -11,7 +11,8 @@ use toml::Spanned;
 
 use super::Settings;
 use super::settings::MAX_LIFETIME;
-use crate::records::{Client, Clients, GrantType, User, Users};
+use crate::jwk::PublicKeys;
+use crate::records::{AuthMethod, Client, Clients, GrantType, User, Users};
 use crate::scope::{Scope, is_scope_token};
 use crate::startup_error::StartupError;
 
@@ -77,6 +78,8 @@ struct ClientEntry {
     id: Spanned<String>,
     name: Option<String>,
     secret_hash: Option<String>,
+    token_endpoint_auth_method: Option<AuthMethod>,
+    jwks: Option<JwksEntry>,
     #[serde(default)]
     redirect_uris: Vec<String>,
     grant_types: Vec<GrantType>,
@@ -89,6 +92,13 @@ struct ClientEntry {
     post_logout_redirect_uris: Vec<String>,
     #[serde(default)]
     require_pushed_authorization_requests: bool,
+}
+
+/// A client's public keys, a JWK Set written inline (RFC 7517 §5).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JwksEntry {
+    keys: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -224,11 +234,23 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
     if let Some(hash) = &entry.secret_hash {
         check_phc(hash).map_err(|e| format!("client {id:?}: secret_hash: {e}"))?;
     }
-    let public = entry.secret_hash.is_none();
+    let jwks = match &entry.jwks {
+        Some(set) => {
+            Some(PublicKeys::parse(&set.keys).map_err(|e| format!("client {id:?}: jwks {e}"))?)
+        }
+        None => None,
+    };
+    check_auth_method(
+        &id,
+        entry.token_endpoint_auth_method,
+        &entry.secret_hash,
+        &jwks,
+    )?;
+    let public = entry.secret_hash.is_none() && jwks.is_none();
     for grant in &entry.grant_types {
         if public && !grant.allowed_for_public_clients() {
             return Err(Invalid(format!(
-                "client {id:?} is public (no secret_hash) and may not use the {} grant",
+                "client {id:?} is public (no secret_hash or jwks) and may not use the {} grant",
                 grant.as_str()
             )));
         }
@@ -284,6 +306,8 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
         name: entry.name.unwrap_or_else(|| id.clone()),
         id,
         secret_hash: entry.secret_hash,
+        auth_method: entry.token_endpoint_auth_method,
+        jwks,
         redirect_uris: entry.redirect_uris,
         grant_types: entry.grant_types,
         scopes: Scope::from_tokens(entry.scopes),
@@ -292,6 +316,36 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
         post_logout_redirect_uris: entry.post_logout_redirect_uris,
         require_pushed_authorization_requests: entry.require_pushed_authorization_requests,
     })
+}
+
+/// A configured `token_endpoint_auth_method` needs what it authenticates with, and `none`
+/// is for public clients only (RFC 7591 §2). A secret beside `private_key_jwt` is unused.
+fn check_auth_method(
+    id: &str,
+    method: Option<AuthMethod>,
+    secret_hash: &Option<String>,
+    jwks: &Option<PublicKeys>,
+) -> Result<(), Invalid> {
+    let Some(method) = method else {
+        return Ok(());
+    };
+    let name = method.as_str();
+    let missing = match method {
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
+            secret_hash.is_none().then_some("needs a secret_hash")
+        }
+        AuthMethod::PrivateKeyJwt => jwks
+            .is_none()
+            .then_some("needs jwks, the client's public keys"),
+        AuthMethod::None => (secret_hash.is_some() || jwks.is_some())
+            .then_some("is for public clients: remove secret_hash and jwks"),
+    };
+    match missing {
+        Some(why) => Err(Invalid(format!(
+            "client {id:?}: token_endpoint_auth_method {name} {why}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn validate_user(entry: UserEntry) -> Result<User, Invalid> {
@@ -344,6 +398,105 @@ mod tests {
         let settings = Settings::from_vars(Vec::new()).unwrap();
         let error = Config::parse(settings, Path::new("c.toml"), text).unwrap_err();
         assert!(error.0.contains("/signed-out"), "{error}");
+    }
+
+    /// The test suite's hash of `password123`.
+    const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$WSR1DqFEbLgs8S5iuUUREA$GyH9KAkaoErCl+SJnX/+H7HHpkdB+3nmuBYR7+UNOy4";
+    const JWKS: &str = r#"jwks = { keys = [{ kty = "OKP", crv = "Ed25519", x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" }] }"#;
+
+    /// A client_credentials client named `m2m` on line 2 with `extra` lines.
+    fn client_with(extra: &str) -> Result<Config, StartupError> {
+        let text =
+            format!("[[clients]]\nid = \"m2m\"\ngrant_types = [\"client_credentials\"]\n{extra}\n");
+        let settings = Settings::from_vars(Vec::new()).unwrap();
+        Config::parse(settings, Path::new("c.toml"), &text)
+    }
+
+    fn refused(extra: &str) -> String {
+        client_with(extra).unwrap_err().0
+    }
+
+    #[test]
+    fn a_client_with_keys_and_no_secret_is_confidential() {
+        let config = client_with(JWKS).unwrap();
+        let client = &config.clients["m2m"];
+        assert!(!client.is_public());
+        assert!(client.accepts(AuthMethod::PrivateKeyJwt));
+        assert!(!client.accepts(AuthMethod::None));
+        assert!(!client.accepts(AuthMethod::ClientSecretBasic));
+    }
+
+    #[test]
+    fn private_key_jwt_without_jwks_names_the_client_and_line() {
+        let error = refused(&format!(
+            "secret_hash = \"{HASH}\"\ntoken_endpoint_auth_method = \"private_key_jwt\""
+        ));
+        assert!(error.starts_with("c.toml:2: client \"m2m\""), "{error}");
+        assert!(error.contains("private_key_jwt needs jwks"), "{error}");
+    }
+
+    #[test]
+    fn a_secret_method_without_a_secret_is_refused() {
+        for method in ["client_secret_basic", "client_secret_post"] {
+            let error = refused(&format!(
+                "{JWKS}\ntoken_endpoint_auth_method = \"{method}\""
+            ));
+            assert!(
+                error.contains(&format!("{method} needs a secret_hash")),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn none_with_a_secret_or_keys_is_refused() {
+        for credential in [format!("secret_hash = \"{HASH}\""), JWKS.to_owned()] {
+            let error = refused(&format!(
+                "{credential}\ntoken_endpoint_auth_method = \"none\""
+            ));
+            assert!(error.contains("none is for public clients"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_private_jwk_member_names_the_client_and_the_key() {
+        let error = refused(&JWKS.replace("x = ", "d = \"AAAA\", x = "));
+        assert!(
+            error.starts_with("c.toml:2: client \"m2m\": jwks key 1"),
+            "{error}"
+        );
+        assert!(error.contains("private member \"d\""), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_auth_method_is_refused_with_its_line() {
+        let error = refused("token_endpoint_auth_method = \"client_secret_jwt\"");
+        assert!(error.starts_with("c.toml:4:"), "{error}");
+    }
+
+    #[test]
+    fn without_a_method_a_secret_authenticates_with_basic_or_post_and_keys_too_if_any() {
+        let config = client_with(&format!("secret_hash = \"{HASH}\"")).unwrap();
+        let client = &config.clients["m2m"];
+        assert!(client.accepts(AuthMethod::ClientSecretBasic));
+        assert!(client.accepts(AuthMethod::ClientSecretPost));
+        assert!(!client.accepts(AuthMethod::PrivateKeyJwt));
+        let config = client_with(&format!("secret_hash = \"{HASH}\"\n{JWKS}")).unwrap();
+        assert!(config.clients["m2m"].accepts(AuthMethod::PrivateKeyJwt));
+    }
+
+    #[test]
+    fn a_configured_method_is_the_only_one() {
+        let text = format!(
+            "secret_hash = \"{HASH}\"\n{JWKS}\ntoken_endpoint_auth_method = \"private_key_jwt\""
+        );
+        let config = client_with(&text).unwrap();
+        let client = &config.clients["m2m"];
+        let accepted: Vec<_> = AuthMethod::ALL
+            .into_iter()
+            .filter(|m| client.accepts(*m))
+            .collect();
+        assert_eq!(accepted, [AuthMethod::PrivateKeyJwt]);
     }
 
     #[test]

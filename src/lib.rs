@@ -13,6 +13,7 @@
 //! - [`scope`]: scope sets and narrowing
 //! - [`jwk`]: clients' public keys (RFC 7517) and the JWS signature check against them
 //! - [`records`]: clients, users, grant types and client authentication methods
+//! - [`client_assertion`]: a `private_key_jwt` assertion's signature and claims, `now` given
 //! - [`oidc`]: which of a user's claims each OpenID Connect scope releases
 //! - [`params`]: the one parser of form, query and JSON parameters
 //! - [`pkce`]: PKCE S256 checks
@@ -51,6 +52,7 @@
 
 pub mod authorize;
 pub mod cli;
+pub mod client_assertion;
 pub mod clients;
 pub mod clock;
 pub mod config;

@@ -17,6 +17,8 @@ const KNOWN: &[&str] = &[
     "grant_type",
     "client_id",
     "client_secret",
+    "client_assertion",
+    "client_assertion_type",
     "code",
     "redirect_uri",
     "code_verifier",

@@ -5,6 +5,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use crate::clients::ClientAuth;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::id_token::IdTokens;
@@ -85,6 +86,18 @@ impl Shared {
             keys: &self.keys,
             issuer: settings.issuer_base(),
             ttl: settings.id_token_ttl,
+        }
+    }
+
+    /// Client authentication against the configured clients (README, "Client
+    /// authentication").
+    pub fn client_auth(&self) -> ClientAuth<'_> {
+        ClientAuth {
+            clients: &self.config.clients,
+            argon2: &self.argon2,
+            secrets: &self.secrets,
+            store: &self.store,
+            issuer: self.config.settings.issuer_base(),
         }
     }
 

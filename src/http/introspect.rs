@@ -43,7 +43,7 @@ pub async fn introspect(
     params: Params,
 ) -> Result<Response, OAuthError> {
     let now = state.clock.now();
-    let client = credentials::authenticate(&state, &headers, &params).await?;
+    let client = credentials::authenticate(&state, &headers, &params, "/introspect", now).await?;
     if client.is_public() {
         return Err(OAuthError::InvalidClient);
     }

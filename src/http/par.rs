@@ -36,7 +36,7 @@ pub async fn par(
     params: Params,
 ) -> Result<Response, OAuthError> {
     let now = state.clock.now();
-    let client = credentials::authenticate(&state, &headers, &params).await?;
+    let client = credentials::authenticate(&state, &headers, &params, "/par", now).await?;
     let issuer = state.config.settings.issuer_base();
     let pushed = pushed::check(&client, issuer, &params)?;
     // A DPoP proof here binds the code to its key (RFC 9449 §10.1): its thumbprint joins

@@ -43,7 +43,7 @@ pub async fn token(
     let grant_type = params.required("grant_type")?;
     let grant_type =
         GrantType::at_token_endpoint(grant_type).ok_or(OAuthError::UnsupportedGrantType)?;
-    let client = credentials::authenticate(&state, &headers, &params).await?;
+    let client = credentials::authenticate(&state, &headers, &params, "/token", now).await?;
     if !client.allows(grant_type) {
         return Err(OAuthError::UnauthorizedClient);
     }

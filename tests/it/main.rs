@@ -26,6 +26,7 @@ mod oidc_logout;
 mod oidc_relying_party;
 mod openapi;
 mod par;
+mod private_key_jwt;
 mod redis_faults;
 mod redis_hygiene;
 mod redis_lost_writes;

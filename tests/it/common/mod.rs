@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod client_keys;
 pub mod interop;
 pub mod login;
 pub mod oidc;

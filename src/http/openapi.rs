@@ -50,16 +50,26 @@ use crate::error::ErrorBody;
 )]
 struct ApiDoc;
 
-/// The security schemes the operations name.
+/// The security schemes the operations name. OpenAPI has no scheme for credentials in the
+/// body, so the client-authenticated operations list "none" (`{}`) beside HTTP Basic, and the
+/// scheme's description and the request bodies say what the body carries instead.
 struct ClientAuthentication;
 
 impl Modify for ClientAuthentication {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "client_secret_basic",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        let mut basic = Http::new(HttpAuthScheme::Basic);
+        basic.description = Some(
+            "`client_secret_basic`: the client id and secret, each form-encoded (RFC 6749 \
+             §2.3.1). Operations that also accept no scheme (`{}`) take the client's \
+             credentials in the body instead: `client_id` and `client_secret` \
+             (`client_secret_post`), `client_assertion_type` and `client_assertion` \
+             (`private_key_jwt`, RFC 7523 §2.2: a JWT signed with one of the client's \
+             registered keys, by ES256, EdDSA, PS256 or RS256), or `client_id` alone for a \
+             public client. Never two of these in one request."
+                .to_owned(),
         );
+        components.add_security_scheme("client_secret_basic", SecurityScheme::Http(basic));
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
@@ -118,17 +128,30 @@ fn grant_type(object: &Object) -> Option<String> {
     }
 }
 
-/// Adds `client_id` and `client_secret`, the body's alternative to HTTP Basic; a public
-/// client sends `client_id` alone.
+/// Adds the body's alternatives to HTTP Basic: `client_id` and `client_secret`, or a client
+/// assertion (RFC 7523 §2.2); a public client sends `client_id` alone.
 fn with_body_credentials(object: &mut Object) {
     for (name, description) in [
         (
             "client_id",
-            "The client; beside HTTP Basic, only the same one",
+            "The client; beside HTTP Basic, only the same one; beside an assertion, its `iss`",
         ),
         (
             "client_secret",
-            "Its secret, unless it authenticates with HTTP Basic (never both)",
+            "Its secret (`client_secret_post`), unless it authenticates with HTTP Basic or an \
+             assertion (never two of them)",
+        ),
+        (
+            "client_assertion_type",
+            "With `client_assertion` (`private_key_jwt`, RFC 7523 §2.2): \
+             `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`",
+        ),
+        (
+            "client_assertion",
+            "`private_key_jwt`: a JWS by one of the client's registered keys (ES256, EdDSA, \
+             PS256 or RS256) with `iss` and `sub` the client id, `aud` the issuer or this \
+             endpoint's URL, `exp`, and a `jti` used once (RFC 7523 §3); never beside a secret \
+             or HTTP Basic",
         ),
     ] {
         let property = ObjectBuilder::new()

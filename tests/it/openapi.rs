@@ -192,3 +192,32 @@ async fn links_lead_from_a_token_to_its_introspection_and_revocation_and_back() 
     let introspected = links("/introspect");
     assert_eq!(introspected["RevokeIntrospected"]["operationId"], "revoke");
 }
+
+#[tokio::test]
+async fn every_client_authenticated_body_describes_the_client_assertion_and_basic_names_it() {
+    let doc = document(&TestApp::new()).await;
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "TokenParams",
+        "AuthorizationCodeRequest",
+        "PasswordRequest",
+        "ClientCredentialsRequest",
+        "RefreshTokenRequest",
+    ] {
+        for member in ["client_assertion_type", "client_assertion"] {
+            let property = &schemas[name]["properties"][member];
+            assert!(
+                property["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("private_key_jwt")),
+                "{name}.{member}: {property}"
+            );
+        }
+    }
+    let basic = &doc["components"]["securitySchemes"]["client_secret_basic"];
+    assert_eq!(basic["scheme"], "basic");
+    let description = basic["description"].as_str().unwrap();
+    for named in ["client_secret_post", "private_key_jwt", "client_assertion"] {
+        assert!(description.contains(named), "{description}");
+    }
+}

@@ -240,6 +240,21 @@ impl SigningKey {
         })
     }
 
+    /// The public JWK (RFC 7517) with `kid`, `alg` and `use`.
+    pub fn public_jwk(&self) -> &serde_json::Value {
+        &self.jwk
+    }
+
+    /// Signs `claims` as a JWT typed `JWT` with this key, as a client signs its assertions
+    /// (`client-assertion`).
+    pub fn sign_jwt<T: Serialize>(
+        &self,
+        rng: &SystemRandom,
+        claims: &T,
+    ) -> Result<String, KeyError> {
+        self.sign_with(&self.id_header_b64, rng, claims)
+    }
+
     /// The refresh-token keys derived from this key.
     pub fn refresh_secrets(&self) -> &RefreshSecrets {
         &self.refresh

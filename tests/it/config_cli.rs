@@ -783,3 +783,48 @@ fn check_config_accepts_a_client_with_keys_and_no_secret_for_client_credentials(
         output.stdout
     );
 }
+
+#[tokio::test]
+async fn client_jwks_and_client_assertion_set_up_a_client_the_service_authenticates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, kid) = printed(&keygen(dir.path(), &["--alg", "EdDSA"]));
+    let jwks = run_in(dir.path(), &["client-jwks", &key], &[], b"");
+    assert_eq!(jwks.status.code(), Some(0), "{}", jwks.stderr);
+    assert!(
+        jwks.stdout.starts_with("jwks = { keys = [{ "),
+        "{}",
+        jwks.stdout
+    );
+    assert!(jwks.stdout.contains(&kid), "{}", jwks.stdout);
+    assert!(!jwks.stdout.contains(" d = "), "{}", jwks.stdout);
+    let config = write_config(
+        dir.path(),
+        &m2m_client(&format!(
+            "{}token_endpoint_auth_method = \"private_key_jwt\"",
+            jwks.stdout
+        )),
+    );
+    let signed = run_in(dir.path(), &["client-assertion", &key, "m2m"], &[], b"");
+    assert_eq!(signed.status.code(), Some(0), "{}", signed.stderr);
+    let app = TestApp::with_vars(&[("TS_CONFIG_FILE", &config)]);
+    let response = app
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "client_credentials"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", signed.stdout.trim()),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        response.status,
+        axum::http::StatusCode::OK,
+        "{}",
+        response.text()
+    );
+}

@@ -178,6 +178,14 @@ fn assert_ok(response: &TestResponse) -> Value {
     response.json()
 }
 
+/// An ES256 assertion of the key client with `changes` to its claims (made knowing `now`) is
+/// refused at `/token`.
+async fn assert_claims_refused(changes: impl Fn(u64) -> Value) {
+    let service = Service::new();
+    let assertion = service.assertion(changes(service.now()));
+    assert_invalid_client(&service.client_credentials(&assertion).await);
+}
+
 #[tokio::test]
 async fn client_credentials_with_an_assertion_issues_a_token_the_jwks_verifies() {
     let service = Service::new();
@@ -295,9 +303,7 @@ async fn the_endpoint_s_url_is_accepted_as_audience_alone_or_in_an_array() {
 
 #[tokio::test]
 async fn another_endpoint_s_url_is_not_an_audience() {
-    let service = Service::new();
-    let assertion = service.assertion(json!({"aud": format!("{ISSUER}/revoke")}));
-    assert_invalid_client(&service.client_credentials(&assertion).await);
+    assert_claims_refused(|_| json!({"aud": format!("{ISSUER}/revoke")})).await;
 }
 
 #[tokio::test]
@@ -393,9 +399,7 @@ async fn a_client_id_beside_the_assertion_other_than_its_issuer_is_invalid_clien
 
 #[tokio::test]
 async fn a_wrong_sub_is_invalid_client() {
-    let service = Service::new();
-    let assertion = service.assertion(json!({"sub": "someone-else"}));
-    assert_invalid_client(&service.client_credentials(&assertion).await);
+    assert_claims_refused(|_| json!({"sub": "someone-else"})).await;
 }
 
 #[tokio::test]
@@ -421,9 +425,7 @@ async fn an_expired_assertion_is_invalid_client() {
 
 #[tokio::test]
 async fn an_assertion_without_exp_is_invalid_client() {
-    let service = Service::new();
-    let assertion = service.assertion(json!({"exp": null}));
-    assert_invalid_client(&service.client_credentials(&assertion).await);
+    assert_claims_refused(|_| json!({"exp": null})).await;
 }
 
 #[tokio::test]
@@ -438,17 +440,12 @@ async fn an_iat_more_than_60_seconds_ahead_is_invalid_client() {
 
 #[tokio::test]
 async fn an_nbf_more_than_60_seconds_ahead_is_invalid_client() {
-    let service = Service::new();
-    let now = service.now();
-    let assertion = service.assertion(json!({"nbf": now + 61, "exp": now + 120}));
-    assert_invalid_client(&service.client_credentials(&assertion).await);
+    assert_claims_refused(|now| json!({"nbf": now + 61, "exp": now + 120})).await;
 }
 
 #[tokio::test]
 async fn an_assertion_without_jti_is_invalid_client() {
-    let service = Service::new();
-    let assertion = service.assertion(json!({"jti": null}));
-    assert_invalid_client(&service.client_credentials(&assertion).await);
+    assert_claims_refused(|_| json!({"jti": null})).await;
 }
 
 #[tokio::test]
@@ -545,15 +542,6 @@ async fn an_assertion_and_basic_together_are_invalid_request() {
         )
         .await;
     response.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
-}
-
-/// argon2 verifications so far, from `/metrics`.
-async fn argon2_runs(app: &TestApp) -> u64 {
-    let text = app.get("/metrics").await.text();
-    text.lines()
-        .find_map(|l| l.strip_prefix("token_service_argon2_verifications_total "))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no argon2 counter in\n{text}"))
 }
 
 #[tokio::test]

@@ -235,6 +235,15 @@ impl TestApp {
     }
 }
 
+/// argon2 verifications so far, from `/metrics`.
+pub async fn argon2_runs(app: &TestApp) -> u64 {
+    let text = app.get("/metrics").await.text();
+    text.lines()
+        .find_map(|l| l.strip_prefix("token_service_argon2_verifications_total "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no argon2 counter in\n{text}"))
+}
+
 /// RFC 6749 §5.2: `error_description` holds only `%x20-21 / %x23-5B / %x5D-7E`.
 pub fn assert_rfc6749_description(description: &str) {
     assert!(

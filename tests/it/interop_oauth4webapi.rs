@@ -333,7 +333,6 @@ async fn oauth4webapi_gets_dpop_bound_tokens_refreshes_and_reads_userinfo_with_p
 }
 
 #[tokio::test]
-#[ignore = "waits for private_key_jwt (RFC 7523): jwks and token_endpoint_auth_method per client"]
 async fn oauth4webapi_authenticates_with_private_key_jwt() {
     let run = run(Case::of(Features {
         auth: Auth::PrivateKeyJwt,
@@ -345,7 +344,7 @@ async fn oauth4webapi_authenticates_with_private_key_jwt() {
 }
 
 #[tokio::test]
-#[ignore = "waits for PAR, DPoP, private_key_jwt and profile = \"fapi2\""]
+#[ignore = "waits for PAR, DPoP and profile = \"fapi2\""]
 async fn oauth4webapi_runs_the_fapi2_flow_par_login_pkce_dpop_private_key_jwt_refresh_userinfo() {
     let run = run(Case::of(FAPI2)).await;
     run.assert_completed().await;
@@ -401,7 +400,7 @@ async fn a_public_clients_dpop_refresh_with_another_key_is_refused() {
 }
 
 #[tokio::test]
-#[ignore = "waits for PAR, DPoP, private_key_jwt and profile = \"fapi2\""]
+#[ignore = "waits for PAR, DPoP and profile = \"fapi2\""]
 async fn a_fapi2_clients_refresh_with_a_new_dpop_key_binds_the_new_access_token_to_it() {
     // RFC 9449 §5: a confidential client's refresh token is not bound to the DPoP key.
     let run = run(Case {

@@ -161,7 +161,6 @@ async fn authlib_gets_a_client_credentials_token_with_a_secret_over_basic_and_re
 }
 
 #[tokio::test]
-#[ignore = "waits for private_key_jwt (RFC 7523): jwks and token_endpoint_auth_method per client"]
 async fn authlib_authenticates_with_private_key_jwt_addressed_to_the_token_endpoint() {
     // authlib's assertion has `aud` = the token endpoint's URL (RFC 7523 §3), accepted beside
     // the issuer for clients that are not fapi2.
@@ -175,7 +174,7 @@ async fn authlib_authenticates_with_private_key_jwt_addressed_to_the_token_endpo
 }
 
 #[tokio::test]
-#[ignore = "waits for private_key_jwt (RFC 7523) and DPoP (RFC 9449)"]
+#[ignore = "waits for DPoP (RFC 9449)"]
 async fn authlib_with_pyjwt_dpop_proofs_gets_dpop_bound_tokens_and_refreshes_them() {
     let run = run(Case::of(Features {
         private_key_jwt: true,

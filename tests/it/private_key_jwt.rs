@@ -12,7 +12,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ring::rand::SystemRandom;
 use serde_json::{Value, json};
 
-use crate::common::client_keys::{ClientKey, jwks_toml};
+use crate::common::client_keys::{KeyPair, jwks_toml};
 use crate::common::redis::{RedisServer, unique_prefix};
 use crate::common::*;
 
@@ -30,19 +30,19 @@ const AUDIENCE: &str = "https://api.example.com";
 
 /// Every key a client of the test config registers.
 struct Keys {
-    es256: ClientKey,
-    ed25519: ClientKey,
-    rs256: ClientKey,
-    ps256: ClientKey,
+    es256: KeyPair,
+    ed25519: KeyPair,
+    rs256: KeyPair,
+    ps256: KeyPair,
 }
 
 impl Keys {
     fn new() -> Self {
         Keys {
-            es256: ClientKey::es256("es"),
-            ed25519: ClientKey::ed25519(),
-            rs256: ClientKey::rsa(Algorithm::RS256, "rs"),
-            ps256: ClientKey::rsa(Algorithm::PS256, "ps"),
+            es256: KeyPair::es256("es"),
+            ed25519: KeyPair::ed25519(),
+            rs256: KeyPair::rsa(Algorithm::RS256, "rs"),
+            ps256: KeyPair::rsa(Algorithm::PS256, "ps"),
         }
     }
 }
@@ -343,7 +343,7 @@ async fn a_bad_signature_is_invalid_client() {
 #[tokio::test]
 async fn a_signature_by_another_key_is_invalid_client() {
     let service = Service::new();
-    let stranger = ClientKey::es256("es");
+    let stranger = KeyPair::es256("es");
     let assertion = stranger.sign(&service.claims(KEY_CLIENT));
     assert_invalid_client(&service.client_credentials(&assertion).await);
 }
@@ -601,7 +601,7 @@ async fn with_redis_down_a_badly_signed_assertion_is_invalid_client_not_503() {
     let url = redis.url();
     let service = Service::with_vars(&[("TS_REDIS_URL", &url)]);
     redis.stop();
-    let stranger = ClientKey::es256("es");
+    let stranger = KeyPair::es256("es");
     let assertion = stranger.sign(&service.claims(KEY_CLIENT));
     for uri in ["/token", "/revoke", "/introspect"] {
         let response = service

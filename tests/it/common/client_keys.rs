@@ -6,25 +6,26 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ring::rand::SystemRandom;
-use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
+use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use serde_json::{Value, json};
 
-/// A client's key pair: how jsonwebtoken signs with it, and its public JWK.
-pub struct ClientKey {
+/// A client's key pair for `private_key_jwt`: how jsonwebtoken signs with it, and its public
+/// JWK. (common::interop's `ClientKey` hands its private half to another process instead.)
+pub struct KeyPair {
     pub alg: Algorithm,
     pub kid: Option<&'static str>,
     pub encoding: EncodingKey,
     pub jwk: Value,
 }
 
-impl ClientKey {
+impl KeyPair {
     pub fn es256(kid: &'static str) -> Self {
         let rng = SystemRandom::new();
         let alg = &signature::ECDSA_P256_SHA256_FIXED_SIGNING;
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
         let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap();
         let point = pair.public_key().as_ref();
-        ClientKey {
+        KeyPair {
             alg: Algorithm::ES256,
             kid: Some(kid),
             encoding: EncodingKey::from_ec_der(pkcs8.as_ref()),
@@ -37,7 +38,7 @@ impl ClientKey {
     pub fn ed25519() -> Self {
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
-        ClientKey {
+        KeyPair {
             alg: Algorithm::EdDSA,
             kid: None,
             encoding: EncodingKey::from_ed_der(pkcs8.as_ref()),
@@ -51,7 +52,7 @@ impl ClientKey {
         let der = pem::parse(&pem_text).unwrap().into_contents();
         let pair = RsaKeyPair::from_pkcs8(&der).unwrap();
         let public = signature::RsaPublicKeyComponents::<Vec<u8>>::from(pair.public());
-        ClientKey {
+        KeyPair {
             alg,
             kid: Some(kid),
             encoding: EncodingKey::from_rsa_pem(&pem_text).unwrap(),
@@ -68,7 +69,7 @@ impl ClientKey {
 }
 
 /// `jwks = { keys = [...] }`, the config file's line for `keys`.
-pub fn jwks_toml(keys: &[&ClientKey]) -> String {
+pub fn jwks_toml(keys: &[&KeyPair]) -> String {
     let keys: Vec<String> = keys.iter().map(|k| toml_table(&k.jwk)).collect();
     format!("jwks = {{ keys = [{}] }}", keys.join(", "))
 }

@@ -17,6 +17,12 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 /// differ a little (RFC 7523 §3 allows "some small leeway").
 pub const MAX_SKEW: UnixTime = 60;
 
+/// How long ahead an `exp` may be, beyond [`MAX_SKEW`]: an assertion's `jti` is remembered
+/// until its `exp`, at every replica, so an assertion valid for days would hold the store's
+/// memory for days (RFC 7523 §3 lets a server refuse an `exp` "unreasonably far in the
+/// future"). An hour is what common client libraries use at most (authlib's default).
+pub const MAX_LIFETIME: UnixTime = 3600;
+
 /// Why an assertion does not authenticate its client. Every reason answers the same
 /// `invalid_client`; the reason is only logged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +48,8 @@ pub enum Refused {
     Audience,
     MissingExpiry,
     Expired,
+    /// `exp` more than [`MAX_LIFETIME`] and [`MAX_SKEW`] ahead.
+    TooLong,
     /// `iat` or `nbf` more than [`MAX_SKEW`] ahead.
     FromTheFuture,
     MissingJti,
@@ -67,6 +75,7 @@ impl Refused {
             Refused::Audience => "aud is not this server",
             Refused::MissingExpiry => "no exp",
             Refused::Expired => "expired",
+            Refused::TooLong => "exp too far ahead",
             Refused::FromTheFuture => "iat or nbf ahead of the clock",
             Refused::MissingJti => "no jti",
             Refused::Replayed => "jti replayed",
@@ -196,8 +205,9 @@ impl<'a> Assertion<'a> {
 }
 
 impl Claims {
-    /// RFC 7523 §3: `iss` and `sub` the client, `aud` this server, `exp` ahead, `iat` and `nbf`
-    /// not ahead beyond [`MAX_SKEW`], a `jti` (OpenID Connect Core §9 requires one).
+    /// RFC 7523 §3: `iss` and `sub` the client, `aud` this server, `exp` ahead but within
+    /// [`MAX_LIFETIME`], `iat` and `nbf` not ahead beyond [`MAX_SKEW`], a `jti` (OpenID Connect
+    /// Core §9 requires one).
     fn check(
         self,
         client_id: &str,
@@ -222,6 +232,9 @@ impl Claims {
         if exp <= now as f64 {
             return Err(Refused::Expired);
         }
+        if exp > (now + MAX_LIFETIME + MAX_SKEW) as f64 {
+            return Err(Refused::TooLong);
+        }
         let latest = (now + MAX_SKEW) as f64;
         if self.iat.is_some_and(|iat| iat > latest) || self.nbf.is_some_and(|nbf| nbf > latest) {
             return Err(Refused::FromTheFuture);
@@ -232,7 +245,6 @@ impl Claims {
             .ok_or(Refused::MissingJti)?;
         Ok(Verified {
             jti,
-            // A float beyond u64 saturates: remembered for as long as the store keeps anything.
             expires_at: exp.ceil() as UnixTime,
         })
     }
@@ -340,6 +352,15 @@ mod tests {
             check(json!({"exp": NOW as f64 + 0.5})).unwrap().expires_at,
             NOW + 1
         );
+    }
+
+    #[test]
+    fn exp_may_be_at_most_an_hour_and_the_skew_ahead() {
+        let latest = NOW + MAX_LIFETIME + MAX_SKEW;
+        assert_eq!(check(json!({"exp": latest})).unwrap().expires_at, latest);
+        for exp in [json!(latest + 1), json!(1e30)] {
+            assert_eq!(check(json!({ "exp": exp })), Err(Refused::TooLong), "{exp}");
+        }
     }
 
     #[test]

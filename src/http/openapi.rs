@@ -150,7 +150,7 @@ fn with_body_credentials(object: &mut Object) {
             "client_assertion",
             "`private_key_jwt`: a JWS by one of the client's registered keys (ES256, EdDSA, \
              PS256 or RS256) with `iss` and `sub` the client id, `aud` the issuer or this \
-             endpoint's URL, `exp`, and a `jti` used once (RFC 7523 §3); never beside a secret \
+             endpoint's URL, `exp` at most an hour ahead, and a `jti` used once (RFC 7523 §3); never beside a secret \
              or HTTP Basic",
         ),
     ] {

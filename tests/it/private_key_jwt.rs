@@ -429,6 +429,20 @@ async fn an_assertion_without_exp_is_invalid_client() {
 }
 
 #[tokio::test]
+async fn an_exp_more_than_an_hour_ahead_is_invalid_client() {
+    assert_claims_refused(|now| json!({"exp": now + 3600 + 61})).await;
+}
+
+#[tokio::test]
+async fn an_exp_beyond_what_redis_can_expire_is_invalid_client_not_a_5xx() {
+    let url = RedisServer::shared().url();
+    let prefix = unique_prefix("pkjwt-exp");
+    let service = Service::with_vars(&[("TS_REDIS_URL", &url), ("TS_REDIS_PREFIX", &prefix)]);
+    let assertion = service.assertion(json!({"exp": 1e30}));
+    assert_invalid_client(&service.client_credentials(&assertion).await);
+}
+
+#[tokio::test]
 async fn an_iat_more_than_60_seconds_ahead_is_invalid_client() {
     let service = Service::new();
     let now = service.now();

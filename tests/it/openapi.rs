@@ -214,6 +214,11 @@ async fn every_client_authenticated_body_describes_the_client_assertion_and_basi
             );
         }
     }
+    let pushed = &doc["paths"]["/par"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
+        ["schema"]["properties"];
+    for member in ["client_assertion_type", "client_assertion"] {
+        assert!(pushed[member].is_object(), "/par {member}: {pushed}");
+    }
     let basic = &doc["components"]["securitySchemes"]["client_secret_basic"];
     assert_eq!(basic["scheme"], "basic");
     let description = basic["description"].as_str().unwrap();

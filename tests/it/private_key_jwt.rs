@@ -1,5 +1,5 @@
 //! `private_key_jwt` client authentication (RFC 7523 §2.2, §3; OpenID Connect Core §9; README,
-//! "Client authentication") at `/token`, `/revoke` and `/introspect`: clients registered with
+//! "Client authentication") at `/token`, `/par`, `/revoke` and `/introspect`: clients registered with
 //! public keys generated here, assertions signed here, every refusal `invalid_client` without
 //! touching the store.
 
@@ -27,6 +27,7 @@ const BASIC_CLIENT: &str = "basic-client";
 /// The test config's secret (and hash) of the example client.
 const SECRET_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$WSR1DqFEbLgs8S5iuUUREA$GyH9KAkaoErCl+SJnX/+H7HHpkdB+3nmuBYR7+UNOy4";
 const AUDIENCE: &str = "https://api.example.com";
+const CALLBACK: &str = "https://app.example/cb";
 
 /// Every key a client of the test config registers.
 struct Keys {
@@ -53,8 +54,8 @@ fn config_text(keys: &Keys) -> String {
     let es256 = jwks_toml(&[&keys.es256]);
     format!(
         "[[clients]]\nid = \"{KEY_CLIENT}\"\ntoken_endpoint_auth_method = \"private_key_jwt\"\n\
-         {all}\ngrant_types = [\"client_credentials\", \"refresh_token\"]\nscopes = [\"read\"]\n\
-         audience = [\"{AUDIENCE}\"]\n\n\
+         {all}\ngrant_types = [\"client_credentials\", \"refresh_token\", \"authorization_code\"]\n\
+         redirect_uris = [\"{CALLBACK}\"]\nscopes = [\"read\"]\naudience = [\"{AUDIENCE}\"]\n\n\
          [[clients]]\nid = \"{KEY_CLIENT_WITH_SECRET}\"\ntoken_endpoint_auth_method = \"private_key_jwt\"\n\
          secret_hash = \"{SECRET_HASH}\"\n{es256}\ngrant_types = [\"client_credentials\"]\n\n\
          [[clients]]\nid = \"{BASIC_CLIENT}\"\ntoken_endpoint_auth_method = \"client_secret_basic\"\n\
@@ -284,6 +285,48 @@ async fn introspect_takes_an_assertion_from_a_client_with_keys_and_no_secret() {
     );
     assert_eq!(body["active"], true, "{body}");
     assert_eq!(body["client_id"], KEY_CLIENT);
+}
+
+/// The key client's code request, as it pushes it (RFC 9126 §2.1).
+const CODE_REQUEST: [(&str, &str); 3] = [
+    ("response_type", "code"),
+    ("redirect_uri", CALLBACK),
+    ("scope", "read"),
+];
+
+#[tokio::test]
+async fn par_takes_an_assertion_for_the_issuer_or_its_own_url() {
+    let service = Service::new();
+    for aud in [ISSUER.to_owned(), format!("{ISSUER}/par")] {
+        let assertion = service.assertion(json!({ "aud": aud }));
+        let response = service.post("/par", &assertion, &CODE_REQUEST).await;
+        assert_eq!(
+            response.status,
+            StatusCode::CREATED,
+            "{aud}: {}",
+            response.text()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_pushed_request_keeps_no_client_assertion() {
+    let service = Service::new();
+    let response = service
+        .post("/par", &service.assertion(json!({})), &CODE_REQUEST)
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    let request_uri = response.json()["request_uri"].as_str().unwrap().to_owned();
+    let now = service.now();
+    let id = token_service::store::Hashed::of(&request_uri);
+    let store = &service.app.state.store;
+    let stored = store.take_pushed(&id, now).await.unwrap().unwrap();
+    assert_eq!(stored.client_id, KEY_CLIENT);
+    let names: Vec<&str> = stored.params.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with("client_assertion")),
+        "{names:?}"
+    );
 }
 
 #[tokio::test]
@@ -617,14 +660,10 @@ async fn with_redis_down_a_badly_signed_assertion_is_invalid_client_not_503() {
     redis.stop();
     let stranger = KeyPair::es256("es");
     let assertion = stranger.sign(&service.claims(KEY_CLIENT));
-    for uri in ["/token", "/revoke", "/introspect"] {
-        let response = service
-            .post(
-                uri,
-                &assertion,
-                &[("grant_type", "client_credentials"), ("token", "x")],
-            )
-            .await;
+    for uri in ["/token", "/par", "/revoke", "/introspect"] {
+        let mut pairs = vec![("grant_type", "client_credentials"), ("token", "x")];
+        pairs.extend_from_slice(&CODE_REQUEST);
+        let response = service.post(uri, &assertion, &pairs).await;
         assert_invalid_client(&response);
     }
 }

@@ -156,13 +156,15 @@ fn verify_assertion<'c>(
         return Err(Refused::AssertionType);
     }
     let assertion = Assertion::parse(assertion)?;
-    // `client_id` beside the assertion is optional (RFC 7523 §3); `iss` must then equal it.
+    // `client_id` beside the assertion is optional (RFC 7521 §4.2); `iss` must then equal it.
     let id = claimed.or(assertion.issuer()).ok_or(Refused::Issuer)?;
     let client = auth.clients.get(id).ok_or(Refused::UnknownClient)?;
     let keys = match &client.jwks {
         Some(keys) if client.accepts(AuthMethod::PrivateKeyJwt) => keys,
         _ => return Err(Refused::MethodNotAllowed),
     };
+    // Every client may address the endpoint's URL as well as the issuer; a profile that allows
+    // the issuer only (as the FAPI 2.0 Security Profile asks) would give no endpoint here.
     let audience = Audience {
         issuer: auth.issuer,
         endpoint: Some(endpoint),

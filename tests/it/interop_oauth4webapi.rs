@@ -309,7 +309,6 @@ async fn oauth4webapi_runs_the_code_flow_with_pkce_and_a_secret_through_the_logi
 }
 
 #[tokio::test]
-#[ignore = "waits for PAR (RFC 9126): POST /par, request_uri at /authorize, require_pushed_authorization_requests"]
 async fn oauth4webapi_pushes_its_request_and_the_login_page_takes_the_request_uri() {
     let run = run(Case::of(Features {
         par: true,

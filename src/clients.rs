@@ -163,11 +163,11 @@ fn verify_assertion<'c>(
         Some(keys) if client.accepts(AuthMethod::PrivateKeyJwt) => keys,
         _ => return Err(Refused::MethodNotAllowed),
     };
-    // Every client may address the endpoint's URL as well as the issuer; a profile that allows
-    // the issuer only (as the FAPI 2.0 Security Profile asks) would give no endpoint here.
+    // Clients may address the endpoint's URL as well as the issuer, except FAPI 2.0 clients:
+    // the issuer only (FAPI 2.0 Security Profile §5.3.2.1).
     let audience = Audience {
         issuer: auth.issuer,
-        endpoint: Some(endpoint),
+        endpoint: (!client.is_fapi2()).then_some(endpoint),
     };
     let verified = assertion.verify(keys, &client.id, &audience, now)?;
     Ok((client, verified))

@@ -101,6 +101,16 @@ impl AuthMethod {
     }
 }
 
+/// A security profile a client opts into as a whole (README, "FAPI 2.0").
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+pub enum Profile {
+    /// The FAPI 2.0 Security Profile's rules for the authorization server: `private_key_jwt`
+    /// addressed to the issuer only, DPoP-bound tokens, pushed requests, the code with PKCE
+    /// S256 and refresh, nothing else.
+    #[serde(rename = "fapi2")]
+    Fapi2,
+}
+
 /// A registered client (docs/design.md, "Configuration"). Immutable while the process runs.
 pub struct Client {
     pub id: String,
@@ -121,6 +131,7 @@ pub struct Client {
     pub post_logout_redirect_uris: Vec<String>,
     /// /authorize takes only a `request_uri` from /par (RFC 9126 §5).
     pub require_pushed_authorization_requests: bool,
+    pub profile: Option<Profile>,
 }
 
 impl Client {
@@ -128,6 +139,16 @@ impl Client {
     /// §2.1).
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none() && self.jwks.is_none()
+    }
+
+    pub fn is_fapi2(&self) -> bool {
+        self.profile == Some(Profile::Fapi2)
+    }
+
+    /// Public clients prove the code with PKCE (RFC 9700 §2.1.1), and so do FAPI 2.0 clients
+    /// (FAPI 2.0 Security Profile §5.3.2.2).
+    pub fn requires_pkce(&self) -> bool {
+        self.is_public() || self.is_fapi2()
     }
 
     /// Whether `method` authenticates this client: the configured one only, else a secret's
@@ -163,6 +184,7 @@ impl fmt::Debug for Client {
             .field("grant_types", &self.grant_types)
             .field("scopes", &self.scopes)
             .field("audience", &self.audience)
+            .field("profile", &self.profile)
             .field("access_token_ttl", &self.access_token_ttl)
             .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
             .field(

@@ -176,6 +176,7 @@ mod tests {
             access_token_ttl: ttl,
             post_logout_redirect_uris: Vec::new(),
             require_pushed_authorization_requests: false,
+            profile: None,
         }
     }
 

@@ -212,10 +212,10 @@ pub fn validate_for(
             ));
         }
     };
-    if response_type == ResponseType::Code && client.is_public() && code_challenge.is_none() {
+    if response_type == ResponseType::Code && client.requires_pkce() && code_challenge.is_none() {
         return Err(AuthorizeError::invalid_request(
             &target,
-            "public clients must use PKCE (code_challenge with S256)",
+            "this client must use PKCE (code_challenge with S256)",
         ));
     }
 

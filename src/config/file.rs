@@ -12,7 +12,7 @@ use toml::Spanned;
 use super::Settings;
 use super::settings::MAX_LIFETIME;
 use crate::jwk::PublicKeys;
-use crate::records::{AuthMethod, Client, Clients, GrantType, User, Users};
+use crate::records::{AuthMethod, Client, Clients, GrantType, Profile, User, Users};
 use crate::scope::{Scope, is_scope_token};
 use crate::startup_error::StartupError;
 
@@ -90,8 +90,8 @@ struct ClientEntry {
     access_token_ttl: Option<u64>,
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
-    #[serde(default)]
-    require_pushed_authorization_requests: bool,
+    require_pushed_authorization_requests: Option<bool>,
+    profile: Option<Profile>,
 }
 
 /// A client's public keys, a JWK Set written inline (RFC 7517 §5).
@@ -234,18 +234,27 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
     if let Some(hash) = &entry.secret_hash {
         check_phc(hash).map_err(|e| format!("client {id:?}: secret_hash: {e}"))?;
     }
+    let fapi2 = entry.profile == Some(Profile::Fapi2);
+    if fapi2 {
+        check_fapi2(
+            &id,
+            entry.token_endpoint_auth_method,
+            entry.require_pushed_authorization_requests,
+            &entry.grant_types,
+        )?;
+    }
+    let auth_method = match fapi2 {
+        true => Some(AuthMethod::PrivateKeyJwt),
+        false => entry.token_endpoint_auth_method,
+    };
+    let require_par = fapi2 || entry.require_pushed_authorization_requests == Some(true);
     let jwks = match &entry.jwks {
         Some(set) => {
             Some(PublicKeys::parse(&set.keys).map_err(|e| format!("client {id:?}: jwks {e}"))?)
         }
         None => None,
     };
-    check_auth_method(
-        &id,
-        entry.token_endpoint_auth_method,
-        &entry.secret_hash,
-        &jwks,
-    )?;
+    check_auth_method(&id, auth_method, &entry.secret_hash, &jwks)?;
     let public = entry.secret_hash.is_none() && jwks.is_none();
     for grant in &entry.grant_types {
         if public && !grant.allowed_for_public_clients() {
@@ -277,7 +286,7 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
             "client {id:?}: authorization_code and implicit need at least one redirect_uri"
         )));
     }
-    if entry.require_pushed_authorization_requests && !redirects {
+    if require_par && !redirects {
         return Err(Invalid(format!(
             "client {id:?}: require_pushed_authorization_requests is for /authorize, which \
              needs the authorization_code or implicit grant"
@@ -306,7 +315,7 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
         name: entry.name.unwrap_or_else(|| id.clone()),
         id,
         secret_hash: entry.secret_hash,
-        auth_method: entry.token_endpoint_auth_method,
+        auth_method,
         jwks,
         redirect_uris: entry.redirect_uris,
         grant_types: entry.grant_types,
@@ -314,8 +323,49 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
         audience,
         access_token_ttl: entry.access_token_ttl,
         post_logout_redirect_uris: entry.post_logout_redirect_uris,
-        require_pushed_authorization_requests: entry.require_pushed_authorization_requests,
+        require_pushed_authorization_requests: require_par,
+        profile: entry.profile,
     })
+}
+
+/// `profile = "fapi2"` sets the client's methods itself (README, "FAPI 2.0"): a setting that
+/// says otherwise, or a grant beyond the code and refresh, is a contradiction to fix, not to
+/// guess at.
+fn check_fapi2(
+    id: &str,
+    method: Option<AuthMethod>,
+    require_par: Option<bool>,
+    grant_types: &[GrantType],
+) -> Result<(), Invalid> {
+    let contradiction = |what: &str| {
+        Err(Invalid(format!(
+            "client {id:?}: profile fapi2 {what}; remove the setting or the profile"
+        )))
+    };
+    if let Some(method) = method
+        && method != AuthMethod::PrivateKeyJwt
+    {
+        return contradiction(&format!(
+            "authenticates with private_key_jwt only, not token_endpoint_auth_method {}",
+            method.as_str()
+        ));
+    }
+    if require_par == Some(false) {
+        return contradiction("requires pushed authorization requests");
+    }
+    if let Some(grant) = grant_types
+        .iter()
+        .find(|g| !matches!(g, GrantType::AuthorizationCode | GrantType::RefreshToken))
+    {
+        return contradiction(&format!(
+            "allows only the authorization_code and refresh_token grants, not {}",
+            grant.as_str()
+        ));
+    }
+    if !grant_types.contains(&GrantType::AuthorizationCode) {
+        return contradiction("is for the authorization_code grant, which grant_types lacks");
+    }
+    Ok(())
 }
 
 /// A configured `token_endpoint_auth_method` needs what it authenticates with, and `none`
@@ -414,6 +464,93 @@ mod tests {
 
     fn refused(extra: &str) -> String {
         client_with(extra).unwrap_err().0
+    }
+
+    /// A client with `profile = "fapi2"` and its keys, named `bank` on line 2, with `extra` lines.
+    fn fapi2_client(extra: &str) -> Result<Config, StartupError> {
+        let text = format!(
+            "[[clients]]\nid = \"bank\"\nprofile = \"fapi2\"\n{JWKS}\n\
+             redirect_uris = [\"https://bank.example/cb\"]\n{extra}\n"
+        );
+        let settings = Settings::from_vars(Vec::new()).unwrap();
+        Config::parse(settings, Path::new("c.toml"), &text)
+    }
+
+    const FAPI2_GRANTS: &str = "grant_types = [\"authorization_code\", \"refresh_token\"]";
+
+    #[test]
+    fn fapi2_sets_private_key_jwt_and_pushed_requests_and_requires_pkce() {
+        let config = fapi2_client(FAPI2_GRANTS).unwrap();
+        let client = &config.clients["bank"];
+        assert!(client.is_fapi2());
+        let accepted: Vec<_> = AuthMethod::ALL
+            .into_iter()
+            .filter(|m| client.accepts(*m))
+            .collect();
+        assert_eq!(accepted, [AuthMethod::PrivateKeyJwt]);
+        assert!(client.require_pushed_authorization_requests);
+        assert!(client.requires_pkce());
+    }
+
+    #[test]
+    fn fapi2_accepts_the_settings_it_implies_spelled_out() {
+        let extra = format!(
+            "{FAPI2_GRANTS}\ntoken_endpoint_auth_method = \"private_key_jwt\"\n\
+             require_pushed_authorization_requests = true"
+        );
+        assert!(fapi2_client(&extra).is_ok());
+    }
+
+    #[test]
+    fn fapi2_with_another_auth_method_names_the_client_and_line() {
+        let extra = format!(
+            "{FAPI2_GRANTS}\nsecret_hash = \"{HASH}\"\ntoken_endpoint_auth_method = \"client_secret_basic\""
+        );
+        let error = fapi2_client(&extra).unwrap_err().0;
+        assert!(error.starts_with("c.toml:2:"), "{error}");
+        assert!(error.contains("\"bank\""), "{error}");
+        assert!(error.contains("private_key_jwt only"), "{error}");
+    }
+
+    #[test]
+    fn fapi2_without_pushed_requests_is_a_contradiction() {
+        let extra = format!("{FAPI2_GRANTS}\nrequire_pushed_authorization_requests = false");
+        let error = fapi2_client(&extra).unwrap_err().0;
+        assert!(
+            error.contains("requires pushed authorization requests"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn fapi2_allows_no_grant_beyond_the_code_and_refresh() {
+        for grant in ["implicit", "password", "client_credentials"] {
+            let extra = format!("grant_types = [\"authorization_code\", \"{grant}\"]");
+            let error = fapi2_client(&extra).unwrap_err().0;
+            assert!(error.contains(&format!("not {grant}")), "{grant}: {error}");
+        }
+        let error = fapi2_client("grant_types = [\"refresh_token\"]")
+            .unwrap_err()
+            .0;
+        assert!(error.contains("which grant_types lacks"), "{error}");
+    }
+
+    #[test]
+    fn fapi2_needs_the_clients_keys() {
+        let text = "[[clients]]\nid = \"bank\"\nprofile = \"fapi2\"\n\
+                    grant_types = [\"authorization_code\"]\n\
+                    redirect_uris = [\"https://bank.example/cb\"]\n";
+        let settings = Settings::from_vars(Vec::new()).unwrap();
+        let error = Config::parse(settings, Path::new("c.toml"), text)
+            .unwrap_err()
+            .0;
+        assert!(error.contains("needs jwks"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_profile_is_refused_with_its_line() {
+        let error = refused("profile = \"fapi1\"");
+        assert!(error.contains("fapi1"), "{error}");
     }
 
     #[test]

@@ -828,3 +828,13 @@ async fn client_jwks_and_client_assertion_set_up_a_client_the_service_authentica
         response.text()
     );
 }
+
+#[test]
+fn a_fapi2_client_with_a_grant_the_profile_excludes_exits_2_naming_the_client() {
+    let text = m2m_client(&format!("{ED25519_JWKS}\nprofile = \"fapi2\""));
+    assert_client_refused(
+        &text,
+        "profile fapi2 allows only the authorization_code and refresh_token grants, not \
+         client_credentials",
+    );
+}

@@ -17,6 +17,7 @@
 //! - [`oidc`]: which of a user's claims each OpenID Connect scope releases
 //! - [`params`]: the one parser of form, query and JSON parameters
 //! - [`pkce`]: PKCE S256 checks
+//! - [`dpop`]: DPoP proofs (RFC 9449): the check, JWK thumbprints, stateless server nonces
 //! - [`rotation`]: the refresh-token rotation decision, one pure function
 //! - [`metrics`]: Prometheus counters and histograms behind `/metrics`
 //! - [`config`]: `TS_*` environment and the clients and users of the config file
@@ -56,6 +57,7 @@ pub mod client_assertion;
 pub mod clients;
 pub mod clock;
 pub mod config;
+pub mod dpop;
 pub mod error;
 pub mod failure;
 pub mod grants;

@@ -99,6 +99,8 @@ pub struct SigningKey {
     /// page's copy of a pushed request), derived like the refresh-token keys, so every replica
     /// opens what another sealed.
     form_seal: ring::hmac::Key,
+    /// The key of DPoP server nonces derived from this key (`dpop::nonce`).
+    dpop_nonce: ring::hmac::Key,
 }
 
 /// Two HMAC-SHA256 keys derived from a signing key's private key by HKDF (RFC 5869), so that
@@ -236,6 +238,8 @@ impl SigningKey {
             id_header_b64,
             refresh: RefreshSecrets::derive(&kid, der)?,
             form_seal: derive_hmac(b"token-service form seals v1", der, b"mac")?,
+            // RFC 9449 §8 nonces: every replica holding the key makes and accepts the same.
+            dpop_nonce: derive_hmac(b"token-service dpop nonces v1", der, b"nonce")?,
             kid,
         })
     }
@@ -263,6 +267,11 @@ impl SigningKey {
     /// The key that seals form contents (`authorize`'s pushed-request seal).
     pub fn form_seal(&self) -> &ring::hmac::Key {
         &self.form_seal
+    }
+
+    /// The DPoP nonce key derived from this key.
+    pub fn dpop_nonce_key(&self) -> &ring::hmac::Key {
+        &self.dpop_nonce
     }
 
     /// Whether this is the committed development key (its file name says `dev`).

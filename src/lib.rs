@@ -36,6 +36,7 @@
 //! Domain:
 //! - [`clients`]: client authentication and the verified-secret cache
 //! - [`users`]: password login with per-username throttling
+//! - [`sender`]: a DPoP proof accepted once at an endpoint, with the server's nonces
 //! - [`grants`]: the token request enum, the one `match`, one module per grant
 //!
 //! Wiring, pages and HTTP:
@@ -75,6 +76,7 @@ pub mod records;
 pub mod refresh_token;
 pub mod rotation;
 pub mod scope;
+pub mod sender;
 pub mod serve;
 pub mod startup_error;
 pub mod state;

@@ -131,6 +131,9 @@ pub struct Client {
     pub post_logout_redirect_uris: Vec<String>,
     /// /authorize takes only a `request_uri` from /par (RFC 9126 §5).
     pub require_pushed_authorization_requests: bool,
+    /// Every token request carries a DPoP proof, and every access token is bound to its key
+    /// (RFC 9449 §5.2 `dpop_bound_access_tokens`).
+    pub dpop_bound_access_tokens: bool,
     pub profile: Option<Profile>,
 }
 
@@ -191,6 +194,7 @@ impl fmt::Debug for Client {
                 "require_pushed_authorization_requests",
                 &self.require_pushed_authorization_requests,
             )
+            .field("dpop_bound_access_tokens", &self.dpop_bound_access_tokens)
             .finish_non_exhaustive()
     }
 }

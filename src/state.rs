@@ -12,6 +12,7 @@ use crate::id_token::IdTokens;
 use crate::keys::KeySet;
 use crate::metrics::Metrics;
 use crate::password::{Argon2Pool, SecretCache};
+use crate::sender::Dpop;
 use crate::startup_error::StartupError;
 use crate::store::{RefreshPolicy, Store};
 use crate::token::Minter;
@@ -110,6 +111,20 @@ impl Shared {
             max_failures: self.config.settings.login_max_failures,
             clock: &self.clock,
         }
+    }
+
+    /// DPoP proofs against the store and the keys' nonces.
+    pub fn dpop(&self) -> Dpop<'_> {
+        Dpop {
+            store: &self.store,
+            keys: &self.keys,
+            nonces: self.config.settings.dpop_nonce,
+        }
+    }
+
+    /// The URL of the endpoint at `path` from `TS_ISSUER`, as DPoP proofs name it (`htu`).
+    pub fn endpoint_url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.settings.issuer_base())
     }
 
     pub fn refresh_policy(&self) -> RefreshPolicy {

@@ -7,6 +7,7 @@ use super::error::{AuthorizeError, RedirectError};
 use super::redirect::{ResponseMode, Target};
 pub use super::response_type::ResponseType;
 use crate::clock::UnixTime;
+use crate::dpop;
 use crate::params::Params;
 use crate::pkce;
 use crate::records::{Client, Clients, GrantType};
@@ -14,7 +15,7 @@ use crate::scope::Scope;
 
 /// The authorization request parameters carried through the login form (`ui_locales` is
 /// ignored, README, "OpenID Connect").
-const REQUEST_PARAMETERS: [&str; 11] = [
+const REQUEST_PARAMETERS: [&str; 12] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -26,6 +27,7 @@ const REQUEST_PARAMETERS: [&str; 11] = [
     "nonce",
     "max_age",
     "login_hint",
+    "dpop_jkt",
 ];
 
 /// Where an authorization request's parameters come from.
@@ -67,6 +69,8 @@ pub struct AuthRequest {
     pub max_age: Option<u64>,
     /// OpenID Connect `login_hint`: pre-fills the username.
     pub login_hint: Option<String>,
+    /// RFC 9449 §10 `dpop_jkt`: the thumbprint of the key the code is redeemed with.
+    pub dpop_jkt: Option<String>,
     /// The request's parameters as sent (`client_id` always), for the login form's hidden
     /// fields, or for the store when pushed.
     pub hidden: Vec<(&'static str, String)>,
@@ -219,6 +223,19 @@ pub fn validate_for(
         ));
     }
 
+    // RFC 9449 §10: binds the code; a token from /authorize itself cannot be bound.
+    let dpop_jkt = match one("dpop_jkt") {
+        Some(jkt) if !dpop::is_thumbprint(jkt) => {
+            return Err(AuthorizeError::invalid_request(
+                &target,
+                "dpop_jkt must be a JWK SHA-256 thumbprint, 43 base64url characters",
+            ));
+        }
+        jkt => jkt
+            .filter(|_| response_type == ResponseType::Code)
+            .map(str::to_owned),
+    };
+
     let prompt = match one("prompt") {
         None => None,
         Some("login") => Some(Prompt::Login),
@@ -250,6 +267,7 @@ pub fn validate_for(
         nonce,
         max_age,
         login_hint: one("login_hint").map(str::to_owned),
+        dpop_jkt,
         hidden,
         origin,
     })

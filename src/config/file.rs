@@ -91,6 +91,7 @@ struct ClientEntry {
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
     require_pushed_authorization_requests: Option<bool>,
+    dpop_bound_access_tokens: Option<bool>,
     profile: Option<Profile>,
 }
 
@@ -240,6 +241,7 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
             &id,
             entry.token_endpoint_auth_method,
             entry.require_pushed_authorization_requests,
+            entry.dpop_bound_access_tokens,
             &entry.grant_types,
         )?;
     }
@@ -248,6 +250,7 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
         false => entry.token_endpoint_auth_method,
     };
     let require_par = fapi2 || entry.require_pushed_authorization_requests == Some(true);
+    let dpop_bound = fapi2 || entry.dpop_bound_access_tokens == Some(true);
     let jwks = match &entry.jwks {
         Some(set) => {
             Some(PublicKeys::parse(&set.keys).map_err(|e| format!("client {id:?}: jwks {e}"))?)
@@ -306,6 +309,14 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
             "client {id:?}: access_token_ttl must be 1 to {MAX_LIFETIME} seconds"
         )));
     }
+    // RFC 9449 binds tokens the token endpoint issues; the implicit grant's come from
+    // /authorize, where no proof goes with them.
+    if dpop_bound && entry.grant_types.contains(&GrantType::Implicit) {
+        return Err(Invalid(format!(
+            "client {id:?}: dpop_bound_access_tokens cannot be kept by the implicit grant, \
+             whose tokens come from /authorize without a DPoP proof"
+        )));
+    }
     let audience = if entry.audience.is_empty() {
         vec![settings.issuer_base().to_owned()]
     } else {
@@ -324,6 +335,7 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
         access_token_ttl: entry.access_token_ttl,
         post_logout_redirect_uris: entry.post_logout_redirect_uris,
         require_pushed_authorization_requests: require_par,
+        dpop_bound_access_tokens: dpop_bound,
         profile: entry.profile,
     })
 }
@@ -335,6 +347,7 @@ fn check_fapi2(
     id: &str,
     method: Option<AuthMethod>,
     require_par: Option<bool>,
+    dpop_bound: Option<bool>,
     grant_types: &[GrantType],
 ) -> Result<(), Invalid> {
     let contradiction = |what: &str| {
@@ -352,6 +365,9 @@ fn check_fapi2(
     }
     if require_par == Some(false) {
         return contradiction("requires pushed authorization requests");
+    }
+    if dpop_bound == Some(false) {
+        return contradiction("requires DPoP-bound access tokens");
     }
     if let Some(grant) = grant_types
         .iter()
@@ -523,6 +539,20 @@ mod tests {
     }
 
     #[test]
+    fn fapi2_binds_every_access_token_to_a_dpop_key() {
+        let config = fapi2_client(FAPI2_GRANTS).unwrap();
+        assert!(config.clients["bank"].dpop_bound_access_tokens);
+        let extra = format!("{FAPI2_GRANTS}\ndpop_bound_access_tokens = true");
+        assert!(fapi2_client(&extra).is_ok());
+        let extra = format!("{FAPI2_GRANTS}\ndpop_bound_access_tokens = false");
+        let error = fapi2_client(&extra).unwrap_err().0;
+        assert!(
+            error.contains("client \"bank\": profile fapi2 requires DPoP-bound access tokens"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn fapi2_allows_no_grant_beyond_the_code_and_refresh() {
         for grant in ["implicit", "password", "client_credentials"] {
             let extra = format!("grant_types = [\"authorization_code\", \"{grant}\"]");
@@ -634,6 +664,21 @@ mod tests {
             .filter(|m| client.accepts(*m))
             .collect();
         assert_eq!(accepted, [AuthMethod::PrivateKeyJwt]);
+    }
+
+    #[test]
+    fn a_dpop_bound_client_may_not_use_the_implicit_grant() {
+        let text = "[[clients]]\nid = \"app\"\ngrant_types = [\"implicit\"]\n\
+                    redirect_uris = [\"https://app.example/cb\"]\n\
+                    dpop_bound_access_tokens = true\n";
+        let settings = Settings::from_vars(Vec::new()).unwrap();
+        let error = Config::parse(settings, Path::new("c.toml"), text).unwrap_err();
+        assert!(
+            error
+                .0
+                .starts_with("c.toml:2: client \"app\": dpop_bound_access_tokens"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::dpop;
 use crate::jwk::JwsAlg;
 use crate::oidc;
 use crate::records::{AuthMethod, GrantType};
@@ -101,6 +102,7 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
         "request_uri_parameter_supported": false,
         "pushed_authorization_request_endpoint": format!("{issuer}/par"),
         "require_pushed_authorization_requests": pushed_only(&state),
+        "dpop_signing_alg_values_supported": dpop::algorithms(),
     });
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],

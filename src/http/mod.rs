@@ -3,6 +3,7 @@
 mod cors;
 mod credentials;
 mod discovery;
+mod dpop;
 mod extract;
 mod health;
 mod introspect;

@@ -5,7 +5,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use super::credentials;
+use super::{credentials, dpop};
+use crate::dpop::Expected;
 use crate::error::{OAuthError, OAuthErrors};
 use crate::grants::{self, Deps, TokenRequest};
 use crate::params::Params;
@@ -48,6 +49,24 @@ pub async fn token(
         return Err(OAuthError::UnauthorizedClient);
     }
     let request: TokenRequest = params.parse()?;
+    // RFC 9449 §5: a proof binds the access token; a client registered for DPoP must send one.
+    let proof = match dpop::proof(&headers).map_err(OAuthError::invalid_dpop_proof)? {
+        Some(proof) => {
+            let expected = Expected {
+                method: "POST",
+                url: &state.endpoint_url("/token"),
+                access_token: None,
+            };
+            Some(state.dpop().accept(proof, &expected, now).await?)
+        }
+        None if client.dpop_bound_access_tokens => {
+            return Err(OAuthError::invalid_dpop_proof(
+                "this client must send a DPoP proof",
+            ));
+        }
+        None => None,
+    };
+    let jkt = proof.as_ref().map(|p| p.jkt.as_str());
     let deps = Deps {
         store: &state.store,
         minter: state.minter(),
@@ -57,9 +76,13 @@ pub async fn token(
         refresh: state.refresh_policy(),
         metrics: &state.metrics,
     };
-    let body = grants::issue(deps, &client, request, now).await?;
+    let body = grants::issue(deps, &client, request, jkt, now).await?;
     state.metrics.token_issued(grant_type.as_str());
-    Ok(no_store(Json(body)))
+    let response = no_store(Json(body));
+    match proof {
+        Some(_) => Ok(dpop::with_nonce(response, state.dpop().next_nonce(now))),
+        None => Ok(response),
+    }
 }
 
 /// Token responses are never cached (RFC 6749 §5.1).

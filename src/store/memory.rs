@@ -118,7 +118,11 @@ impl MemoryStore {
             generation: rotate.presented.generation,
             digest: rotate.presented.digest,
             successor: rotate.successor,
-            client_matches: grant.client_id == rotate.client_id,
+            client_matches: grant.client_id == rotate.client_id
+                && grant
+                    .jkt
+                    .as_deref()
+                    .is_none_or(|bound| Some(bound) == rotate.jkt),
             scope_within: rotation::scope_within(rotate.scope, &grant.scope),
         };
         Ok(

@@ -312,7 +312,8 @@ impl RedisStore {
             .arg(policy.ttl)
             .arg(policy.reuse_grace)
             .arg(rotate.client_id)
-            .arg(rotate.scope.map(|s| s.to_string()).unwrap_or_default());
+            .arg(rotate.scope.map(|s| s.to_string()).unwrap_or_default())
+            .arg(rotate.jkt.unwrap_or_default());
         let (answer, _) = self
             .connection
             .run_within(OPERATION_TIMEOUT, |mut c| async move {

@@ -106,11 +106,13 @@ impl TestApp {
                 username: Some(USERNAME.into()),
                 scope: token_service::scope::Scope::parse("read").unwrap(),
                 auth_time: Some(now),
+                jkt: None,
             },
             redirect_uri: redirect_uri.map(str::to_owned),
             code_challenge: None,
             nonce: None,
             sid: None,
+            dpop_jkt: None,
             expires_at: now + 60,
         };
         let code = token_service::store::Hashed::of(code);

@@ -1,0 +1,30 @@
+//! The `DPoP` request header (RFC 9449 §4.1) and the `DPoP-Nonce` response header (§8).
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::response::Response;
+
+use crate::error::DPOP_NONCE;
+
+const DPOP: HeaderName = HeaderName::from_static("dpop");
+
+/// The request's DPoP proof: `Ok(None)` without one. More than one `DPoP` header, or one
+/// that is not visible ASCII, is refused with what to say (RFC 9449 §4.3 point 1).
+pub fn proof(headers: &HeaderMap) -> Result<Option<&str>, &'static str> {
+    let mut values = headers.get_all(DPOP).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(_), Some(_)) => Err("more than one DPoP header"),
+        (Some(value), None) => value
+            .to_str()
+            .map(Some)
+            .map_err(|_| "the DPoP header is not a compact JWS"),
+    }
+}
+
+/// Adds `DPoP-Nonce` to a response, for the client's next proof (RFC 9449 §8.2).
+pub fn with_nonce(mut response: Response, nonce: Option<String>) -> Response {
+    if let Some(value) = nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+        response.headers_mut().insert(DPOP_NONCE, value);
+    }
+    response
+}

@@ -15,6 +15,7 @@ mod client_auth;
 mod config_cli;
 mod cors;
 mod discovery;
+mod dpop;
 mod fapi2;
 mod interop_oauth4webapi;
 mod interop_python;

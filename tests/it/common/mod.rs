@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod client_keys;
+pub mod dpop;
 pub mod interop;
 pub mod login;
 pub mod oidc;

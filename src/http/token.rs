@@ -28,9 +28,18 @@ use crate::token::TokenResponse;
             (TokenRequest = "application/json"),
         ),
     ),
+    params(
+        ("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449 §4): `htm` \
+            `POST`, `htu` the issuer's `/token`; the access token is then bound to its key \
+            and of type `DPoP`. Required for clients registered with \
+            `dpop_bound_access_tokens`"),
+    ),
     responses(
-        (status = 200, description = "Tokens (RFC 6749 §5.1), never cached", body = TokenResponse,
-            headers(("cache-control" = String), ("pragma" = String))),
+        (status = 200, description = "Tokens (RFC 6749 §5.1), never cached; `token_type` \
+            `DPoP` when bound to a proof's key", body = TokenResponse,
+            headers(("cache-control" = String), ("pragma" = String),
+                ("dpop-nonce" = String, description = "With a DPoP proof and \
+                    `TS_DPOP_NONCE`: the nonce for the next proof (RFC 9449 §8)"))),
         OAuthErrors,
     ),
     security((), ("client_secret_basic" = [])),

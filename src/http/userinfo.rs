@@ -30,8 +30,9 @@ use crate::token::AccessClaims;
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
 enum UserinfoResponses {
-    /// `sub` and the claims of the token's scopes.
-    #[response(status = 200)]
+    /// `sub` and the claims of the token's scopes; after a DPoP request with `TS_DPOP_NONCE`,
+    /// the nonce for the next proof in `DPoP-Nonce`.
+    #[response(status = 200, headers(("dpop-nonce" = String)))]
     Claims(#[to_schema] serde_json::Map<String, Value>),
     /// `invalid_request`.
     #[response(status = 400, headers(("www-authenticate" = String)))]
@@ -48,11 +49,23 @@ enum UserinfoResponses {
     InsufficientScope,
 }
 
+/// The proof that goes with `Authorization: DPoP <token>` (RFC 9449 §7.1).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct Dpop {
+    /// A DPoP proof of the key the token is bound to: `htm` the method, `htu` the issuer's
+    /// `/userinfo`, `ath` the token's hash; with `Authorization: DPoP <token>` only.
+    #[param(rename = "DPoP")]
+    dpop: Option<String>,
+}
+
 /// `GET /userinfo`: the token in the `Authorization` header.
 #[utoipa::path(
     get,
     path = "/userinfo",
     tag = "openid",
+    params(Dpop),
     responses(UserinfoResponses),
     security(("bearer" = [])),
 )]
@@ -79,6 +92,7 @@ pub struct UserinfoForm {
     post,
     path = "/userinfo",
     tag = "openid",
+    params(Dpop),
     request_body(description = "Optionally `access_token`, form-encoded",
         content((ref("#/components/schemas/UserinfoForm") = "application/x-www-form-urlencoded"))),
     responses(UserinfoResponses),

@@ -226,3 +226,28 @@ async fn every_client_authenticated_body_describes_the_client_assertion_and_basi
         assert!(description.contains(named), "{description}");
     }
 }
+
+#[tokio::test]
+async fn the_dpop_header_and_nonce_are_described_at_token_and_userinfo() {
+    let doc = document(&TestApp::new()).await;
+    for (method, path) in [
+        ("post", "/token"),
+        ("get", "/userinfo"),
+        ("post", "/userinfo"),
+    ] {
+        let operation = &doc["paths"][path][method];
+        let parameters = operation["parameters"].as_array().unwrap();
+        assert!(
+            parameters
+                .iter()
+                .any(|p| p["name"] == "DPoP" && p["in"] == "header"),
+            "{method} {path}: {parameters:?}"
+        );
+        assert!(
+            operation["responses"]["200"]["headers"]["dpop-nonce"].is_object(),
+            "{method} {path}"
+        );
+    }
+    let token_type = &doc["components"]["schemas"]["TokenResponse"]["properties"]["token_type"];
+    assert_eq!(token_type["examples"], json!(["Bearer", "DPoP"]));
+}

@@ -550,6 +550,14 @@ async fn bound_openid_token(app: &TestApp, key: &DpopKey) -> String {
     response.json()["access_token"].as_str().unwrap().to_owned()
 }
 
+/// The app, a key, and a DPoP-bound token with `openid` by that key.
+async fn bound() -> (TestApp, DpopKey, String) {
+    let app = app();
+    let key = DpopKey::es256();
+    let access = bound_openid_token(&app, &key).await;
+    (app, key, access)
+}
+
 fn userinfo_proof(app: &TestApp, key: &DpopKey, access_token: &str) -> String {
     let mut claims = claims("GET", USERINFO_URL, app.clock.now());
     claims["ath"] = json!(ath(access_token));
@@ -575,9 +583,7 @@ fn assert_dpop_challenge(response: &TestResponse, error: &str) {
 
 #[tokio::test]
 async fn userinfo_answers_a_dpop_token_with_a_proof_of_its_key() {
-    let app = app();
-    let key = DpopKey::es256();
-    let access = bound_openid_token(&app, &key).await;
+    let (app, key, access) = bound().await;
     let proof = userinfo_proof(&app, &key, &access);
     let response = userinfo(&app, &format!("DPoP {access}"), Some(&proof)).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
@@ -586,9 +592,7 @@ async fn userinfo_answers_a_dpop_token_with_a_proof_of_its_key() {
 
 #[tokio::test]
 async fn a_dpop_bound_token_sent_as_bearer_is_invalid_token() {
-    let app = app();
-    let key = DpopKey::es256();
-    let access = bound_openid_token(&app, &key).await;
+    let (app, key, access) = bound().await;
     let proof = userinfo_proof(&app, &key, &access);
     let response = userinfo(&app, &format!("Bearer {access}"), Some(&proof)).await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
@@ -597,9 +601,7 @@ async fn a_dpop_bound_token_sent_as_bearer_is_invalid_token() {
 
 #[tokio::test]
 async fn a_userinfo_proof_without_ath_is_invalid_dpop_proof() {
-    let app = app();
-    let key = DpopKey::es256();
-    let access = bound_openid_token(&app, &key).await;
+    let (app, key, access) = bound().await;
     let proof = key.proof("GET", USERINFO_URL, app.clock.now());
     let response = userinfo(&app, &format!("DPoP {access}"), Some(&proof)).await;
     assert_dpop_challenge(&response, "invalid_dpop_proof");
@@ -607,9 +609,7 @@ async fn a_userinfo_proof_without_ath_is_invalid_dpop_proof() {
 
 #[tokio::test]
 async fn a_userinfo_proof_whose_ath_hashes_another_token_is_invalid_dpop_proof() {
-    let app = app();
-    let key = DpopKey::es256();
-    let access = bound_openid_token(&app, &key).await;
+    let (app, key, access) = bound().await;
     let proof = userinfo_proof(&app, &key, "another-token");
     let response = userinfo(&app, &format!("DPoP {access}"), Some(&proof)).await;
     assert_dpop_challenge(&response, "invalid_dpop_proof");
@@ -645,9 +645,7 @@ async fn an_unbound_token_with_the_dpop_scheme_is_invalid_token() {
 
 #[tokio::test]
 async fn a_replayed_userinfo_proof_is_invalid_dpop_proof() {
-    let app = app();
-    let key = DpopKey::es256();
-    let access = bound_openid_token(&app, &key).await;
+    let (app, key, access) = bound().await;
     let proof = userinfo_proof(&app, &key, &access);
     let authorization = format!("DPoP {access}");
     let first = userinfo(&app, &authorization, Some(&proof)).await;

@@ -158,6 +158,26 @@ fn a_public_client_with_the_password_grant_exits_2_naming_file_and_line() {
 }
 
 #[test]
+fn check_config_refuses_a_dpop_bound_implicit_client_naming_it_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[[clients]]\nid = \"spa\"\ngrant_types = [\"implicit\"]\n\
+         redirect_uris = [\"https://app.example/cb\"]\ndpop_bound_access_tokens = true\n",
+    );
+    let vars = [("TS_CONFIG_FILE", config.as_str())];
+    let output = run_in(dir.path(), &["check-config"], &vars, b"");
+    assert_startup_error(&output, &format!("{config}:2:"));
+    assert!(
+        output
+            .stderr
+            .contains(r#"client "spa": dpop_bound_access_tokens"#),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
 fn a_key_that_does_not_parse_exits_2_naming_the_key_file() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("2026-01-01-es256.pem");

@@ -320,7 +320,6 @@ async fn oauth4webapi_pushes_its_request_and_the_login_page_takes_the_request_ur
 }
 
 #[tokio::test]
-#[ignore = "waits for DPoP (RFC 9449): proofs at /token and /userinfo, dpop_bound_access_tokens"]
 async fn oauth4webapi_gets_dpop_bound_tokens_refreshes_and_reads_userinfo_with_proofs() {
     let run = run(Case::of(Features {
         dpop: true,
@@ -380,7 +379,6 @@ async fn oauth4webapi_learns_the_servers_dpop_nonce_once_and_completes_the_fapi2
 }
 
 #[tokio::test]
-#[ignore = "waits for DPoP (RFC 9449): public clients' refresh tokens bound to the key"]
 async fn a_public_clients_dpop_refresh_with_another_key_is_refused() {
     let run = run(Case {
         refresh_with_new_key: true,

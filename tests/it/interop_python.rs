@@ -174,7 +174,6 @@ async fn authlib_authenticates_with_private_key_jwt_addressed_to_the_token_endpo
 }
 
 #[tokio::test]
-#[ignore = "waits for DPoP (RFC 9449)"]
 async fn authlib_with_pyjwt_dpop_proofs_gets_dpop_bound_tokens_and_refreshes_them() {
     let run = run(Case::of(Features {
         private_key_jwt: true,
@@ -187,7 +186,6 @@ async fn authlib_with_pyjwt_dpop_proofs_gets_dpop_bound_tokens_and_refreshes_the
 }
 
 #[tokio::test]
-#[ignore = "waits for DPoP (RFC 9449): proof jti single-use"]
 async fn a_replayed_dpop_proof_is_refused_with_invalid_dpop_proof() {
     let run = run(Case {
         replay_proof: true,
@@ -207,7 +205,6 @@ async fn a_replayed_dpop_proof_is_refused_with_invalid_dpop_proof() {
 }
 
 #[tokio::test]
-#[ignore = "waits for DPoP server nonces (TS_DPOP_NONCE=true)"]
 async fn the_python_client_retries_once_with_the_servers_dpop_nonce() {
     let run = run(Case {
         dpop_nonce: true,

@@ -80,6 +80,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         ("max_age" = Option<u64>, Query, description = "Seconds", format = "uint64",
             exclusive_maximum = 18446744073709551616.0),
         ("login_hint" = Option<String>, Query),
+        ("dpop_jkt" = Option<String>, Query, description = "RFC 9449 §10: the JWK SHA-256 \
+            thumbprint of the DPoP key the code is then redeemed with (with a proof by another \
+            key, or none, it is `invalid_grant`)", pattern = r"^([A-Za-z0-9_-]{43})?$"),
         ("request_uri" = Option<String>, Query, description = "A request_uri from /par (RFC \
             9126 §4), single use, for the client that pushed it: its parameters are used and \
             the query's others, but `client_id`, are not read. Any other value is refused \

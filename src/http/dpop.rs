@@ -7,12 +7,14 @@ use crate::error::DPOP_NONCE;
 
 const DPOP: HeaderName = HeaderName::from_static("dpop");
 
-/// The request's DPoP proof: `Ok(None)` without one. More than one `DPoP` header, or one
-/// that is not visible ASCII, is refused with what to say (RFC 9449 §4.3 point 1).
+/// The request's DPoP proof: `Ok(None)` without one; an empty header reads as none, as an
+/// empty parameter does (RFC 6749 §3.1). More than one `DPoP` header, or one that is not
+/// visible ASCII, is refused with what to say (RFC 9449 §4.3 point 1).
 pub fn proof(headers: &HeaderMap) -> Result<Option<&str>, &'static str> {
     let mut values = headers.get_all(DPOP).iter();
     match (values.next(), values.next()) {
         (None, _) => Ok(None),
+        (Some(value), None) if value.is_empty() => Ok(None),
         (Some(_), Some(_)) => Err("more than one DPoP header"),
         (Some(value), None) => value
             .to_str()

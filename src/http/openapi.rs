@@ -263,6 +263,9 @@ impl Modify for AuthorizationRequests {
             else {
                 continue;
             };
+            // A body described without content has one of no media type (""), which no
+            // request can carry: the media types are these.
+            body.content.retain(|media_type, _| !media_type.is_empty());
             for (content_type, schema) in contents {
                 body.content
                     .insert(content_type.to_owned(), Content::new(Some(schema)).into());

@@ -186,12 +186,24 @@ async fn two_dpop_headers_are_invalid_dpop_proof() {
 }
 
 #[tokio::test]
+async fn an_empty_dpop_header_reads_as_none() {
+    let app = app();
+    let response = token(&app, &client_credentials(), &[""]).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(response.json()["token_type"], "Bearer");
+    let body = json!({"grant_type": "client_credentials", "client_id": DPOP_CLIENT,
+        "client_secret": CC_SECRET});
+    let response = token(&app, &body, &[""]).await;
+    assert_invalid_proof(&response, "must send a DPoP proof");
+}
+
+#[tokio::test]
 async fn garbage_in_the_dpop_header_is_invalid_dpop_proof_never_a_5xx() {
     let app = app();
     let key = DpopKey::es256();
     let good = key.proof("POST", TOKEN_URL, app.clock.now());
     let mut rng = Rng(0x5eed_d0b0);
-    let mut cases: Vec<String> = ["", "a", "a.b", "a.b.c", "...", "e30.e30.e30", "e30.e30."]
+    let mut cases: Vec<String> = ["a", "a.b", "a.b.c", "...", "e30.e30.e30", "e30.e30."]
         .map(str::to_owned)
         .to_vec();
     cases.push(format!("{good}."));
@@ -201,8 +213,9 @@ async fn garbage_in_the_dpop_header_is_invalid_dpop_proof_never_a_5xx() {
         let len = rng.below(200);
         cases.push(String::from_utf8_lossy(&rng.header_bytes(len)).replace('\u{fffd}', "?"));
     }
-    for case in cases {
-        let response = token(&app, &client_credentials(), &[case.trim()]).await;
+    // Header values have no edge whitespace; an empty one is no proof (tested above).
+    for case in cases.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+        let response = token(&app, &client_credentials(), &[case]).await;
         response.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof");
     }
 }
@@ -515,6 +528,57 @@ async fn a_code_bound_by_dpop_jkt_redeems_with_a_proof_by_that_key() {
     let code = code_bound_to(&app, &key.jkt()).await;
     let proof = key.proof("POST", TOKEN_URL, app.clock.now());
     let response = token(&app, &spa_redeem_at(&code), &[&proof]).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(response.json()["token_type"], "DPoP");
+}
+
+/// A code for the example client through a pushed request (RFC 9126) carrying `dpop_jkt`.
+async fn pushed_code_bound_to(app: &TestApp, jkt: &str) -> String {
+    let pairs = [
+        ("response_type", "code"),
+        ("redirect_uri", CALLBACK),
+        ("dpop_jkt", jkt),
+    ];
+    let pushed = app
+        .post_form("/par", &pairs, Some((CLIENT_ID, CLIENT_SECRET)))
+        .await;
+    assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.text());
+    let request_uri = pushed.json()["request_uri"].as_str().unwrap().to_owned();
+    let by_reference = [
+        ("client_id", CLIENT_ID),
+        ("request_uri", request_uri.as_str()),
+    ];
+    let response = Jar::default()
+        .sign_in(app, &by_reference, USERNAME, PASSWORD)
+        .await;
+    assert_eq!(
+        response.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text()
+    );
+    let url = location(&response);
+    let code = url.query_pairs().find(|(k, _)| k == "code").unwrap().1;
+    code.into_owned()
+}
+
+#[tokio::test]
+async fn a_code_pushed_with_dpop_jkt_redeems_only_with_a_proof_by_that_key() {
+    let app = app();
+    let key = DpopKey::es256();
+    let redeem = |code: &str| {
+        json!({"grant_type": "authorization_code", "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET, "code": code, "redirect_uri": CALLBACK})
+    };
+    let code = pushed_code_bound_to(&app, &key.jkt()).await;
+    let other = DpopKey::es256().proof("POST", TOKEN_URL, app.clock.now());
+    token(&app, &redeem(&code), &[&other])
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+
+    let code = pushed_code_bound_to(&app, &key.jkt()).await;
+    let proof = key.proof("POST", TOKEN_URL, app.clock.now());
+    let response = token(&app, &redeem(&code), &[&proof]).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     assert_eq!(response.json()["token_type"], "DPoP");
 }

@@ -251,3 +251,20 @@ async fn the_dpop_header_and_nonce_are_described_at_token_and_userinfo() {
     let token_type = &doc["components"]["schemas"]["TokenResponse"]["properties"]["token_type"];
     assert_eq!(token_type["examples"], json!(["Bearer", "DPoP"]));
 }
+
+#[tokio::test]
+async fn every_request_body_names_its_media_types() {
+    let doc = document(&TestApp::new()).await;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let Some(content) = operation["requestBody"]["content"].as_object() else {
+                continue;
+            };
+            assert!(
+                content.keys().all(|media_type| media_type.contains('/')),
+                "{method} {path}: {:?}",
+                content.keys().collect::<Vec<_>>()
+            );
+        }
+    }
+}

@@ -483,8 +483,13 @@ async fn code_bound_to(app: &TestApp, jkt: &str) -> String {
         ("code_challenge_method", "S256"),
         ("dpop_jkt", jkt),
     ];
+    signed_in_code(app, &request).await
+}
+
+/// Signs the example user in at /authorize with `request`; the code of the redirect.
+async fn signed_in_code(app: &TestApp, request: &[(&str, &str)]) -> String {
     let response = Jar::default()
-        .sign_in(app, &request, USERNAME, PASSWORD)
+        .sign_in(app, request, USERNAME, PASSWORD)
         .await;
     assert_eq!(
         response.status,
@@ -548,18 +553,7 @@ async fn pushed_code_bound_to(app: &TestApp, jkt: &str) -> String {
         ("client_id", CLIENT_ID),
         ("request_uri", request_uri.as_str()),
     ];
-    let response = Jar::default()
-        .sign_in(app, &by_reference, USERNAME, PASSWORD)
-        .await;
-    assert_eq!(
-        response.status,
-        StatusCode::SEE_OTHER,
-        "{}",
-        response.text()
-    );
-    let url = location(&response);
-    let code = url.query_pairs().find(|(k, _)| k == "code").unwrap().1;
-    code.into_owned()
+    signed_in_code(app, &by_reference).await
 }
 
 #[tokio::test]

@@ -342,7 +342,6 @@ async fn oauth4webapi_authenticates_with_private_key_jwt() {
 }
 
 #[tokio::test]
-#[ignore = "waits for PAR, DPoP and profile = \"fapi2\""]
 async fn oauth4webapi_runs_the_fapi2_flow_par_login_pkce_dpop_private_key_jwt_refresh_userinfo() {
     let run = run(Case::of(FAPI2)).await;
     run.assert_completed().await;
@@ -356,7 +355,6 @@ async fn oauth4webapi_runs_the_fapi2_flow_par_login_pkce_dpop_private_key_jwt_re
 }
 
 #[tokio::test]
-#[ignore = "waits for DPoP server nonces (TS_DPOP_NONCE=true) and the fapi2 profile"]
 async fn oauth4webapi_learns_the_servers_dpop_nonce_once_and_completes_the_fapi2_flow() {
     let run = run(Case {
         dpop_nonce: true,
@@ -397,7 +395,6 @@ async fn a_public_clients_dpop_refresh_with_another_key_is_refused() {
 }
 
 #[tokio::test]
-#[ignore = "waits for PAR, DPoP and profile = \"fapi2\""]
 async fn a_fapi2_clients_refresh_with_a_new_dpop_key_binds_the_new_access_token_to_it() {
     // RFC 9449 §5: a confidential client's refresh token is not bound to the DPoP key.
     let run = run(Case {

@@ -3,7 +3,10 @@
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 
-use crate::error::DPOP_NONCE;
+use crate::clock::UnixTime;
+use crate::dpop::{Expected, Proof};
+use crate::error::{DPOP_NONCE, OAuthError};
+use crate::state::AppState;
 
 const DPOP: HeaderName = HeaderName::from_static("dpop");
 
@@ -21,6 +24,25 @@ pub fn proof(headers: &HeaderMap) -> Result<Option<&str>, &'static str> {
             .map(Some)
             .map_err(|_| "the DPoP header is not a compact JWS"),
     }
+}
+
+/// Accepts the request's proof, if it has one, for a POST to `path` under the issuer (RFC 9449
+/// §4.3): checked, with our nonce when nonces are on, its `jti` spent at every replica.
+pub async fn accept_post(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    now: UnixTime,
+) -> Result<Option<Proof>, OAuthError> {
+    let Some(proof) = proof(headers).map_err(OAuthError::invalid_dpop_proof)? else {
+        return Ok(None);
+    };
+    let expected = Expected {
+        method: "POST",
+        url: &state.endpoint_url(path),
+        access_token: None,
+    };
+    Ok(Some(state.dpop().accept(proof, &expected, now).await?))
 }
 
 /// Adds `DPoP-Nonce` to a response, for the client's next proof (RFC 9449 §8.2).

@@ -6,7 +6,6 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{credentials, dpop};
-use crate::dpop::Expected;
 use crate::error::{OAuthError, OAuthErrors};
 use crate::grants::{self, Deps, TokenRequest};
 use crate::params::Params;
@@ -59,22 +58,12 @@ pub async fn token(
     }
     let request: TokenRequest = params.parse()?;
     // RFC 9449 §5: a proof binds the access token; a client registered for DPoP must send one.
-    let proof = match dpop::proof(&headers).map_err(OAuthError::invalid_dpop_proof)? {
-        Some(proof) => {
-            let expected = Expected {
-                method: "POST",
-                url: &state.endpoint_url("/token"),
-                access_token: None,
-            };
-            Some(state.dpop().accept(proof, &expected, now).await?)
-        }
-        None if client.dpop_bound_access_tokens => {
-            return Err(OAuthError::invalid_dpop_proof(
-                "this client must send a DPoP proof",
-            ));
-        }
-        None => None,
-    };
+    let proof = dpop::accept_post(&state, &headers, "/token", now).await?;
+    if proof.is_none() && client.dpop_bound_access_tokens {
+        return Err(OAuthError::invalid_dpop_proof(
+            "this client must send a DPoP proof",
+        ));
+    }
     let jkt = proof.as_ref().map(|p| p.jkt.as_str());
     let deps = Deps {
         store: &state.store,

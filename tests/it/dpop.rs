@@ -577,6 +577,71 @@ async fn a_code_pushed_with_dpop_jkt_redeems_only_with_a_proof_by_that_key() {
     assert_eq!(response.json()["token_type"], "DPoP");
 }
 
+/// Pushes a request for a code with the client's secret in the body and `proofs` at /par.
+async fn push_with_proofs(app: &TestApp, extra: Value, proofs: &[&str]) -> TestResponse {
+    let mut body = json!({"response_type": "code", "redirect_uri": CALLBACK,
+        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET});
+    for (name, value) in extra.as_object().unwrap() {
+        body[name] = value.clone();
+    }
+    post_json_with_proofs(app, "/par", &body, proofs).await
+}
+
+#[tokio::test]
+async fn a_code_pushed_with_a_proof_redeems_only_with_a_proof_by_that_key() {
+    let app = app();
+    let key = DpopKey::es256();
+    let redeem = |code: &str| {
+        json!({"grant_type": "authorization_code", "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET, "code": code, "redirect_uri": CALLBACK})
+    };
+    let code_pushed_with_proof = || async {
+        let pushed = push_with_proofs(
+            &app,
+            json!({}),
+            &[&key.proof("POST", PAR_URL, app.clock.now())],
+        )
+        .await;
+        assert_eq!(pushed.status, StatusCode::CREATED, "{}", pushed.text());
+        let request_uri = pushed.json()["request_uri"].as_str().unwrap().to_owned();
+        let by_reference = [
+            ("client_id", CLIENT_ID),
+            ("request_uri", request_uri.as_str()),
+        ];
+        signed_in_code(&app, &by_reference).await
+    };
+    let code = code_pushed_with_proof().await;
+    token(&app, &redeem(&code), &[])
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+
+    let code = code_pushed_with_proof().await;
+    let proof = key.proof("POST", TOKEN_URL, app.clock.now());
+    let response = token(&app, &redeem(&code), &[&proof]).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(response.json()["token_type"], "DPoP");
+}
+
+#[tokio::test]
+async fn a_proof_at_par_beside_a_dpop_jkt_of_another_key_is_invalid_dpop_proof() {
+    let app = app();
+    let key = DpopKey::es256();
+    let other = DpopKey::es256().jkt();
+    let proof = key.proof("POST", PAR_URL, app.clock.now());
+    push_with_proofs(&app, json!({"dpop_jkt": other}), &[&proof])
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+}
+
+#[tokio::test]
+async fn a_proof_at_par_for_the_token_endpoint_is_invalid_dpop_proof() {
+    let app = app();
+    let proof = DpopKey::es256().proof("POST", TOKEN_URL, app.clock.now());
+    push_with_proofs(&app, json!({}), &[&proof])
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+}
+
 #[tokio::test]
 async fn a_dpop_jkt_that_is_no_thumbprint_is_an_invalid_request_redirect() {
     let app = app();

@@ -13,6 +13,7 @@ use super::{TestApp, TestResponse, request};
 
 pub const TOKEN_URL: &str = "http://localhost:8080/token";
 pub const USERINFO_URL: &str = "http://localhost:8080/userinfo";
+pub const PAR_URL: &str = "http://localhost:8080/par";
 
 enum Pair {
     Es256(EcdsaKeyPair),
@@ -126,7 +127,17 @@ pub fn ath(token: &str) -> String {
 
 /// POSTs a JSON token request with each of `proofs` as a `DPoP` header.
 pub async fn token(app: &TestApp, body: &Value, proofs: &[&str]) -> TestResponse {
-    let mut builder = request("POST", "/token").header(header::CONTENT_TYPE, "application/json");
+    post_json_with_proofs(app, "/token", body, proofs).await
+}
+
+/// POSTs a JSON body to `uri` with each of `proofs` as a `DPoP` header.
+pub async fn post_json_with_proofs(
+    app: &TestApp,
+    uri: &str,
+    body: &Value,
+    proofs: &[&str],
+) -> TestResponse {
+    let mut builder = request("POST", uri).header(header::CONTENT_TYPE, "application/json");
     for proof in proofs {
         builder = builder.header("dpop", *proof);
     }

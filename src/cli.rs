@@ -360,16 +360,7 @@ fn client_assertion(args: &[String]) -> Result<(), StartupError> {
 /// `2026-11-27T221503Z`: sortable, so the newest key is the last file by name.
 fn utc_timestamp(now: UnixTime) -> String {
     let (days, secs) = (now / 86_400, now % 86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = crate::clock::civil_date(days);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}{:02}{:02}Z",
         secs / 3_600,

@@ -54,9 +54,50 @@ impl Clock {
     }
 }
 
+/// The system time in seconds and microseconds since the Unix epoch, for log lines: they say
+/// when they were written, whatever clock the requests are given. `None` before the epoch.
+pub fn log_time() -> Option<(u64, u32)> {
+    #[allow(clippy::disallowed_methods)]
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some((since.as_secs(), since.subsec_micros()))
+}
+
+/// The (year, month, day) of the day `days` after 1970-01-01, in the proleptic Gregorian
+/// calendar (H. Hinnant's `civil_from_days`, for days on or after the epoch).
+pub fn civil_date(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Clock;
+    use super::{Clock, civil_date};
+
+    #[test]
+    fn days_since_the_epoch_are_gregorian_dates() {
+        assert_eq!(civil_date(0), (1970, 1, 1));
+        assert_eq!(civil_date(59), (1970, 3, 1));
+        assert_eq!(civil_date(11_016), (2000, 2, 29));
+        assert_eq!(civil_date(11_017), (2000, 3, 1));
+        assert_eq!(civil_date(20_818), (2026, 12, 31));
+        assert_eq!(civil_date(20_819), (2027, 1, 1));
+        assert_eq!(civil_date(2_932_896), (9999, 12, 31));
+    }
 
     #[test]
     fn a_manual_clock_moves_only_when_told_in_seconds_or_milliseconds() {

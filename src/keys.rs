@@ -309,28 +309,64 @@ impl SigningKey {
         rng: &SystemRandom,
         claims: &T,
     ) -> Result<String, KeyError> {
-        let payload = serde_json::to_vec(claims)?;
-        let mut jwt = String::with_capacity(header_b64.len() + payload.len() * 4 / 3 + 400);
-        jwt.push_str(header_b64);
-        jwt.push('.');
-        B64.encode_string(&payload, &mut jwt);
-        let signature = match &self.pair {
-            KeyPairKind::Es256(k) => k
-                .sign(rng, jwt.as_bytes())
-                .map(|s| s.as_ref().to_vec())
-                .map_err(|_| KeyError::Crypto("ES256 signing failed"))?,
-            KeyPairKind::EdDsa(k) => k.sign(jwt.as_bytes()).as_ref().to_vec(),
-            KeyPairKind::Rs256(k) => {
-                let mut sig = vec![0; k.public().modulus_len()];
-                k.sign(&signature::RSA_PKCS1_SHA256, rng, jwt.as_bytes(), &mut sig)
-                    .map_err(|_| KeyError::Crypto("RS256 signing failed"))?;
-                sig
-            }
+        let mut payload = Vec::with_capacity(CLAIMS_CAPACITY);
+        crate::json::write(&mut payload, claims)?;
+        // The token is written, signed and finished in one buffer sized for it.
+        let signature_len = match &self.pair {
+            KeyPairKind::Es256(_) | KeyPairKind::EdDsa(_) => 64,
+            KeyPairKind::Rs256(k) => k.public().modulus_len(),
         };
-        jwt.push('.');
-        B64.encode_string(&signature, &mut jwt);
-        Ok(jwt)
+        let mut jwt = Vec::with_capacity(
+            header_b64.len() + 2 + b64_len(payload.len()) + b64_len(signature_len),
+        );
+        jwt.extend_from_slice(header_b64.as_bytes());
+        jwt.push(b'.');
+        push_b64(&mut jwt, &payload);
+        jwt.push(b'.');
+        let signing_input = jwt.get(..jwt.len() - 1).unwrap_or_default();
+        match &self.pair {
+            KeyPairKind::Es256(k) => {
+                let signature = k
+                    .sign(rng, signing_input)
+                    .map_err(|_| KeyError::Crypto("ES256 signing failed"))?;
+                push_b64(&mut jwt, signature.as_ref());
+            }
+            KeyPairKind::EdDsa(k) => {
+                let signature = k.sign(signing_input);
+                push_b64(&mut jwt, signature.as_ref());
+            }
+            KeyPairKind::Rs256(k) => {
+                let mut signature = vec![0; signature_len];
+                k.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    rng,
+                    signing_input,
+                    &mut signature,
+                )
+                .map_err(|_| KeyError::Crypto("RS256 signing failed"))?;
+                push_b64(&mut jwt, &signature);
+            }
+        }
+        String::from_utf8(jwt).map_err(|_| KeyError::Crypto("the token is not text"))
     }
+}
+
+/// Room for an access token's claims without growing: a user's extra claims may need more.
+const CLAIMS_CAPACITY: usize = 512;
+
+/// The length of base64url without padding of `len` bytes.
+fn b64_len(len: usize) -> usize {
+    len / 3 * 4 + [0, 2, 3][len % 3]
+}
+
+/// Appends base64url without padding of `bytes` to `out`.
+fn push_b64(out: &mut Vec<u8>, bytes: &[u8]) {
+    let start = out.len();
+    out.resize(start + b64_len(bytes.len()), 0);
+    let written = B64
+        .encode_slice(bytes, out.get_mut(start..).unwrap_or_default())
+        .unwrap_or(0);
+    out.truncate(start + written);
 }
 
 /// Every key in `TS_KEYS_DIR` (all published), and the one that signs.

@@ -8,6 +8,7 @@
 //!
 //! Records and pure logic:
 //! - [`clock`]: the only reader of the system time
+//! - [`json`]: compact JSON as serde_json writes it, faster for token-sized strings
 //! - [`startup_error`]: the one error of start-up
 //! - [`failure`]: the domain's failure (unavailable, internal), logged once by the HTTP layer
 //! - [`scope`]: scope sets and narrowing
@@ -64,6 +65,7 @@ pub mod failure;
 pub mod grants;
 pub mod http;
 pub mod id_token;
+pub mod json;
 pub mod jwk;
 pub mod keys;
 pub mod logging;

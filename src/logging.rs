@@ -104,67 +104,214 @@ where
         if meta.fields().field("log.target").is_some() {
             return self.bridged.format_event(ctx, writer, event);
         }
-        let mut timestamp = String::new();
-        tracing_subscriber::fmt::time::FormatTime::format_time(
-            &tracing_subscriber::fmt::time::SystemTime,
-            &mut tracing_subscriber::fmt::format::Writer::new(&mut timestamp),
-        )?;
-        let mut line = Members::default();
-        line.member("timestamp", timestamp.as_str());
-        line.member("level", meta.level().as_str());
-        event.record(&mut line);
-        line.member("target", meta.target());
+        let mut line = String::with_capacity(LINE_CAPACITY);
+        line.push_str("{\"timestamp\":\"");
+        push_timestamp(&mut line)?;
+        line.push_str("\",\"level\":");
+        push_json_str(&mut line, meta.level().as_str());
+        let mut members = JsonMembers {
+            out: &mut line,
+            empty: false,
+        };
+        event.record(&mut members);
+        line.push_str(",\"target\":");
+        push_json_str(&mut line, meta.target());
         let span = event
             .parent()
             .and_then(|id| ctx.span(id))
             .or_else(|| ctx.lookup_current());
         if let Some(span) = span {
+            line.push_str(",\"span\":{");
             let extensions = span.extensions();
             let fields = extensions
                 .get::<tracing_subscriber::fmt::FormattedFields<N>>()
-                .and_then(|f| serde_json::from_str::<serde_json::Value>(f).ok());
-            let fields = match fields {
-                Some(serde_json::Value::Object(fields)) => fields,
-                _ => serde_json::Map::new(),
-            };
-            line.member(
-                "span",
-                SpanObject {
-                    fields,
-                    name: span.metadata().name(),
-                },
-            );
+                .map_or("", |f| f.fields.as_str());
+            if push_sorted_members(&mut line, fields).is_none() {
+                push_sorted_members_parsed(&mut line, fields)?;
+            }
+            if !line.ends_with('{') {
+                line.push(',');
+            }
+            line.push_str("\"name\":");
+            push_json_str(&mut line, span.metadata().name());
+            line.push('}');
         }
-        writer.write_char('{')?;
-        writer.write_str(&line.text()?)?;
-        writer.write_str("}\n")
+        line.push_str("}\n");
+        writer.write_str(&line)
     }
 }
 
-/// A span in a log line: its fields, then its name.
-struct SpanObject<'a> {
-    fields: serde_json::Map<String, serde_json::Value>,
-    name: &'a str,
+/// Room for a request's log line without growing.
+const LINE_CAPACITY: usize = 384;
+
+/// The span fields' most members read without allocating; a span with more goes through
+/// `serde_json`.
+const MAX_SPAN_MEMBERS: usize = 16;
+
+/// Writes the members of the JSON object `fields` (as `JsonSpanFields` writes it) sorted by
+/// name, a name recorded twice with its last value: what parsing it into a `serde_json` map
+/// and writing the map gives, without either. `None`, with nothing written, for anything but
+/// an object of at most `MAX_SPAN_MEMBERS` members with plain names.
+fn push_sorted_members(out: &mut String, fields: &str) -> Option<()> {
+    // Each member's name, and its whole text (`"name":value`).
+    let mut members = [("", ""); MAX_SPAN_MEMBERS];
+    let mut count = 0;
+    let inner = match fields {
+        "" => "",
+        fields => fields.strip_prefix('{')?.strip_suffix('}')?,
+    };
+    let mut rest = inner;
+    while !rest.is_empty() {
+        let name_len = json_string_len(rest)?;
+        let name = rest.get(1..name_len - 1)?;
+        if name.contains('\\') || rest.as_bytes().get(name_len) != Some(&b':') {
+            return None;
+        }
+        let value_len = json_value_len(rest.get(name_len + 1..)?)?;
+        let (member, after) = rest.split_at_checked(name_len + 1 + value_len)?;
+        *members.get_mut(count)? = (name, member);
+        count += 1;
+        rest = match after.strip_prefix(',') {
+            Some(next) if !next.is_empty() => next,
+            Some(_) => return None,
+            None if after.is_empty() => after,
+            None => return None,
+        };
+    }
+    let members = &mut members[..count];
+    // An insertion sort, stable so that of equal names the last recorded stays last: a span
+    // has a handful of members, too few for a general sort to pay.
+    for i in 1..members.len() {
+        let mut j = i;
+        while j > 0 && before(members[j].0, members[j - 1].0) {
+            members.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+    let mut first = true;
+    for (i, (name, member)) in members.iter().enumerate() {
+        if members.get(i + 1).is_some_and(|next| next.0 == *name) {
+            continue;
+        }
+        if !std::mem::take(&mut first) {
+            out.push(',');
+        }
+        out.push_str(member);
+    }
+    Some(())
 }
 
-impl serde::Serialize for SpanObject<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(None)?;
-        for (name, value) in &self.fields {
-            map.serialize_entry(name, value)?;
+/// Whether the name `a` sorts before `b` (byte order, as a `String` key of a map).
+fn before(a: &str, b: &str) -> bool {
+    for (x, y) in a.bytes().zip(b.bytes()) {
+        if x != y {
+            return x < y;
         }
-        map.serialize_entry("name", self.name)?;
-        map.end()
+    }
+    a.len() < b.len()
+}
+
+/// The length of the JSON string `text` starts with, quotes included.
+fn json_string_len(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if bytes.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1;
+    loop {
+        i += bytes
+            .get(i..)?
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\')?;
+        if bytes[i] == b'"' {
+            return Some(i + 1);
+        }
+        i += 2;
+    }
+}
+
+/// The length of the JSON value `text` starts with, as `JsonMembers` writes values: a string,
+/// an array of numbers, or a scalar (which has no comma).
+fn json_value_len(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    match bytes.first()? {
+        b'"' => json_string_len(text),
+        b'[' => Some(bytes.iter().position(|&b| b == b']')? + 1),
+        _ => Some(bytes.iter().position(|&b| b == b',').unwrap_or(bytes.len())),
+    }
+}
+
+/// The members of `fields` sorted through a `serde_json` map: the general case of
+/// `push_sorted_members`.
+fn push_sorted_members_parsed(out: &mut String, fields: &str) -> std::fmt::Result {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(fields)
+    else {
+        return Ok(());
+    };
+    let text = serde_json::to_string(&map).map_err(|_| std::fmt::Error)?;
+    let members = text
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or_default();
+    out.push_str(members);
+    Ok(())
+}
+
+/// The current UTC time as tracing-subscriber's `SystemTime` writes it (RFC 3339, with
+/// microseconds), without going through `fmt` for each part.
+fn push_timestamp(out: &mut String) -> std::fmt::Result {
+    match crate::clock::log_time().filter(|&(secs, _)| secs < YEAR_10000) {
+        Some((secs, micros)) => {
+            push_rfc3339(out, secs, micros);
+            Ok(())
+        }
+        None => tracing_subscriber::fmt::time::FormatTime::format_time(
+            &tracing_subscriber::fmt::time::SystemTime,
+            &mut tracing_subscriber::fmt::format::Writer::new(out),
+        ),
+    }
+}
+
+/// `secs` after the Unix epoch (before year 10000) and `micros`, as
+/// `2026-12-31T23:59:59.000001Z`.
+fn push_rfc3339(out: &mut String, secs: u64, micros: u32) {
+    let (year, month, day) = crate::clock::civil_date(secs / 86_400);
+    let seconds_of_day = secs % 86_400;
+    push_digits(out, year, 4);
+    out.push('-');
+    push_digits(out, month, 2);
+    out.push('-');
+    push_digits(out, day, 2);
+    out.push('T');
+    push_digits(out, seconds_of_day / 3600, 2);
+    out.push(':');
+    push_digits(out, seconds_of_day / 60 % 60, 2);
+    out.push(':');
+    push_digits(out, seconds_of_day % 60, 2);
+    out.push('.');
+    push_digits(out, u64::from(micros), 6);
+    out.push('Z');
+}
+
+/// 10000-01-01T00:00:00Z in seconds since the Unix epoch: from there on, years take five
+/// digits and the general formatter.
+const YEAR_10000: u64 = 253_402_300_800;
+
+/// The last `width` decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u64, width: u32) {
+    let mut divisor = 10_u64.pow(width - 1);
+    while divisor > 0 {
+        out.push(char::from(b'0' + (n / divisor % 10) as u8));
+        divisor /= 10;
     }
 }
 
 /// The JSON formatter's span fields, written member by member as `JsonFields` would write
 /// them, and with fields recorded later (`client_id`, `status`, `latency_ms`) appended to the
-/// span's JSON object instead of `JsonFields`' parse of the whole object and its rewrite on
-/// every record: on `/token` that was a sixth of the service's instructions per token. The
-/// log line is the same: each event re-reads the object into a sorted map (a key recorded
-/// twice keeps its last value), as before.
+/// span's JSON object in place instead of `JsonFields`' parse of the whole object and its
+/// rewrite on every record: on `/token` that was a sixth of the service's instructions per
+/// token. The log line is the same: each event writes the object's members sorted by name (a
+/// key recorded twice keeps its last value), as a `serde_json` map would.
 struct JsonSpanFields;
 
 impl<'writer> tracing_subscriber::fmt::FormatFields<'writer> for JsonSpanFields {
@@ -173,11 +320,14 @@ impl<'writer> tracing_subscriber::fmt::FormatFields<'writer> for JsonSpanFields 
         mut writer: tracing_subscriber::fmt::format::Writer<'writer>,
         fields: R,
     ) -> std::fmt::Result {
-        let mut members = Members::default();
-        fields.record(&mut members);
-        writer.write_char('{')?;
-        writer.write_str(&members.text()?)?;
-        writer.write_char('}')
+        let mut object = String::with_capacity(64);
+        object.push('{');
+        fields.record(&mut JsonMembers {
+            out: &mut object,
+            empty: true,
+        });
+        object.push('}');
+        writer.write_str(&object)
     }
 
     fn add_fields(
@@ -185,96 +335,168 @@ impl<'writer> tracing_subscriber::fmt::FormatFields<'writer> for JsonSpanFields 
         current: &'writer mut tracing_subscriber::fmt::FormattedFields<Self>,
         fields: &tracing::span::Record<'_>,
     ) -> std::fmt::Result {
-        let mut members = Members::default();
-        fields.record(&mut members);
-        let added = members.text()?;
-        append_json_object(&mut current.fields, &format!("{{{added}}}"));
+        append_members(&mut current.fields, fields);
         Ok(())
     }
 }
 
-/// `"name":value` members of a JSON object, in the order they are recorded, with the values
-/// tracing-subscriber's JSON format gives each kind: the one writer of event and span fields.
-#[derive(Default)]
-struct Members {
-    bytes: Vec<u8>,
-    failed: bool,
+/// Appends the members `fields` records to the JSON object `object` (empty text or `{}` when
+/// it has none), in place.
+fn append_members(object: &mut String, fields: &tracing::span::Record<'_>) {
+    // Room for what a request records after its span is made (client, status, latency) in
+    // one allocation: the object was made exactly as long as its first fields.
+    if object.capacity() - object.len() < SPAN_RECORD_ROOM / 2 {
+        object.reserve(SPAN_RECORD_ROOM);
+    }
+    let had_braces = object.len() == 2;
+    let fresh = object.len() <= 2;
+    if fresh {
+        object.clear();
+        object.push('{');
+    } else {
+        object.pop();
+    }
+    let start = object.len();
+    fields.record(&mut JsonMembers {
+        out: object,
+        empty: fresh,
+    });
+    if object.len() == start && fresh {
+        object.clear();
+        if had_braces {
+            object.push_str("{}");
+        }
+        return;
+    }
+    object.push('}');
 }
 
-impl Members {
-    fn member(&mut self, name: &str, value: impl serde::Serialize) {
-        if !self.bytes.is_empty() {
-            self.bytes.push(b',');
+/// See `append_members`.
+const SPAN_RECORD_ROOM: usize = 128;
+
+/// Writes `"name":value` members of a JSON object into `out`, in the order they are
+/// recorded, with the values tracing-subscriber's JSON format gives each kind and
+/// `serde_json`'s text for them: the one writer of event and span fields.
+struct JsonMembers<'a> {
+    out: &'a mut String,
+    /// No member written yet: the next needs no comma.
+    empty: bool,
+}
+
+impl JsonMembers<'_> {
+    fn name(&mut self, name: &str) {
+        if !std::mem::take(&mut self.empty) {
+            self.out.push(',');
         }
-        let written = serde_json::to_writer(&mut self.bytes, name).and_then(|()| {
-            self.bytes.push(b':');
-            serde_json::to_writer(&mut self.bytes, &value)
-        });
-        self.failed |= written.is_err();
+        push_json_str(self.out, name);
+        self.out.push(':');
     }
 
-    fn text(self) -> Result<String, std::fmt::Error> {
-        if self.failed {
-            return Err(std::fmt::Error);
+    fn number(&mut self, name: &str, number: serde_json::Number) {
+        use std::fmt::Write;
+        self.name(name);
+        let _ = write!(self.out, "{number}");
+    }
+
+    fn unsigned(&mut self, name: &str, value: u64, negative: bool) {
+        self.name(name);
+        if negative {
+            self.out.push('-');
         }
-        String::from_utf8(self.bytes).map_err(|_| std::fmt::Error)
+        self.out.push_str(crate::json::decimal(value, &mut [0; 20]));
     }
 }
 
-impl tracing::field::Visit for Members {
+impl tracing::field::Visit for JsonMembers<'_> {
     fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
-        self.member(field.name(), serde_json::Value::from(value));
+        match serde_json::Number::from_f64(value) {
+            Some(number) => self.number(field.name(), number),
+            None => {
+                self.name(field.name());
+                self.out.push_str("null");
+            }
+        }
     }
 
     fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
-        self.member(field.name(), value);
+        self.unsigned(field.name(), value.unsigned_abs(), value < 0);
     }
 
     fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
-        self.member(field.name(), value);
+        self.unsigned(field.name(), value, false);
     }
 
     fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
-        self.member(field.name(), value);
+        self.name(field.name());
+        self.out.push_str(if value { "true" } else { "false" });
     }
 
     fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.member(field.name(), value);
+        self.name(field.name());
+        push_json_str(self.out, value);
     }
 
     fn record_bytes(&mut self, field: &tracing::field::Field, value: &[u8]) {
-        self.member(field.name(), value);
+        use std::fmt::Write;
+        self.name(field.name());
+        self.out.push('[');
+        for (i, byte) in value.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            let _ = write!(self.out, "{byte}");
+        }
+        self.out.push(']');
     }
 
     fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        use std::fmt::Write;
         let name = field.name();
         if name.starts_with("log.") {
             return;
         }
-        let name = name.strip_prefix("r#").unwrap_or(name);
-        self.member(name, format!("{value:?}"));
+        self.name(name.strip_prefix("r#").unwrap_or(name));
+        self.out.push('"');
+        let _ = write!(JsonEscaped(self.out), "{value:?}");
+        self.out.push('"');
     }
 }
 
-/// Appends the members of the JSON object `added` to the JSON object `current` (either may be
-/// empty: no text, or `{}`).
-fn append_json_object(current: &mut String, added: &str) {
-    let members = added
-        .strip_prefix('{')
-        .and_then(|rest| rest.strip_suffix('}'))
-        .unwrap_or_default();
-    if members.is_empty() {
-        return;
+/// Appends `text` as a JSON string, escaped as `serde_json` escapes it.
+fn push_json_str(out: &mut String, text: &str) {
+    out.push('"');
+    push_escaped(out, text);
+    out.push('"');
+}
+
+fn push_escaped(out: &mut String, text: &str) {
+    crate::json::escaped(text, |piece| out.push_str(piece));
+}
+
+/// A `fmt::Write` that escapes what it is given for the inside of a JSON string.
+struct JsonEscaped<'a>(&'a mut String);
+
+impl std::fmt::Write for JsonEscaped<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        push_escaped(self.0, text);
+        Ok(())
     }
-    if current.len() <= 2 {
-        current.clear();
-        current.push_str(added);
-        return;
-    }
-    current.pop();
-    current.push(',');
-    current.push_str(members);
-    current.push('}');
+}
+
+/// The lines `emit` logs through the service's JSON log (every level), without their
+/// timestamps: for tests of what other modules log.
+#[cfg(test)]
+pub(crate) fn captured(emit: impl FnOnce()) -> Vec<String> {
+    use tracing_subscriber::layer::SubscriberExt;
+    let buffer = tests::Buffer::default();
+    let writer = buffer.clone();
+    let subscriber =
+        tracing_subscriber::registry().with(json_log().with_writer(move || writer.clone()));
+    tracing::subscriber::with_default(subscriber, emit);
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    text.lines()
+        .map(|line| line.split_once(r#","level""#).unwrap().1.to_owned())
+        .collect()
 }
 
 #[cfg(test)]
@@ -282,22 +504,63 @@ mod tests {
     use std::io;
     use std::sync::{Arc, Mutex};
 
-    use super::{JsonLines, JsonSpanFields, append_json_object};
+    use super::{JsonLines, JsonSpanFields, push_rfc3339, push_sorted_members, push_timestamp};
 
     #[test]
-    fn json_objects_are_appended_member_by_member() {
-        let mut fields = String::new();
-        append_json_object(&mut fields, "{}");
-        assert_eq!(fields, "");
-        append_json_object(&mut fields, r#"{"a":1}"#);
-        assert_eq!(fields, r#"{"a":1}"#);
-        append_json_object(&mut fields, "{}");
-        append_json_object(&mut fields, r#"{"b":"x","c":true}"#);
-        assert_eq!(fields, r#"{"a":1,"b":"x","c":true}"#);
+    fn span_members_are_written_sorted_with_the_last_value_of_a_repeated_name() {
+        let mut out = String::new();
+        let fields =
+            r#"{"method":"POST","b":[1,2],"s":"a,\"}","client_id":"x","client_id":"y","n":1.5}"#;
+        assert_eq!(push_sorted_members(&mut out, fields), Some(()));
+        assert_eq!(
+            out,
+            r#""b":[1,2],"client_id":"y","method":"POST","n":1.5,"s":"a,\"}""#
+        );
+        let mut empty = String::new();
+        assert_eq!(push_sorted_members(&mut empty, ""), Some(()));
+        assert_eq!(push_sorted_members(&mut empty, "{}"), Some(()));
+        assert_eq!(empty, "");
+    }
+
+    #[test]
+    fn span_members_beyond_the_plain_case_are_left_to_serde_json() {
+        let mut out = String::new();
+        assert_eq!(push_sorted_members(&mut out, r#"{"a\"b":1}"#), None);
+        assert_eq!(push_sorted_members(&mut out, r#"{"a":1,}"#), None);
+        assert_eq!(push_sorted_members(&mut out, "not json"), None);
+        let many = (0..17).map(|i| format!("\"f{i}\":{i}")).collect::<Vec<_>>();
+        assert_eq!(
+            push_sorted_members(&mut out, &format!("{{{}}}", many.join(","))),
+            None
+        );
+        assert_eq!(out, "");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_microseconds_like_the_stock_timer() {
+        let mut out = String::new();
+        push_rfc3339(&mut out, 0, 0);
+        assert_eq!(out, "1970-01-01T00:00:00.000000Z");
+        out.clear();
+        push_rfc3339(&mut out, 1_796_367_268, 1_234);
+        assert_eq!(out, "2026-12-04T06:54:28.001234Z");
+        out.clear();
+        push_rfc3339(&mut out, 253_402_300_799, 999_999);
+        assert_eq!(out, "9999-12-31T23:59:59.999999Z");
+        let mut now = String::new();
+        push_timestamp(&mut now).unwrap();
+        let mut stock = String::new();
+        tracing_subscriber::fmt::time::FormatTime::format_time(
+            &tracing_subscriber::fmt::time::SystemTime,
+            &mut tracing_subscriber::fmt::format::Writer::new(&mut stock),
+        )
+        .unwrap();
+        let shape = |t: &str| t.replace(|c: char| c.is_ascii_digit(), "0");
+        assert_eq!(shape(&now), shape(&stock));
     }
 
     #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Buffer(pub(crate) Arc<Mutex<Vec<u8>>>);
 
     impl io::Write for Buffer {
         fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {

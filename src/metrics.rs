@@ -3,6 +3,7 @@
 //! connections and the times their cap was reached, and when the signing key was made.
 
 use std::hash::{Hash, Hasher};
+use std::sync::RwLock;
 use std::time::Duration;
 
 use axum::extract::MatchedPath;
@@ -176,7 +177,73 @@ impl Default for Metrics {
     }
 }
 
+/// The series one endpoint's requests were counted in, kept once looked up: a lookup in a
+/// family hashes the labels under the family's lock on every request. At most `ROUTE_SERIES`
+/// (method, route, status) sets are kept; others are looked up each time.
+#[derive(Default)]
+pub struct RouteSeries(RwLock<Vec<KnownSeries>>);
+
+const ROUTE_SERIES: usize = 16;
+
+struct KnownSeries {
+    method: &'static str,
+    route: Route,
+    status: u16,
+    requests: Counter,
+    latency: Histogram,
+}
+
 impl Metrics {
+    /// [`Metrics::request`] through the series `known` keeps.
+    pub fn request_in(
+        &self,
+        known: &RouteSeries,
+        method: &'static str,
+        route: Route,
+        status: u16,
+        latency: Duration,
+    ) {
+        let seconds = latency.as_secs_f64();
+        let is = |s: &&KnownSeries| s.method == method && s.status == status && s.route == route;
+        if let Ok(series) = known.0.read()
+            && let Some(series) = series.iter().find(is)
+        {
+            series.requests.inc();
+            series.latency.observe(seconds);
+            return;
+        }
+        let series = KnownSeries {
+            requests: self
+                .requests
+                .get_or_create(&RequestLabels {
+                    method,
+                    route: route.clone(),
+                    status,
+                })
+                .clone(),
+            latency: self
+                .latency
+                .get_or_create(&RouteLabels {
+                    route: route.clone(),
+                })
+                .clone(),
+            method,
+            route,
+            status,
+        };
+        series.requests.inc();
+        series.latency.observe(seconds);
+        let same = |s: &KnownSeries| {
+            s.method == series.method && s.status == series.status && s.route == series.route
+        };
+        if let Ok(mut kept) = known.0.write()
+            && kept.len() < ROUTE_SERIES
+            && !kept.iter().any(same)
+        {
+            kept.push(series);
+        }
+    }
+
     pub fn request(&self, method: &'static str, route: Route, status: u16, latency: Duration) {
         self.requests
             .get_or_create(&RequestLabels {

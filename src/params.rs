@@ -3,7 +3,6 @@
 //! description sends them). One policy: non-UTF-8 is refused, a value over 8 KiB is refused,
 //! and a repeated parameter is kept so the caller can report it by name (RFC 6749 §3.1).
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -73,15 +72,23 @@ pub fn label(name: &str) -> Option<&'static str> {
     KNOWN.iter().find(|known| **known == name).copied()
 }
 
-/// Parameters by name, with every value sent, in name order.
+/// Parameters by name, in name order: the first value sent, and how many were (only a lone
+/// value is ever read; a repeat is an error). A request has a handful, so a sorted list.
 #[derive(Debug, Default)]
-pub struct Params(BTreeMap<String, Vec<String>>);
+pub struct Params(Vec<Param>);
+
+#[derive(Debug)]
+struct Param {
+    name: String,
+    first: String,
+    sent: usize,
+}
 
 impl Params {
     /// Parses a form body or a query string strictly: UTF-8 after decoding.
     pub fn from_form(input: &[u8]) -> Result<Self, ParamsError> {
         let text = std::str::from_utf8(input).map_err(|_| ParamsError::NotUtf8)?;
-        let mut params = Params::default();
+        let mut params = Params(Vec::with_capacity(4));
         for pair in text.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let name = form_decode(name).ok_or(ParamsError::NotUtf8)?;
@@ -118,7 +125,17 @@ impl Params {
         if name.len() > MAX_VALUE_LEN || value.len() > MAX_VALUE_LEN {
             return Err(ParamsError::TooLong);
         }
-        self.0.entry(name).or_default().push(value);
+        match self.0.binary_search_by(|p| p.name.as_str().cmp(&name)) {
+            Ok(at) => self.0[at].sent += 1,
+            Err(at) => self.0.insert(
+                at,
+                Param {
+                    name,
+                    first: value,
+                    sent: 1,
+                },
+            ),
+        }
         Ok(())
     }
 
@@ -126,17 +143,17 @@ impl Params {
     pub fn repeated(&self) -> Option<Repeated> {
         self.0
             .iter()
-            .find(|(_, values)| values.len() > 1)
-            .map(|(name, _)| Repeated(label(name)))
+            .find(|p| p.sent > 1)
+            .map(|p| Repeated(label(&p.name)))
     }
 
     /// The one value of `name`; an empty value counts as absent (RFC 6749 §3.1). `Err` if it
     /// was sent more than once.
     pub fn one(&self, name: &str) -> Result<Option<&str>, Repeated> {
-        match self.0.get(name).map(Vec::as_slice) {
-            None | Some([]) => Ok(None),
-            Some([value]) => Ok(Some(value.as_str()).filter(|v| !v.is_empty())),
-            Some(_) => Err(Repeated(label(name))),
+        match self.0.binary_search_by(|p| p.name.as_str().cmp(name)) {
+            Err(_) => Ok(None),
+            Ok(at) if self.0[at].sent > 1 => Err(Repeated(label(name))),
+            Ok(at) => Ok(Some(self.0[at].first.as_str()).filter(|v| !v.is_empty())),
         }
     }
 
@@ -157,10 +174,8 @@ impl Params {
         let pairs = self
             .0
             .iter()
-            .filter_map(|(name, values)| match values.as_slice() {
-                [value] if !value.is_empty() => Some((name.as_str(), value.as_str())),
-                _ => None,
-            });
+            .filter(|p| p.sent == 1 && !p.first.is_empty())
+            .map(|p| (p.name.as_str(), p.first.as_str()));
         T::deserialize(de::value::MapDeserializer::<_, de::value::Error>::new(
             pairs,
         ))
@@ -191,13 +206,40 @@ impl fmt::Display for Repeated {
     }
 }
 
-/// Decodes one `application/x-www-form-urlencoded` component; `None` if not UTF-8.
+/// Decodes one `application/x-www-form-urlencoded` component: `+` is a space, `%` and two hex
+/// digits a byte (a `%` without them stays as it is); `None` if the result is not UTF-8. One
+/// allocation, the result's.
 pub fn form_decode(s: &str) -> Option<String> {
-    let plus_as_space = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&plus_as_space)
-        .decode_utf8()
-        .ok()
-        .map(|c| c.into_owned())
+    let bytes = s.as_bytes();
+    if !bytes.iter().any(|&b| b == b'+' || b == b'%') {
+        return Some(s.to_owned());
+    }
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        i += 1;
+        decoded.push(match byte {
+            b'+' => b' ',
+            b'%' => match (hex(bytes.get(i)), hex(bytes.get(i + 1))) {
+                (Some(high), Some(low)) => {
+                    i += 2;
+                    high << 4 | low
+                }
+                _ => b'%',
+            },
+            other => other,
+        });
+    }
+    String::from_utf8(decoded).ok()
+}
+
+fn hex(digit: Option<&u8>) -> Option<u8> {
+    match digit? {
+        d @ b'0'..=b'9' => Some(d - b'0'),
+        d @ b'a'..=b'f' => Some(d - b'a' + 10),
+        d @ b'A'..=b'F' => Some(d - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// Reads a JSON object into `Params`. A well-formed object with a value the service refuses
@@ -212,7 +254,7 @@ impl<'de> Visitor<'de> for ParamsVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut params = Params::default();
+        let mut params = Params(Vec::with_capacity(4));
         let mut refused = None;
         while let Some(name) = map.next_key::<String>()? {
             let value = match map.next_value::<serde_json::Value>()? {
@@ -244,6 +286,33 @@ mod tests {
         let params = Params::from_form(b"a=x+y&b=%C3%A9%3D").unwrap();
         assert_eq!(params.get("a"), Some("x y"));
         assert_eq!(params.get("b"), Some("é="));
+    }
+
+    #[test]
+    fn a_percent_without_two_hex_digits_stays_and_an_escaped_plus_is_a_plus() {
+        for (encoded, decoded) in [
+            ("100%", "100%"),
+            ("%4", "%4"),
+            ("%zz%41", "%zzA"),
+            ("%2B+%2b", "+ +"),
+            ("a%20b", "a b"),
+            ("plain", "plain"),
+            ("%e2%82%AC", "€"),
+        ] {
+            assert_eq!(form_decode(encoded).as_deref(), Some(decoded), "{encoded}");
+        }
+    }
+
+    #[test]
+    fn form_decoding_is_percent_decoding_after_plus_as_space() {
+        let samples = ["a+b%2Bc", "%%41%", "x%C3%A9y", "%ff", "++%2", "%20%2f%2F"];
+        for sample in samples {
+            let reference = percent_encoding::percent_decode_str(&sample.replace('+', " "))
+                .decode_utf8()
+                .ok()
+                .map(|c| c.into_owned());
+            assert_eq!(form_decode(sample), reference, "{sample}");
+        }
     }
 
     #[test]

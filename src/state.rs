@@ -28,7 +28,8 @@ pub struct Shared {
     pub clock: Clock,
     pub argon2: Argon2Pool,
     pub secrets: SecretCache,
-    pub metrics: Metrics,
+    /// Shared with the layer that counts each request.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Deref for AppState {
@@ -64,7 +65,7 @@ impl AppState {
             clock,
             argon2,
             secrets,
-            metrics,
+            metrics: Arc::new(metrics),
         })))
     }
 }

@@ -3,10 +3,14 @@
 //! for other origins.
 
 use std::collections::HashSet;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -63,26 +67,110 @@ pub async fn unanswered_preflight() -> impl axum::response::IntoResponse {
     )
 }
 
-/// The registered origins are shared, not copied: axum clones a layer's state for every
-/// request it sees.
-pub async fn registered_origins(
-    State(origins): State<Arc<HashSet<String>>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let origin = request
-        .headers()
-        .get(header::ORIGIN)
-        .filter(|o| o.to_str().is_ok_and(|o| origins.contains(o)))
-        .cloned();
-    let Some(origin) = origin else {
-        return next.run(request).await;
-    };
-    let mut response = if request.method() == Method::OPTIONS {
-        preflight("POST")
-    } else {
-        next.run(request).await
-    };
+/// CORS for the routes of `paths` (`/token`, `/revoke`): the registered origins, shared by
+/// every route and request. A layer around every route that lets the others pass, rather than
+/// a layer of their own, which the router would box around each of them and clone for every
+/// request; and a service of its own rather than `from_fn` middleware, which clones the inner
+/// service and boxes a future for every request.
+#[derive(Clone)]
+pub struct RegisteredOrigins {
+    origins: Arc<HashSet<String>>,
+    paths: Arc<[&'static str]>,
+}
+
+impl RegisteredOrigins {
+    pub fn new(origins: HashSet<String>, paths: Arc<[&'static str]>) -> Self {
+        RegisteredOrigins {
+            origins: Arc::new(origins),
+            paths,
+        }
+    }
+}
+
+impl<S> tower::Layer<S> for RegisteredOrigins {
+    type Service = RegisteredOriginsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RegisteredOriginsService {
+            inner,
+            origins: self.origins.clone(),
+            paths: self.paths.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct RegisteredOriginsService<S> {
+    inner: S,
+    origins: Arc<HashSet<String>>,
+    paths: Arc<[&'static str]>,
+}
+
+impl<S> tower::Service<Request> for RegisteredOriginsService<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Unpin,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = RegisteredOriginsFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    /// A request to one of the paths from a registered origin is answered with its CORS
+    /// headers, a preflight here; any other request passes through untouched.
+    fn call(&mut self, request: Request) -> Self::Future {
+        let ours = request
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|path| self.paths.contains(&path.as_str()));
+        let origin = request
+            .headers()
+            .get(header::ORIGIN)
+            .filter(|o| ours && o.to_str().is_ok_and(|o| self.origins.contains(o)))
+            .cloned();
+        match origin {
+            Some(origin) if request.method() == Method::OPTIONS => {
+                RegisteredOriginsFuture::Preflight(Some(with_origin(preflight("POST"), origin)))
+            }
+            origin => RegisteredOriginsFuture::Inner(self.inner.call(request), origin),
+        }
+    }
+}
+
+pub enum RegisteredOriginsFuture<F> {
+    /// The route's response, and the registered origin it goes to, if any.
+    Inner(F, Option<HeaderValue>),
+    /// A preflight answered here, until it is taken.
+    Preflight(Option<Response>),
+}
+
+impl<F> Future for RegisteredOriginsFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>> + Unpin,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            RegisteredOriginsFuture::Inner(inner, origin) => match Pin::new(inner).poll(cx) {
+                Poll::Ready(Ok(response)) => Poll::Ready(Ok(match origin.take() {
+                    Some(origin) => with_origin(response, origin),
+                    None => response,
+                })),
+                Poll::Pending => Poll::Pending,
+            },
+            RegisteredOriginsFuture::Preflight(response) => {
+                Poll::Ready(Ok(response.take().unwrap_or_default()))
+            }
+        }
+    }
+}
+
+/// `response`, allowed to `origin` (which it varies by).
+fn with_origin(mut response: Response, origin: HeaderValue) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSED);

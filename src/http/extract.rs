@@ -5,7 +5,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use serde::Deserialize;
 
 use crate::error::OAuthError;
@@ -15,17 +15,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
     type Rejection = OAuthError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_ascii_lowercase()
-            });
+        let kind = BodyKind::of(req.headers().get(header::CONTENT_TYPE));
         let body = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 OAuthError::PayloadTooLarge
@@ -33,10 +23,10 @@ impl<S: Send + Sync> FromRequest<S> for Params {
                 OAuthError::invalid_request("the request body could not be read")
             }
         })?;
-        let params = match content_type.as_deref() {
-            Some("application/x-www-form-urlencoded") => Params::from_form(&body)?,
-            Some("application/json") => Params::from_json(&body)?,
-            _ => {
+        let params = match kind {
+            BodyKind::Form => Params::from_form(&body)?,
+            BodyKind::Json => Params::from_json(&body)?,
+            BodyKind::Other => {
                 return Err(OAuthError::invalid_request(
                     "Content-Type must be application/x-www-form-urlencoded or application/json",
                 ));
@@ -46,6 +36,28 @@ impl<S: Send + Sync> FromRequest<S> for Params {
             return Err(OAuthError::invalid_request(repeated.to_string()));
         }
         Ok(params)
+    }
+}
+
+/// What a body is, by its media type (parameters after `;` aside, case-insensitive).
+enum BodyKind {
+    Form,
+    Json,
+    Other,
+}
+
+impl BodyKind {
+    fn of(content_type: Option<&HeaderValue>) -> Self {
+        let media_type = content_type
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim());
+        match media_type {
+            Some(t) if t.eq_ignore_ascii_case("application/x-www-form-urlencoded") => {
+                BodyKind::Form
+            }
+            Some(t) if t.eq_ignore_ascii_case("application/json") => BodyKind::Json,
+            _ => BodyKind::Other,
+        }
     }
 }
 

@@ -7,6 +7,8 @@ mod dpop;
 mod extract;
 mod health;
 mod introspect;
+mod json;
+mod measure;
 mod metrics;
 mod openapi;
 mod par;
@@ -14,18 +16,13 @@ mod revoke;
 mod token;
 mod userinfo;
 
-use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware;
-use axum::routing::future::RouteFuture;
-use axum::routing::{get, post};
-use tower_http::trace::TraceLayer;
+use axum::routing::{MethodRouter, get, post};
 use tracing::Span;
-
-use axum::response::IntoResponse;
 
 use crate::error::OAuthError;
 use crate::failure::Failure;
@@ -37,21 +34,23 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// The service's router. `/metrics` is on it unless `TS_METRICS_LISTEN` moves it to
 /// [`metrics_router`].
 pub fn router(state: AppState) -> Router {
-    let cors_origins = std::sync::Arc::new(state.config.cors_origins.clone());
-    let credentialed = Router::new()
-        .route(
+    // The routes a browser may call from a registered origin only (README, "Endpoints"): the
+    // CORS layer answers for exactly these paths.
+    let credentialed: [(&'static str, MethodRouter<AppState>); 3] = [
+        (
             "/token",
             post(token::token).options(cors::unanswered_preflight),
-        )
-        .route(
+        ),
+        (
             "/revoke",
             post(revoke::revoke).options(cors::unanswered_preflight),
-        )
-        .route("/par", post(par::par).options(cors::unanswered_preflight))
-        .layer(middleware::from_fn_with_state(
-            cors_origins,
-            cors::registered_origins,
-        ));
+        ),
+        ("/par", post(par::par).options(cors::unanswered_preflight)),
+    ];
+    let registered_origins = cors::RegisteredOrigins::new(
+        state.config.cors_origins.clone(),
+        credentialed.iter().map(|(path, _)| *path).collect(),
+    );
     let public = Router::new()
         .route("/.well-known/jwks.json", get(discovery::jwks))
         .route(
@@ -71,8 +70,11 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(middleware::from_fn(cors::any_origin));
     let own_metrics = state.config.settings.metrics_listen.is_none();
-    let router = Router::new()
-        .merge(credentialed)
+    let router = credentialed
+        .into_iter()
+        .fold(Router::new(), |router, (path, route)| {
+            router.route(path, route)
+        })
         .merge(public)
         .route("/introspect", post(introspect::introspect))
         .merge(crate::authorize::router(&state))
@@ -84,15 +86,6 @@ pub fn router(state: AppState) -> Router {
         router
     };
     let traced = state.config.settings.otlp_endpoint.is_some();
-    let router = router
-        .fallback(|| async { OAuthError::NotFound })
-        .method_not_allowed_fallback(|| async { OAuthError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        .layer(tower::util::MapFutureLayer::new(deadline));
     // Only with traces exported does a request read its caller's trace context: without, its
     // cost stays out of every request.
     let make_span: fn(&Request) -> Span = if traced {
@@ -100,13 +93,20 @@ pub fn router(state: AppState) -> Router {
     } else {
         request_span
     };
+    // One layer of layers: each layer the router is given boxes every route again, and clones
+    // it for every request.
+    let log = measure::RequestLog {
+        make_span,
+        on_response,
+    };
+    let layers = tower::ServiceBuilder::new()
+        .layer(measure::MeasureLayer::new(state.metrics.clone(), log))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(registered_origins);
     router
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(make_span)
-                .on_request(())
-                .on_response(on_response),
-        )
+        .fallback(|| async { OAuthError::NotFound })
+        .method_not_allowed_fallback(|| async { OAuthError::MethodNotAllowed })
+        .layer(layers)
         .with_state(state)
 }
 
@@ -120,22 +120,6 @@ pub fn metrics_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// No request runs longer than this; one that would answers 503 in the RFC 6749 shape (the
-/// store's own bounds are far shorter, so this only catches the unforeseen).
-const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
-
-///
-/// A future around the router's own rather than a `from_fn` middleware, which would clone the
-/// inner service and box a future for every request.
-async fn deadline(route: RouteFuture<Infallible>) -> Result<axum::response::Response, Infallible> {
-    match tokio::time::timeout(REQUEST_DEADLINE, route).await {
-        Ok(response) => response,
-        Err(_) => {
-            Ok(OAuthError::from(Failure::unavailable("request deadline passed")).into_response())
-        }
-    }
-}
-
 /// One span per request: method, route (never the query, which can carry codes), status,
 /// latency, and the client once it is known.
 fn request_span(request: &Request) -> Span {
@@ -145,8 +129,8 @@ fn request_span(request: &Request) -> Span {
         .map_or_else(|| request.uri().path(), MatchedPath::as_str);
     tracing::info_span!(
         "request",
-        method = %request.method(),
-        path = %path,
+        method = request.method().as_str(),
+        path,
         status = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
         client_id = tracing::field::Empty,
@@ -164,8 +148,12 @@ fn traced_request_span(request: &Request) -> Span {
 /// Logs the response, and the one place a failure's detail is logged: the error types put it
 /// in the response's extensions when they render it (internal detail is never sent).
 fn on_response(response: &axum::response::Response, latency: Duration, span: &Span) {
-    span.record("status", response.status().as_u16());
-    span.record("latency_ms", latency.as_secs_f64() * 1000.0);
+    // In one record: each is a trip through every layer of the subscriber.
+    tracing::record_all!(
+        span,
+        status = response.status().as_u16(),
+        latency_ms = latency.as_secs_f64() * 1000.0
+    );
     match response.extensions().get::<Failure>() {
         Some(Failure::Unavailable(detail)) => tracing::warn!(%detail, "response: unavailable"),
         Some(Failure::Internal(detail)) => tracing::error!(%detail, "response: internal error"),

@@ -1,10 +1,10 @@
 //! `POST /token` (RFC 6749 §3.2): parameters, client authentication, the grant, the response.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use super::json::SizedJson;
 use super::{credentials, dpop};
 use crate::error::{OAuthError, OAuthErrors};
 use crate::grants::{self, Deps, TokenRequest};
@@ -76,7 +76,7 @@ pub async fn token(
     };
     let body = grants::issue(deps, &client, request, jkt, now).await?;
     state.metrics.token_issued(grant_type.as_str());
-    let response = no_store(Json(body));
+    let response = no_store(SizedJson(body));
     match proof {
         Some(_) => Ok(dpop::with_nonce(response, state.dpop().next_nonce(now))),
         None => Ok(response),

@@ -16,7 +16,7 @@ use crate::store::Store;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::{RedisStore, Topology};
 
-const USAGE: &str = "usage: token-service [serve | keygen [--alg ES256|EdDSA] [--dir DIR] | hash-secret | check-config]";
+const USAGE: &str = "usage: token-service [serve | keygen [--alg ES256|EdDSA] [--dir DIR] | hash-secret | check-config | client-jwks KEY.pem... | client-assertion KEY.pem CLIENT_ID [AUDIENCE]]";
 
 /// Runs the subcommand named by `args` (without the program name).
 pub fn main(args: Vec<String>) -> Result<(), StartupError> {
@@ -28,6 +28,8 @@ pub fn main(args: Vec<String>) -> Result<(), StartupError> {
         "keygen" => keygen(rest),
         "hash-secret" if rest.is_empty() => hash_secret(),
         "check-config" if rest.is_empty() => check_config(),
+        "client-jwks" if !rest.is_empty() => client_jwks(rest),
+        "client-assertion" => client_assertion(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
@@ -297,6 +299,61 @@ fn hash_secret() -> Result<(), StartupError> {
     }
     let hash = crate::password::hash_secret(&input).map_err(|e| StartupError(e.to_string()))?;
     println!("{hash}");
+    Ok(())
+}
+
+/// A client's private key, as `keygen` or `openssl genpkey` writes it.
+fn client_key(path: &str) -> Result<keys::SigningKey, StartupError> {
+    let path = PathBuf::from(path);
+    let text =
+        std::fs::read(&path).map_err(|e| StartupError(format!("{}: {e}", path.display())))?;
+    keys::SigningKey::from_pem(&path, &text)
+        .map_err(|e| StartupError(format!("{}: {e}", path.display())))
+}
+
+/// `client-jwks KEY.pem...`: the config file's `jwks` line with the public halves of a
+/// client's keys (README, "Client authentication").
+fn client_jwks(paths: &[String]) -> Result<(), StartupError> {
+    let mut tables = Vec::with_capacity(paths.len());
+    for path in paths {
+        let key = client_key(path)?;
+        let members: Vec<String> = key
+            .public_jwk()
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, value)| format!("{name} = {value}"))
+            .collect();
+        tables.push(format!("{{ {} }}", members.join(", ")));
+    }
+    println!("jwks = {{ keys = [{}] }}", tables.join(", "));
+    Ok(())
+}
+
+/// `client-assertion KEY.pem CLIENT_ID [AUDIENCE]`: a `private_key_jwt` assertion valid for
+/// 60 s, for `AUDIENCE` or else `TS_ISSUER` (RFC 7523 §3), to try a client's set-up with curl.
+fn client_assertion(args: &[String]) -> Result<(), StartupError> {
+    let (path, client_id, audience) = match args {
+        [path, client_id] => (
+            path,
+            client_id,
+            Settings::from_env()?.issuer_base().to_owned(),
+        ),
+        [path, client_id, audience] => (path, client_id, audience.clone()),
+        _ => return Err(StartupError::new(USAGE)),
+    };
+    let key = client_key(path)?;
+    let rng = ring::rand::SystemRandom::new();
+    let jti = crate::token::random_b64::<16>(&rng).map_err(|e| StartupError(e.to_string()))?;
+    let now = Clock::System.now();
+    let claims = serde_json::json!({
+        "iss": client_id, "sub": client_id, "aud": audience,
+        "iat": now, "exp": now + 60, "jti": jti,
+    });
+    let assertion = key
+        .sign_jwt(&rng, &claims)
+        .map_err(|e| StartupError(e.to_string()))?;
+    println!("{assertion}");
     Ok(())
 }
 

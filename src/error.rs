@@ -11,8 +11,12 @@ use crate::params::ParamsError;
 
 type Description = Cow<'static, str>;
 
-/// Every way a request to `/token`, `/revoke` or `/introspect` can fail, named after the
-/// error codes of RFC 6749 §5.2 (plus `temporarily_unavailable` of §4.1.2.1).
+/// The header that carries a server's DPoP nonce (RFC 9449 §8.1).
+pub const DPOP_NONCE: header::HeaderName = header::HeaderName::from_static("dpop-nonce");
+
+/// Every way a request to `/token`, `/revoke`, `/introspect` or `/par` can fail, named after
+/// the error codes of RFC 6749 §5.2 (plus `temporarily_unavailable` of §4.1.2.1, and the codes
+/// of §4.1.2.1 and OpenID Connect Core §6 that /par answers, RFC 9126 §2.3).
 #[derive(Debug)]
 pub enum OAuthError {
     /// Missing, repeated or malformed parameter (RFC 6749 §5.2).
@@ -28,6 +32,10 @@ pub enum OAuthError {
     UnsupportedGrantType,
     /// The requested scope exceeds what the client may have (RFC 6749 §5.2).
     InvalidScope,
+    /// A pushed `response_type` this server does not issue (RFC 6749 §4.1.2.1, RFC 9126 §2.3).
+    UnsupportedResponseType,
+    /// A pushed request object, which this server does not take (OpenID Connect Core §6).
+    RequestNotSupported,
     /// Revocation of this kind of token is not supported (RFC 7009 §2.2.1): access tokens
     /// are stateless and expire on their own.
     UnsupportedTokenType,
@@ -36,6 +44,12 @@ pub enum OAuthError {
     /// Too many failed logins for a username (docs/design.md, "Load, faults and bad input": 429
     /// with `Retry-After`).
     TooManyAttempts { retry_after: u64 },
+    /// The DPoP proof is missing where the client must send one, malformed, invalid or
+    /// replayed (RFC 9449 §5, §7.1).
+    InvalidDpopProof(Description),
+    /// The server demands a nonce in DPoP proofs and this proof has none or a stale one: the
+    /// answer carries a fresh one in `DPoP-Nonce` (RFC 9449 §8).
+    UseDpopNonce { nonce: String },
     /// The store or the argon2 pool cannot serve now (docs/design.md, "Load, faults and bad input":
     /// 503 with `Retry-After`), or a bug (500); the detail is logged by the HTTP layer, never sent.
     Failed(Failure),
@@ -64,8 +78,10 @@ pub struct ErrorBody<'a> {
 #[allow(dead_code)]
 pub enum OAuthErrors {
     /// `invalid_request`, `invalid_grant`, `unauthorized_client`, `unsupported_grant_type`,
-    /// `invalid_scope` or `unsupported_token_type`.
-    #[response(status = 400)]
+    /// `invalid_scope`, `unsupported_token_type`, `invalid_dpop_proof` or `use_dpop_nonce`
+    /// (RFC 9449 §8: with the nonce to use in `DPoP-Nonce`); at /par also
+    /// `unsupported_response_type` and `request_not_supported`.
+    #[response(status = 400, headers(("dpop-nonce" = String)))]
     BadRequest(ErrorBody<'static>),
     /// `invalid_client`: client authentication failed.
     #[response(status = 401, headers(("www-authenticate" = String)))]
@@ -91,6 +107,10 @@ impl OAuthError {
 
     pub fn invalid_grant(description: impl Into<Description>) -> Self {
         Self::InvalidGrant(description.into())
+    }
+
+    pub fn invalid_dpop_proof(description: impl Into<Description>) -> Self {
+        Self::InvalidDpopProof(description.into())
     }
 
     /// The RFC 6749 error code.
@@ -123,10 +143,26 @@ impl OAuthError {
                 "invalid_scope",
                 "the requested scope is invalid or exceeds the scope granted",
             ),
+            UnsupportedResponseType => (
+                StatusCode::BAD_REQUEST,
+                "unsupported_response_type",
+                "response_type must be code, token, id_token token or id_token",
+            ),
+            RequestNotSupported => (
+                StatusCode::BAD_REQUEST,
+                "request_not_supported",
+                "request objects are not supported; send the parameters as such",
+            ),
             UnsupportedTokenType => (
                 StatusCode::BAD_REQUEST,
                 "unsupported_token_type",
                 "access tokens cannot be revoked; they expire on their own",
+            ),
+            InvalidDpopProof(d) => (StatusCode::BAD_REQUEST, "invalid_dpop_proof", d),
+            UseDpopNonce { .. } => (
+                StatusCode::BAD_REQUEST,
+                "use_dpop_nonce",
+                "the DPoP proof must carry the nonce in the DPoP-Nonce header",
             ),
             PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -189,6 +225,11 @@ impl IntoResponse for OAuthError {
             }
             OAuthError::Failed(Failure::Unavailable(_)) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            OAuthError::UseDpopNonce { nonce } => {
+                if let Ok(nonce) = HeaderValue::from_str(&nonce) {
+                    headers.insert(DPOP_NONCE, nonce);
+                }
             }
             _ => {}
         }

@@ -95,6 +95,12 @@ pub struct SigningKey {
     id_header_b64: String,
     /// The refresh-token keys derived from this key (`refresh_token`).
     refresh: RefreshSecrets,
+    /// Seals what a page carries through its form and must get back unchanged (the login
+    /// page's copy of a pushed request), derived like the refresh-token keys, so every replica
+    /// opens what another sealed.
+    form_seal: ring::hmac::Key,
+    /// The key of DPoP server nonces derived from this key (`dpop::nonce`).
+    dpop_nonce: ring::hmac::Key,
 }
 
 /// Two HMAC-SHA256 keys derived from a signing key's private key by HKDF (RFC 5869), so that
@@ -110,25 +116,32 @@ pub struct RefreshSecrets {
 
 impl RefreshSecrets {
     fn derive(kid: &str, private_key_der: &[u8]) -> Result<Self, KeyError> {
-        use ring::{hkdf, hmac};
-        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"token-service refresh tokens v1")
-            .extract(private_key_der);
-        let key = |info: &'static [u8]| -> Result<hmac::Key, KeyError> {
-            let info = [info];
-            let okm = prk
-                .expand(&info, hmac::HMAC_SHA256)
-                .map_err(|_| KeyError::Crypto("refresh-token key derivation failed"))?;
-            Ok(hmac::Key::from(okm))
-        };
+        const SALT: &[u8] = b"token-service refresh tokens v1";
         let digest = ring::digest::digest(&ring::digest::SHA256, kid.as_bytes());
         let mut id = [0u8; 4];
         id.copy_from_slice(&digest.as_ref()[..4]);
         Ok(RefreshSecrets {
             id,
-            mac: key(b"mac")?,
-            successor: key(b"successor")?,
+            mac: derive_hmac(SALT, private_key_der, b"mac")?,
+            successor: derive_hmac(SALT, private_key_der, b"successor")?,
         })
     }
+}
+
+/// An HMAC-SHA256 key derived from a private key by HKDF-SHA256 (RFC 5869): `salt` names the
+/// purpose, `info` the key's use within it.
+fn derive_hmac(
+    salt: &'static [u8],
+    private_key_der: &[u8],
+    info: &'static [u8],
+) -> Result<ring::hmac::Key, KeyError> {
+    use ring::{hkdf, hmac};
+    let info = [info];
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(private_key_der);
+    let okm = prk
+        .expand(&info, hmac::HMAC_SHA256)
+        .map_err(|_| KeyError::Crypto("HMAC key derivation failed"))?;
+    Ok(hmac::Key::from(okm))
 }
 
 impl fmt::Debug for SigningKey {
@@ -224,13 +237,41 @@ impl SigningKey {
             header_b64,
             id_header_b64,
             refresh: RefreshSecrets::derive(&kid, der)?,
+            form_seal: derive_hmac(b"token-service form seals v1", der, b"mac")?,
+            // RFC 9449 §8 nonces: every replica holding the key makes and accepts the same.
+            dpop_nonce: derive_hmac(b"token-service dpop nonces v1", der, b"nonce")?,
             kid,
         })
+    }
+
+    /// The public JWK (RFC 7517) with `kid`, `alg` and `use`.
+    pub fn public_jwk(&self) -> &serde_json::Value {
+        &self.jwk
+    }
+
+    /// Signs `claims` as a JWT typed `JWT` with this key, as a client signs its assertions
+    /// (`client-assertion`).
+    pub fn sign_jwt<T: Serialize>(
+        &self,
+        rng: &SystemRandom,
+        claims: &T,
+    ) -> Result<String, KeyError> {
+        self.sign_with(&self.id_header_b64, rng, claims)
     }
 
     /// The refresh-token keys derived from this key.
     pub fn refresh_secrets(&self) -> &RefreshSecrets {
         &self.refresh
+    }
+
+    /// The key that seals form contents (`authorize`'s pushed-request seal).
+    pub fn form_seal(&self) -> &ring::hmac::Key {
+        &self.form_seal
+    }
+
+    /// The DPoP nonce key derived from this key.
+    pub fn dpop_nonce_key(&self) -> &ring::hmac::Key {
+        &self.dpop_nonce
     }
 
     /// Whether this is the committed development key (its file name says `dev`).

@@ -12,10 +12,13 @@
 //! - [`startup_error`]: the one error of start-up
 //! - [`failure`]: the domain's failure (unavailable, internal), logged once by the HTTP layer
 //! - [`scope`]: scope sets and narrowing
-//! - [`records`]: clients, users and grant types
+//! - [`jwk`]: clients' public keys (RFC 7517) and the JWS signature check against them
+//! - [`records`]: clients, users, grant types and client authentication methods
+//! - [`client_assertion`]: a `private_key_jwt` assertion's signature and claims, `now` given
 //! - [`oidc`]: which of a user's claims each OpenID Connect scope releases
 //! - [`params`]: the one parser of form, query and JSON parameters
 //! - [`pkce`]: PKCE S256 checks
+//! - [`dpop`]: DPoP proofs (RFC 9449): the check, JWK thumbprints, stateless server nonces
 //! - [`rotation`]: the refresh-token rotation decision, one pure function
 //! - [`metrics`]: Prometheus counters and histograms behind `/metrics`
 //! - [`config`]: `TS_*` environment and the clients and users of the config file
@@ -34,11 +37,13 @@
 //! Domain:
 //! - [`clients`]: client authentication and the verified-secret cache
 //! - [`users`]: password login with per-username throttling
+//! - [`sender`]: a DPoP proof accepted once at an endpoint, with the server's nonces
 //! - [`grants`]: the token request enum, the one `match`, one module per grant
 //!
 //! Wiring, pages and HTTP:
 //! - [`state`]: the state every handler shares, and the views it hands the domain
-//! - [`authorize`]: `/authorize` (the SSO login page), SSO sessions, `/logout`, the demo callback
+//! - [`authorize`]: `/authorize` (the SSO login page), pushed authorization requests, SSO
+//!   sessions, `/logout`, the demo callback
 //! - [`http`]: the route table, layers, and the handlers of each endpoint
 //! - [`serve`]: the accept loop: header-read timeout, connection cap, shutdown deadline
 //! - [`logging`]: the global subscriber and the JSON log line
@@ -50,15 +55,18 @@
 
 pub mod authorize;
 pub mod cli;
+pub mod client_assertion;
 pub mod clients;
 pub mod clock;
 pub mod config;
+pub mod dpop;
 pub mod error;
 pub mod failure;
 pub mod grants;
 pub mod http;
 pub mod id_token;
 pub mod json;
+pub mod jwk;
 pub mod keys;
 pub mod logging;
 pub mod metrics;
@@ -70,6 +78,7 @@ pub mod records;
 pub mod refresh_token;
 pub mod rotation;
 pub mod scope;
+pub mod sender;
 pub mod serve;
 pub mod startup_error;
 pub mod state;

@@ -16,6 +16,8 @@ const KNOWN: &[&str] = &[
     "grant_type",
     "client_id",
     "client_secret",
+    "client_assertion",
+    "client_assertion_type",
     "code",
     "redirect_uri",
     "code_verifier",
@@ -31,6 +33,7 @@ const KNOWN: &[&str] = &[
     "code_challenge_method",
     "prompt",
     "csrf_token",
+    "request_uri",
 ];
 
 /// Why a request's parameters could not be read.
@@ -104,6 +107,18 @@ impl Params {
             .map_err(|_| ParamsError::MalformedJson)?;
         deserializer.end().map_err(|_| ParamsError::MalformedJson)?;
         params
+    }
+
+    /// Parameters kept as name-value pairs (a pushed authorization request), under the same
+    /// policy as parsed ones.
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ParamsError> {
+        let mut params = Params::default();
+        for (name, value) in pairs {
+            params.push(name, value)?;
+        }
+        Ok(params)
     }
 
     fn push(&mut self, name: String, value: String) -> Result<(), ParamsError> {

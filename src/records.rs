@@ -1,5 +1,6 @@
-//! The records the service is configured with: clients, users and the grant types clients
-//! may use. Immutable while the process runs; nothing else of the service is imported here.
+//! The records the service is configured with: clients, users, the grant types clients may
+//! use and how they authenticate. Immutable while the process runs; only scopes and public
+//! keys are imported here.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::jwk::PublicKeys;
 use crate::scope::Scope;
 
 /// Registered clients by id.
@@ -66,12 +68,59 @@ impl GrantType {
     }
 }
 
+/// How a client authenticates at the token endpoint and the others that take client
+/// credentials (RFC 7591 §2 `token_endpoint_auth_method`; OpenID Connect Core §9).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// The secret in HTTP Basic (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the body (RFC 6749 §2.3.1).
+    ClientSecretPost,
+    /// A JWT signed with the client's private key (RFC 7523 §2.2, OpenID Connect Core §9).
+    PrivateKeyJwt,
+    /// `client_id` alone: a public client (RFC 6749 §2.1).
+    None,
+}
+
+impl AuthMethod {
+    pub const ALL: [AuthMethod; 4] = [
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+        AuthMethod::PrivateKeyJwt,
+        AuthMethod::None,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+/// A security profile a client opts into as a whole (README, "FAPI 2.0").
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+pub enum Profile {
+    /// The FAPI 2.0 Security Profile's rules for the authorization server: `private_key_jwt`
+    /// addressed to the issuer only, DPoP-bound tokens, pushed requests, the code with PKCE
+    /// S256 and refresh, nothing else.
+    #[serde(rename = "fapi2")]
+    Fapi2,
+}
+
 /// A registered client (docs/design.md, "Configuration"). Immutable while the process runs.
 pub struct Client {
     pub id: String,
     pub name: String,
-    /// argon2id PHC string; `None` for a public client.
+    /// argon2id PHC string; `None` for a public client or one with keys only.
     pub secret_hash: Option<String>,
+    /// The one method that authenticates the client, if the config file names one.
+    pub auth_method: Option<AuthMethod>,
+    /// The client's public keys, for `private_key_jwt`.
+    pub jwks: Option<PublicKeys>,
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
     pub scopes: Scope,
@@ -80,11 +129,45 @@ pub struct Client {
     /// Where RP-initiated logout may send the user back to, matched exactly (README, "OpenID
     /// Connect").
     pub post_logout_redirect_uris: Vec<String>,
+    /// /authorize takes only a `request_uri` from /par (RFC 9126 §5).
+    pub require_pushed_authorization_requests: bool,
+    /// Every token request carries a DPoP proof, and every access token is bound to its key
+    /// (RFC 9449 §5.2 `dpop_bound_access_tokens`).
+    pub dpop_bound_access_tokens: bool,
+    pub profile: Option<Profile>,
 }
 
 impl Client {
+    /// A client with neither a secret nor keys cannot authenticate: it is public (RFC 6749
+    /// §2.1).
     pub fn is_public(&self) -> bool {
-        self.secret_hash.is_none()
+        self.secret_hash.is_none() && self.jwks.is_none()
+    }
+
+    pub fn is_fapi2(&self) -> bool {
+        self.profile == Some(Profile::Fapi2)
+    }
+
+    /// Public clients prove the code with PKCE (RFC 9700 §2.1.1), and so do FAPI 2.0 clients
+    /// (FAPI 2.0 Security Profile §5.3.2.2).
+    pub fn requires_pkce(&self) -> bool {
+        self.is_public() || self.is_fapi2()
+    }
+
+    /// Whether `method` authenticates this client: the configured one only, else a secret's
+    /// methods for a client with a secret, `private_key_jwt` for one with keys, `none` for a
+    /// public one (README, "Client authentication").
+    pub fn accepts(&self, method: AuthMethod) -> bool {
+        match self.auth_method {
+            Some(configured) => configured == method,
+            None => match method {
+                AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
+                    self.secret_hash.is_some()
+                }
+                AuthMethod::PrivateKeyJwt => self.jwks.is_some(),
+                AuthMethod::None => self.is_public(),
+            },
+        }
     }
 
     pub fn allows(&self, grant: GrantType) -> bool {
@@ -98,12 +181,20 @@ impl fmt::Debug for Client {
             .field("id", &self.id)
             .field("name", &self.name)
             .field("public", &self.is_public())
+            .field("auth_method", &self.auth_method)
+            .field("jwks", &self.jwks)
             .field("redirect_uris", &self.redirect_uris)
             .field("grant_types", &self.grant_types)
             .field("scopes", &self.scopes)
             .field("audience", &self.audience)
+            .field("profile", &self.profile)
             .field("access_token_ttl", &self.access_token_ttl)
             .field("post_logout_redirect_uris", &self.post_logout_redirect_uris)
+            .field(
+                "require_pushed_authorization_requests",
+                &self.require_pushed_authorization_requests,
+            )
+            .field("dpop_bound_access_tokens", &self.dpop_bound_access_tokens)
             .finish_non_exhaustive()
     }
 }

@@ -39,7 +39,8 @@ pub struct Presented<'a> {
     pub digest: &'a str,
     /// The digest of its successor, the one token a rotation of it may yield.
     pub successor: &'a str,
-    /// Whether the family was granted to the client presenting it.
+    /// Whether the family was granted to the client presenting it (and, for a family bound to
+    /// a DPoP key, whether the request's proof is by that key).
     pub client_matches: bool,
     /// Whether the scope asked for (if any) is within the family's.
     pub scope_within: bool,

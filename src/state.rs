@@ -5,12 +5,14 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use crate::clients::ClientAuth;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::id_token::IdTokens;
 use crate::keys::KeySet;
 use crate::metrics::Metrics;
 use crate::password::{Argon2Pool, SecretCache};
+use crate::sender::Dpop;
 use crate::startup_error::StartupError;
 use crate::store::{RefreshPolicy, Store};
 use crate::token::Minter;
@@ -89,6 +91,18 @@ impl Shared {
         }
     }
 
+    /// Client authentication against the configured clients (README, "Client
+    /// authentication").
+    pub fn client_auth(&self) -> ClientAuth<'_> {
+        ClientAuth {
+            clients: &self.config.clients,
+            argon2: &self.argon2,
+            secrets: &self.secrets,
+            store: &self.store,
+            issuer: self.config.settings.issuer_base(),
+        }
+    }
+
     /// Password login against the configured users, throttled in the store.
     pub fn login(&self) -> Login<'_> {
         Login {
@@ -98,6 +112,20 @@ impl Shared {
             max_failures: self.config.settings.login_max_failures,
             clock: &self.clock,
         }
+    }
+
+    /// DPoP proofs against the store and the keys' nonces.
+    pub fn dpop(&self) -> Dpop<'_> {
+        Dpop {
+            store: &self.store,
+            keys: &self.keys,
+            nonces: self.config.settings.dpop_nonce,
+        }
+    }
+
+    /// The URL of the endpoint at `path` from `TS_ISSUER`, as DPoP proofs name it (`htu`).
+    pub fn endpoint_url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.settings.issuer_base())
     }
 
     pub fn refresh_policy(&self) -> RefreshPolicy {

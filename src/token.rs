@@ -26,8 +26,17 @@ pub struct AccessClaims {
     pub jti: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<UnixTime>,
+    /// The key the token is bound to (RFC 9449 §6.1, RFC 7800 §3.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `cnf` of a DPoP-bound token: the RFC 7638 thumbprint of the proof's key (RFC 9449 §6.1).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 /// `aud`: one string, or an array for several audiences (RFC 7519 §4.1.3).
@@ -70,12 +79,14 @@ pub struct Minter<'a> {
 }
 
 impl Minter<'_> {
-    /// Mints an access token for `client` (RFC 9068).
+    /// Mints an access token for `client` (RFC 9068), bound to the DPoP key whose thumbprint
+    /// is `jkt`, if given (RFC 9449 §6).
     pub fn mint(
         &self,
         client: &Client,
         subject: Subject<'_>,
         scope: &Scope,
+        jkt: Option<&str>,
         now: UnixTime,
     ) -> Result<Minted, Failure> {
         let ttl = client.access_token_ttl.unwrap_or(self.default_ttl);
@@ -96,6 +107,9 @@ impl Minter<'_> {
             exp: now + ttl,
             jti: random_b64::<16>(self.keys.rng())?,
             auth_time,
+            cnf: jkt.map(|jkt| Confirmation {
+                jkt: jkt.to_owned(),
+            }),
             extra,
         };
         let token = self
@@ -141,6 +155,8 @@ pub fn sha256_b64(bytes: &[u8]) -> String {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
+    /// `Bearer`, or `DPoP` for a token bound to the request's DPoP proof (RFC 9449 §5).
+    #[schema(examples("Bearer", "DPoP"))]
     pub token_type: &'static str,
     pub expires_in: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -167,12 +183,17 @@ mod tests {
             id: "app".into(),
             name: "App".into(),
             secret_hash: None,
+            auth_method: None,
+            jwks: None,
             redirect_uris: Vec::new(),
             grant_types: Vec::new(),
             scopes: Scope::parse("read").unwrap(),
             audience: audience.iter().map(|a| a.to_string()).collect(),
             access_token_ttl: ttl,
             post_logout_redirect_uris: Vec::new(),
+            require_pushed_authorization_requests: false,
+            dpop_bound_access_tokens: false,
+            profile: None,
         }
     }
 
@@ -183,7 +204,7 @@ mod tests {
             default_ttl: 900,
         };
         let scope = Scope::parse("read").unwrap();
-        let minted = minter.mint(client, subject, &scope, 1_000).unwrap();
+        let minted = minter.mint(client, subject, &scope, None, 1_000).unwrap();
         let claims = keys.verify::<AccessClaims>(&minted.token).unwrap();
         (minted, claims)
     }
@@ -224,6 +245,30 @@ mod tests {
         assert_eq!(claims.exp, 1_060);
         assert_eq!(claims.aud, Audience::Many(vec!["a".into(), "b".into()]));
         assert!(claims.extra.is_empty());
+    }
+
+    #[test]
+    fn a_token_bound_to_a_dpop_key_names_its_thumbprint_in_cnf() {
+        let keys = keys();
+        let minter = Minter {
+            keys: &keys,
+            issuer: "https://auth.example",
+            default_ttl: 900,
+        };
+        let scope = Scope::parse("read").unwrap();
+        let app = client(&["a"], None);
+        let bound = minter
+            .mint(&app, Subject::Client, &scope, Some("thumb"), 1_000)
+            .unwrap();
+        let claims = keys.verify::<AccessClaims>(&bound.token).unwrap();
+        assert_eq!(
+            claims.cnf,
+            Some(Confirmation {
+                jkt: "thumb".into()
+            })
+        );
+        let (_, unbound) = minted(&keys, &app, Subject::Client);
+        assert_eq!(unbound.cnf, None);
     }
 
     #[test]

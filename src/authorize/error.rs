@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::page;
 use super::redirect::Target;
+use crate::error::OAuthError;
 use crate::failure::Failure;
 
 type Description = Cow<'static, str>;
@@ -20,6 +21,9 @@ pub enum AuthorizeError {
     /// `redirect_uri` repeated, not exactly a registered one, or missing while the client
     /// registered several (RFC 6749 §3.1.2.4: never redirect to an unverified URI).
     InvalidRedirectUri,
+    /// A `request_uri` of /par that is unknown, used, expired or another client's (RFC 9126
+    /// §4): the request it stood for is not there to trust.
+    UnknownRequestUri,
     /// Query string over 8 KiB (README, "Endpoints").
     QueryTooLong,
     /// Parameters that are not UTF-8 or hold an absurdly long value: nobody to trust.
@@ -141,6 +145,12 @@ impl IntoResponse for AuthorizeError {
                 "The address the application asked to return to is not registered for it, so you \
                  were not sent there.",
             ),
+            AuthorizeError::UnknownRequestUri => (
+                StatusCode::BAD_REQUEST,
+                "Sign-in request expired",
+                "The application's sign-in request is unknown, was already used or has expired. \
+                 Go back to the application and start again.",
+            ),
             AuthorizeError::QueryTooLong => (
                 StatusCode::URI_TOO_LONG,
                 "Request too large",
@@ -193,6 +203,43 @@ impl IntoResponse for AuthorizeError {
             }
         };
         page::message(status, title, text)
+    }
+}
+
+/// A request refused at /par is answered as the token endpoint answers (RFC 9126 §2.3): JSON,
+/// never a page or a redirect. With no verified redirect URI there is no §4.1.2.1 code, and
+/// `invalid_request` stands in.
+impl From<AuthorizeError> for OAuthError {
+    fn from(error: AuthorizeError) -> Self {
+        match error {
+            AuthorizeError::Redirect(_, error) => match error {
+                RedirectError::InvalidRequest(description) => {
+                    OAuthError::InvalidRequest(description)
+                }
+                RedirectError::UnauthorizedClient => OAuthError::UnauthorizedClient,
+                RedirectError::UnsupportedResponseType => OAuthError::UnsupportedResponseType,
+                RedirectError::InvalidScope => OAuthError::InvalidScope,
+                RedirectError::RequestNotSupported => OAuthError::RequestNotSupported,
+                RedirectError::RequestUriNotSupported => {
+                    OAuthError::invalid_request("request_uri may not be pushed (RFC 9126)")
+                }
+                RedirectError::LoginRequired => OAuthError::invalid_request("login required"),
+                RedirectError::Failed(failure) => OAuthError::Failed(failure),
+            },
+            AuthorizeError::UnknownClient => OAuthError::InvalidClient,
+            AuthorizeError::InvalidRedirectUri => OAuthError::invalid_request(
+                "redirect_uri is missing or not one the client registered",
+            ),
+            AuthorizeError::Failed(failure) => OAuthError::Failed(failure),
+            AuthorizeError::UnknownRequestUri
+            | AuthorizeError::QueryTooLong
+            | AuthorizeError::Malformed
+            | AuthorizeError::BodyTooLarge
+            | AuthorizeError::InvalidLogoutRequest
+            | AuthorizeError::Forbidden => {
+                OAuthError::invalid_request("the authorization request is malformed")
+            }
+        }
     }
 }
 

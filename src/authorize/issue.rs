@@ -42,7 +42,9 @@ impl Issuer<'_> {
                 user: &signed_in.user,
                 auth_time: signed_in.auth_time,
             };
-            let minted = self.minter.mint(client, subject, &request.scope, now)?;
+            let minted = self
+                .minter
+                .mint(client, subject, &request.scope, None, now)?;
             params.push(("access_token", minted.token.clone()));
             params.push(("token_type", "Bearer".to_owned()));
             params.push(("expires_in", minted.expires_in.to_string()));
@@ -80,6 +82,7 @@ impl Issuer<'_> {
                 username: Some(signed_in.user.username.clone()),
                 scope: request.scope.clone(),
                 auth_time: Some(signed_in.auth_time),
+                jkt: None,
             },
             redirect_uri: request
                 .redirect_uri_sent
@@ -87,6 +90,7 @@ impl Issuer<'_> {
             code_challenge: request.code_challenge.clone(),
             nonce: request.nonce.clone().filter(|_| openid),
             sid: signed_in.sid.clone().filter(|_| openid),
+            dpop_jkt: request.dpop_jkt.clone(),
             expires_at: now + self.code_ttl,
         };
         self.store

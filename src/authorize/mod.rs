@@ -1,6 +1,7 @@
 //! `GET /authorize` and the login form's `POST` (RFC 6749 §4.1, §4.2; README, "The login page"):
-//! validate the request, use the SSO session or show the login page, then answer with a code or a
-//! token at the client's redirect_uri. Also `/logout` and, in development, `/demo/callback`.
+//! validate the request (sent, or pushed to /par and named by its `request_uri`, RFC 9126),
+//! use the SSO session or show the login page, then answer with a code or a token at the
+//! client's redirect_uri. Also `/logout` and, in development, `/demo/callback`.
 
 mod cookie;
 mod csrf;
@@ -9,9 +10,11 @@ mod error;
 mod issue;
 pub mod logout;
 mod page;
+pub mod pushed;
 mod redirect;
 mod request;
 mod response_type;
+mod seal;
 mod session;
 
 use axum::Router;
@@ -25,7 +28,7 @@ use axum::routing::get;
 use self::error::AuthorizeError;
 use self::issue::Issuer;
 use self::page::LoginPage;
-use self::request::{AuthRequest, Prompt};
+use self::request::{AuthRequest, Origin, Prompt};
 use self::session::{Sessions, SignedIn};
 use crate::clock::UnixTime;
 use crate::params::Params;
@@ -58,8 +61,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
     path = "/authorize",
     tag = "login",
     params(
-        ("response_type" = String, Query, description = "`code`, `token`, `id_token token` or \
-            `id_token` (the names of a pair in either order)",
+        ("response_type" = Option<String>, Query, description = "`code`, `token`, `id_token \
+            token` or `id_token` (the names of a pair in either order); required unless \
+            `request_uri` names a pushed request",
             pattern = r"^(code|token|id_token|id_token token|token id_token)$"),
         ("client_id" = String, Query, min_length = 1),
         ("redirect_uri" = Option<String>, Query, description = "Exactly a registered one; may be \
@@ -76,13 +80,21 @@ pub fn router(state: &AppState) -> Router<AppState> {
         ("max_age" = Option<u64>, Query, description = "Seconds", format = "uint64",
             exclusive_maximum = 18446744073709551616.0),
         ("login_hint" = Option<String>, Query),
+        ("dpop_jkt" = Option<String>, Query, description = "RFC 9449 §10: the JWK SHA-256 \
+            thumbprint of the DPoP key the code is then redeemed with (with a proof by another \
+            key, or none, it is `invalid_grant`)", pattern = r"^([A-Za-z0-9_-]{43})?$"),
+        ("request_uri" = Option<String>, Query, description = "A request_uri from /par (RFC \
+            9126 §4), single use, for the client that pushed it: its parameters are used and \
+            the query's others, but `client_id`, are not read. Any other value is refused \
+            (`request_uri_not_supported`)"),
     ),
     responses(
         (status = 200, description = "The login page", content_type = "text/html"),
         (status = 303, description = "Back to the client's redirect URI with a code, a token or \
             an error (RFC 6749 §4.1.2, §4.2.2), always with `state` and `iss` (RFC 9207)",
             headers(("location" = String))),
-        (status = 400, description = "Unknown client or unregistered redirect URI: an error \
+        (status = 400, description = "Unknown client or unregistered redirect URI, or a \
+            request_uri of /par that is unknown, used, expired or another client's: an error \
             page, never a redirect", content_type = "text/html"),
         (status = 414, description = "Query over 8 KiB", content_type = "text/html"),
         (status = 503, description = "The store is down and there is nowhere safe to send the \
@@ -100,7 +112,13 @@ pub async fn authorize(
         return Err(AuthorizeError::QueryTooLong);
     }
     let params = Params::from_form(query.as_bytes()).map_err(|_| AuthorizeError::Malformed)?;
-    let request = validate(&state, &params)?;
+    let request = match pushed::request_uri(&params) {
+        Some(request_uri) => {
+            let (clients, issuer) = (&state.config.clients, state.config.settings.issuer_base());
+            pushed::take(&state.store, clients, issuer, &params, request_uri, now).await?
+        }
+        None => validate(&state, &params, Origin::Sent)?,
+    };
     session_or_form(&state, &headers, &request, now)
         .await
         .map_err(|e| e.back_to(&request.target))
@@ -146,8 +164,9 @@ fn fresh_enough(request: &AuthRequest, signed_in: &SignedIn, now: UnixTime) -> b
         ("ts_csrf" = String, Cookie, description = "The CSRF cookie the login page set, equal \
             to the form's `csrf_token` (`__Host-ts_csrf` under an https issuer)"),
     ),
-    request_body(description = "The authorization request's parameters, `csrf_token`, \
-        `username` and `password`", content(("application/x-www-form-urlencoded"))),
+    request_body(description = "The authorization request's parameters (or, for a pushed \
+        request, `pushed_request`), `csrf_token`, `username` and `password`",
+        content(("application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "The login page again, after wrong credentials", content_type = "text/html"),
         (status = 303, description = "Back to the client's redirect URI with a code, a token or \
@@ -155,7 +174,8 @@ fn fresh_enough(request: &AuthRequest, signed_in: &SignedIn, now: UnixTime) -> b
             headers(("location" = String))),
         (status = 400, description = "Unknown client or unregistered redirect URI: an error \
             page, never a redirect", content_type = "text/html"),
-        (status = 403, description = "The CSRF cookie and field differ", content_type = "text/html"),
+        (status = 403, description = "The CSRF cookie and field differ, or `pushed_request` \
+            does not open for this browser or has expired", content_type = "text/html"),
         (status = 413, description = "Form over 16 KiB", content_type = "text/html"),
         (status = 429, description = "Too many failed logins for the username",
             content_type = "text/html", headers(("retry-after" = String))),
@@ -172,8 +192,22 @@ pub async fn login(
         return Err(AuthorizeError::BodyTooLarge);
     }
     let params = Params::from_form(&body).map_err(|_| AuthorizeError::Malformed)?;
-    let request = validate(&state, &params)?;
-    // Repeats were refused by `validate`.
+    // A pushed request comes back sealed (`seal`); the form's own fields are the request
+    // otherwise, and refused for a client that requires pushed requests.
+    let request = match params.get(seal::FIELD) {
+        Some(sealed) => {
+            let (clients, issuer) = (&state.config.clients, state.config.settings.issuer_base());
+            let csrf = params.get(csrf::FIELD);
+            pushed::from_form(&state.keys, clients, issuer, sealed, csrf, now)?
+        }
+        None => validate(&state, &params, Origin::Sent)?,
+    };
+    if let Some(repeated) = params.repeated() {
+        return Err(AuthorizeError::invalid_request(
+            &request.target,
+            repeated.to_string(),
+        ));
+    }
     csrf::verify(
         &headers,
         state.config.settings.issuer_is_https(),
@@ -255,9 +289,18 @@ fn login_page(
         state.config.settings.issuer_is_https(),
         headers,
     )?;
+    let sealed;
+    let hidden = match request.origin {
+        Origin::Pushed { form_until } => {
+            let seal = seal::seal(&state.keys, &request.hidden, &csrf.value, form_until);
+            sealed = [(seal::FIELD, seal)];
+            &sealed[..]
+        }
+        Origin::Sent | Origin::Pushing => &request.hidden[..],
+    };
     let page = LoginPage {
         client_name: &request.client.name,
-        hidden: &request.hidden,
+        hidden,
         csrf_token: &csrf.value,
         username,
         message,
@@ -269,9 +312,13 @@ fn login_page(
     Ok(response)
 }
 
-fn validate(state: &AppState, params: &Params) -> Result<AuthRequest, AuthorizeError> {
+fn validate(
+    state: &AppState,
+    params: &Params,
+    origin: Origin,
+) -> Result<AuthRequest, AuthorizeError> {
     let issuer = state.config.settings.issuer_base();
-    request::validate(&state.config.clients, issuer, params)
+    request::validate(&state.config.clients, issuer, params, origin)
 }
 
 fn sessions(state: &AppState) -> Sessions<'_> {

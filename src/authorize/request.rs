@@ -6,6 +6,8 @@ use std::sync::Arc;
 use super::error::{AuthorizeError, RedirectError};
 use super::redirect::{ResponseMode, Target};
 pub use super::response_type::ResponseType;
+use crate::clock::UnixTime;
+use crate::dpop;
 use crate::params::Params;
 use crate::pkce;
 use crate::records::{Client, Clients, GrantType};
@@ -13,7 +15,7 @@ use crate::scope::Scope;
 
 /// The authorization request parameters carried through the login form (`ui_locales` is
 /// ignored, README, "OpenID Connect").
-const REQUEST_PARAMETERS: [&str; 11] = [
+const REQUEST_PARAMETERS: [&str; 12] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -25,7 +27,21 @@ const REQUEST_PARAMETERS: [&str; 11] = [
     "nonce",
     "max_age",
     "login_hint",
+    "dpop_jkt",
 ];
+
+/// Where an authorization request's parameters come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The query string, or the login form's fields: refused for a client that requires
+    /// pushed requests (RFC 9126 §5).
+    Sent,
+    /// The body of a POST to /par, being pushed (RFC 9126 §2.1).
+    Pushing,
+    /// A pushed request: taken by its `request_uri`, or opened from the login form's seal,
+    /// which carries it until `form_until` (README, "Pushed authorization requests").
+    Pushed { form_until: UnixTime },
+}
 
 /// `prompt` (OpenID Connect Core §3.1.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,8 +69,12 @@ pub struct AuthRequest {
     pub max_age: Option<u64>,
     /// OpenID Connect `login_hint`: pre-fills the username.
     pub login_hint: Option<String>,
-    /// The request's parameters as sent, for the login form's hidden fields.
+    /// RFC 9449 §10 `dpop_jkt`: the thumbprint of the key the code is redeemed with.
+    pub dpop_jkt: Option<String>,
+    /// The request's parameters as sent (`client_id` always), for the login form's hidden
+    /// fields, or for the store when pushed.
     pub hidden: Vec<(&'static str, String)>,
+    pub origin: Origin,
 }
 
 /// Validates in the order that decides whether an error may redirect (RFC 6749 §4.1.2.1): client,
@@ -64,7 +84,14 @@ pub fn validate(
     clients: &Clients,
     issuer: &str,
     params: &Params,
+    origin: Origin,
 ) -> Result<AuthRequest, AuthorizeError> {
+    let client = named_client(clients, params)?;
+    validate_for(client, issuer, params, origin)
+}
+
+/// The client `client_id` names: missing, repeated or unknown, nobody to send the user back to.
+pub fn named_client(clients: &Clients, params: &Params) -> Result<Arc<Client>, AuthorizeError> {
     let client_id = params
         .one("client_id")
         .map_err(|_| AuthorizeError::UnknownClient)?
@@ -74,6 +101,17 @@ pub fn validate(
         .ok_or(AuthorizeError::UnknownClient)?
         .clone();
     tracing::Span::current().record("client_id", client.id.as_str());
+    Ok(client)
+}
+
+/// [`validate`] for a client already known: the one a pushed request was stored for, or the
+/// one /par authenticated (whose body need not repeat `client_id`).
+pub fn validate_for(
+    client: Arc<Client>,
+    issuer: &str,
+    params: &Params,
+    origin: Origin,
+) -> Result<AuthRequest, AuthorizeError> {
     let sent = params
         .one("redirect_uri")
         .map_err(|_| AuthorizeError::InvalidRedirectUri)?;
@@ -108,6 +146,12 @@ pub fn validate(
     }
     if params.get("request_uri").is_some() {
         return Err(fail(RedirectError::RequestUriNotSupported));
+    }
+    if origin == Origin::Sent && client.require_pushed_authorization_requests {
+        return Err(AuthorizeError::invalid_request(
+            &target,
+            "this client must push its authorization requests to /par first (RFC 9126)",
+        ));
     }
 
     let response_type = match one("response_type") {
@@ -172,12 +216,25 @@ pub fn validate(
             ));
         }
     };
-    if response_type == ResponseType::Code && client.is_public() && code_challenge.is_none() {
+    if response_type == ResponseType::Code && client.requires_pkce() && code_challenge.is_none() {
         return Err(AuthorizeError::invalid_request(
             &target,
-            "public clients must use PKCE (code_challenge with S256)",
+            "this client must use PKCE (code_challenge with S256)",
         ));
     }
+
+    // RFC 9449 §10: binds the code; a token from /authorize itself cannot be bound.
+    let dpop_jkt = match one("dpop_jkt") {
+        Some(jkt) if !dpop::is_thumbprint(jkt) => {
+            return Err(AuthorizeError::invalid_request(
+                &target,
+                "dpop_jkt must be a JWK SHA-256 thumbprint, 43 base64url characters",
+            ));
+        }
+        jkt => jkt
+            .filter(|_| response_type == ResponseType::Code)
+            .map(str::to_owned),
+    };
 
     let prompt = match one("prompt") {
         None => None,
@@ -191,9 +248,13 @@ pub fn validate(
         }
     };
 
-    let hidden = REQUEST_PARAMETERS
-        .into_iter()
-        .filter_map(|name| one(name).map(|value| (name, value.to_owned())))
+    let hidden = std::iter::once(("client_id", client.id.clone()))
+        .chain(
+            REQUEST_PARAMETERS
+                .into_iter()
+                .filter(|name| *name != "client_id")
+                .filter_map(|name| one(name).map(|value| (name, value.to_owned()))),
+        )
         .collect();
     Ok(AuthRequest {
         client,
@@ -206,6 +267,8 @@ pub fn validate(
         nonce,
         max_age,
         login_hint: one("login_hint").map(str::to_owned),
+        dpop_jkt,
         hidden,
+        origin,
     })
 }

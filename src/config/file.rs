@@ -11,7 +11,8 @@ use toml::Spanned;
 
 use super::Settings;
 use super::settings::MAX_LIFETIME;
-use crate::records::{Client, Clients, GrantType, User, Users};
+use crate::jwk::PublicKeys;
+use crate::records::{AuthMethod, Client, Clients, GrantType, Profile, User, Users};
 use crate::scope::{Scope, is_scope_token};
 use crate::startup_error::StartupError;
 
@@ -77,6 +78,8 @@ struct ClientEntry {
     id: Spanned<String>,
     name: Option<String>,
     secret_hash: Option<String>,
+    token_endpoint_auth_method: Option<AuthMethod>,
+    jwks: Option<JwksEntry>,
     #[serde(default)]
     redirect_uris: Vec<String>,
     grant_types: Vec<GrantType>,
@@ -87,6 +90,16 @@ struct ClientEntry {
     access_token_ttl: Option<u64>,
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
+    require_pushed_authorization_requests: Option<bool>,
+    dpop_bound_access_tokens: Option<bool>,
+    profile: Option<Profile>,
+}
+
+/// A client's public keys, a JWK Set written inline (RFC 7517 §5).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JwksEntry {
+    keys: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -222,11 +235,34 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
     if let Some(hash) = &entry.secret_hash {
         check_phc(hash).map_err(|e| format!("client {id:?}: secret_hash: {e}"))?;
     }
-    let public = entry.secret_hash.is_none();
+    let fapi2 = entry.profile == Some(Profile::Fapi2);
+    if fapi2 {
+        check_fapi2(
+            &id,
+            entry.token_endpoint_auth_method,
+            entry.require_pushed_authorization_requests,
+            entry.dpop_bound_access_tokens,
+            &entry.grant_types,
+        )?;
+    }
+    let auth_method = match fapi2 {
+        true => Some(AuthMethod::PrivateKeyJwt),
+        false => entry.token_endpoint_auth_method,
+    };
+    let require_par = fapi2 || entry.require_pushed_authorization_requests == Some(true);
+    let dpop_bound = fapi2 || entry.dpop_bound_access_tokens == Some(true);
+    let jwks = match &entry.jwks {
+        Some(set) => {
+            Some(PublicKeys::parse(&set.keys).map_err(|e| format!("client {id:?}: jwks {e}"))?)
+        }
+        None => None,
+    };
+    check_auth_method(&id, auth_method, &entry.secret_hash, &jwks)?;
+    let public = entry.secret_hash.is_none() && jwks.is_none();
     for grant in &entry.grant_types {
         if public && !grant.allowed_for_public_clients() {
             return Err(Invalid(format!(
-                "client {id:?} is public (no secret_hash) and may not use the {} grant",
+                "client {id:?} is public (no secret_hash or jwks) and may not use the {} grant",
                 grant.as_str()
             )));
         }
@@ -253,6 +289,12 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
             "client {id:?}: authorization_code and implicit need at least one redirect_uri"
         )));
     }
+    if require_par && !redirects {
+        return Err(Invalid(format!(
+            "client {id:?}: require_pushed_authorization_requests is for /authorize, which \
+             needs the authorization_code or implicit grant"
+        )));
+    }
     for scope in &entry.scopes {
         if !is_scope_token(scope) {
             return Err(Invalid(format!(
@@ -267,6 +309,14 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
             "client {id:?}: access_token_ttl must be 1 to {MAX_LIFETIME} seconds"
         )));
     }
+    // RFC 9449 binds tokens the token endpoint issues; the implicit grant's come from
+    // /authorize, where no proof goes with them.
+    if dpop_bound && entry.grant_types.contains(&GrantType::Implicit) {
+        return Err(Invalid(format!(
+            "client {id:?}: dpop_bound_access_tokens cannot be kept by the implicit grant, \
+             whose tokens come from /authorize without a DPoP proof"
+        )));
+    }
     let audience = if entry.audience.is_empty() {
         vec![settings.issuer_base().to_owned()]
     } else {
@@ -276,13 +326,92 @@ fn validate_client(entry: ClientEntry, settings: &Settings) -> Result<Client, In
         name: entry.name.unwrap_or_else(|| id.clone()),
         id,
         secret_hash: entry.secret_hash,
+        auth_method,
+        jwks,
         redirect_uris: entry.redirect_uris,
         grant_types: entry.grant_types,
         scopes: Scope::from_tokens(entry.scopes),
         audience,
         access_token_ttl: entry.access_token_ttl,
         post_logout_redirect_uris: entry.post_logout_redirect_uris,
+        require_pushed_authorization_requests: require_par,
+        dpop_bound_access_tokens: dpop_bound,
+        profile: entry.profile,
     })
+}
+
+/// `profile = "fapi2"` sets the client's methods itself (README, "FAPI 2.0"): a setting that
+/// says otherwise, or a grant beyond the code and refresh, is a contradiction to fix, not to
+/// guess at.
+fn check_fapi2(
+    id: &str,
+    method: Option<AuthMethod>,
+    require_par: Option<bool>,
+    dpop_bound: Option<bool>,
+    grant_types: &[GrantType],
+) -> Result<(), Invalid> {
+    let contradiction = |what: &str| {
+        Err(Invalid(format!(
+            "client {id:?}: profile fapi2 {what}; remove the setting or the profile"
+        )))
+    };
+    if let Some(method) = method
+        && method != AuthMethod::PrivateKeyJwt
+    {
+        return contradiction(&format!(
+            "authenticates with private_key_jwt only, not token_endpoint_auth_method {}",
+            method.as_str()
+        ));
+    }
+    if require_par == Some(false) {
+        return contradiction("requires pushed authorization requests");
+    }
+    if dpop_bound == Some(false) {
+        return contradiction("requires DPoP-bound access tokens");
+    }
+    if let Some(grant) = grant_types
+        .iter()
+        .find(|g| !matches!(g, GrantType::AuthorizationCode | GrantType::RefreshToken))
+    {
+        return contradiction(&format!(
+            "allows only the authorization_code and refresh_token grants, not {}",
+            grant.as_str()
+        ));
+    }
+    if !grant_types.contains(&GrantType::AuthorizationCode) {
+        return contradiction("is for the authorization_code grant, which grant_types lacks");
+    }
+    Ok(())
+}
+
+/// A configured `token_endpoint_auth_method` needs what it authenticates with, and `none`
+/// is for public clients only (RFC 7591 §2). A secret beside `private_key_jwt` is unused.
+fn check_auth_method(
+    id: &str,
+    method: Option<AuthMethod>,
+    secret_hash: &Option<String>,
+    jwks: &Option<PublicKeys>,
+) -> Result<(), Invalid> {
+    let Some(method) = method else {
+        return Ok(());
+    };
+    let name = method.as_str();
+    let missing = match method {
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
+            secret_hash.is_none().then_some("needs a secret_hash")
+        }
+        AuthMethod::PrivateKeyJwt => jwks
+            .is_none()
+            .then_some("needs jwks, the client's public keys"),
+        AuthMethod::None => (secret_hash.is_some() || jwks.is_some())
+            .then_some("is for public clients: remove secret_hash and jwks"),
+    };
+    match missing {
+        Some(why) => Err(Invalid(format!(
+            "client {id:?}: token_endpoint_auth_method {name} {why}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn validate_user(entry: UserEntry) -> Result<User, Invalid> {
@@ -335,6 +464,221 @@ mod tests {
         let settings = Settings::from_vars(Vec::new()).unwrap();
         let error = Config::parse(settings, Path::new("c.toml"), text).unwrap_err();
         assert!(error.0.contains("/signed-out"), "{error}");
+    }
+
+    /// The test suite's hash of `password123`.
+    const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$WSR1DqFEbLgs8S5iuUUREA$GyH9KAkaoErCl+SJnX/+H7HHpkdB+3nmuBYR7+UNOy4";
+    const JWKS: &str = r#"jwks = { keys = [{ kty = "OKP", crv = "Ed25519", x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" }] }"#;
+
+    /// A client_credentials client named `m2m` on line 2 with `extra` lines.
+    fn client_with(extra: &str) -> Result<Config, StartupError> {
+        let text =
+            format!("[[clients]]\nid = \"m2m\"\ngrant_types = [\"client_credentials\"]\n{extra}\n");
+        let settings = Settings::from_vars(Vec::new()).unwrap();
+        Config::parse(settings, Path::new("c.toml"), &text)
+    }
+
+    fn refused(extra: &str) -> String {
+        client_with(extra).unwrap_err().0
+    }
+
+    /// A client with `profile = "fapi2"` and its keys, named `bank` on line 2, with `extra` lines.
+    fn fapi2_client(extra: &str) -> Result<Config, StartupError> {
+        let text = format!(
+            "[[clients]]\nid = \"bank\"\nprofile = \"fapi2\"\n{JWKS}\n\
+             redirect_uris = [\"https://bank.example/cb\"]\n{extra}\n"
+        );
+        let settings = Settings::from_vars(Vec::new()).unwrap();
+        Config::parse(settings, Path::new("c.toml"), &text)
+    }
+
+    const FAPI2_GRANTS: &str = "grant_types = [\"authorization_code\", \"refresh_token\"]";
+
+    #[test]
+    fn fapi2_sets_private_key_jwt_and_pushed_requests_and_requires_pkce() {
+        let config = fapi2_client(FAPI2_GRANTS).unwrap();
+        let client = &config.clients["bank"];
+        assert!(client.is_fapi2());
+        let accepted: Vec<_> = AuthMethod::ALL
+            .into_iter()
+            .filter(|m| client.accepts(*m))
+            .collect();
+        assert_eq!(accepted, [AuthMethod::PrivateKeyJwt]);
+        assert!(client.require_pushed_authorization_requests);
+        assert!(client.requires_pkce());
+    }
+
+    #[test]
+    fn fapi2_accepts_the_settings_it_implies_spelled_out() {
+        let extra = format!(
+            "{FAPI2_GRANTS}\ntoken_endpoint_auth_method = \"private_key_jwt\"\n\
+             require_pushed_authorization_requests = true"
+        );
+        assert!(fapi2_client(&extra).is_ok());
+    }
+
+    #[test]
+    fn fapi2_with_another_auth_method_names_the_client_and_line() {
+        let extra = format!(
+            "{FAPI2_GRANTS}\nsecret_hash = \"{HASH}\"\ntoken_endpoint_auth_method = \"client_secret_basic\""
+        );
+        let error = fapi2_client(&extra).unwrap_err().0;
+        assert!(error.starts_with("c.toml:2:"), "{error}");
+        assert!(error.contains("\"bank\""), "{error}");
+        assert!(error.contains("private_key_jwt only"), "{error}");
+    }
+
+    #[test]
+    fn fapi2_without_pushed_requests_is_a_contradiction() {
+        let extra = format!("{FAPI2_GRANTS}\nrequire_pushed_authorization_requests = false");
+        let error = fapi2_client(&extra).unwrap_err().0;
+        assert!(
+            error.contains("requires pushed authorization requests"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn fapi2_binds_every_access_token_to_a_dpop_key() {
+        let config = fapi2_client(FAPI2_GRANTS).unwrap();
+        assert!(config.clients["bank"].dpop_bound_access_tokens);
+        let extra = format!("{FAPI2_GRANTS}\ndpop_bound_access_tokens = true");
+        assert!(fapi2_client(&extra).is_ok());
+        let extra = format!("{FAPI2_GRANTS}\ndpop_bound_access_tokens = false");
+        let error = fapi2_client(&extra).unwrap_err().0;
+        assert!(
+            error.contains("client \"bank\": profile fapi2 requires DPoP-bound access tokens"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn fapi2_allows_no_grant_beyond_the_code_and_refresh() {
+        for grant in ["implicit", "password", "client_credentials"] {
+            let extra = format!("grant_types = [\"authorization_code\", \"{grant}\"]");
+            let error = fapi2_client(&extra).unwrap_err().0;
+            assert!(error.contains(&format!("not {grant}")), "{grant}: {error}");
+        }
+        let error = fapi2_client("grant_types = [\"refresh_token\"]")
+            .unwrap_err()
+            .0;
+        assert!(error.contains("which grant_types lacks"), "{error}");
+    }
+
+    #[test]
+    fn fapi2_needs_the_clients_keys() {
+        let text = "[[clients]]\nid = \"bank\"\nprofile = \"fapi2\"\n\
+                    grant_types = [\"authorization_code\"]\n\
+                    redirect_uris = [\"https://bank.example/cb\"]\n";
+        let settings = Settings::from_vars(Vec::new()).unwrap();
+        let error = Config::parse(settings, Path::new("c.toml"), text)
+            .unwrap_err()
+            .0;
+        assert!(error.contains("needs jwks"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_profile_is_refused_with_its_line() {
+        let error = refused("profile = \"fapi1\"");
+        assert!(error.contains("fapi1"), "{error}");
+    }
+
+    #[test]
+    fn a_client_with_keys_and_no_secret_is_confidential() {
+        let config = client_with(JWKS).unwrap();
+        let client = &config.clients["m2m"];
+        assert!(!client.is_public());
+        assert!(client.accepts(AuthMethod::PrivateKeyJwt));
+        assert!(!client.accepts(AuthMethod::None));
+        assert!(!client.accepts(AuthMethod::ClientSecretBasic));
+    }
+
+    #[test]
+    fn private_key_jwt_without_jwks_names_the_client_and_line() {
+        let error = refused(&format!(
+            "secret_hash = \"{HASH}\"\ntoken_endpoint_auth_method = \"private_key_jwt\""
+        ));
+        assert!(error.starts_with("c.toml:2: client \"m2m\""), "{error}");
+        assert!(error.contains("private_key_jwt needs jwks"), "{error}");
+    }
+
+    #[test]
+    fn a_secret_method_without_a_secret_is_refused() {
+        for method in ["client_secret_basic", "client_secret_post"] {
+            let error = refused(&format!(
+                "{JWKS}\ntoken_endpoint_auth_method = \"{method}\""
+            ));
+            assert!(
+                error.contains(&format!("{method} needs a secret_hash")),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn none_with_a_secret_or_keys_is_refused() {
+        for credential in [format!("secret_hash = \"{HASH}\""), JWKS.to_owned()] {
+            let error = refused(&format!(
+                "{credential}\ntoken_endpoint_auth_method = \"none\""
+            ));
+            assert!(error.contains("none is for public clients"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_private_jwk_member_names_the_client_and_the_key() {
+        let error = refused(&JWKS.replace("x = ", "d = \"AAAA\", x = "));
+        assert!(
+            error.starts_with("c.toml:2: client \"m2m\": jwks key 1"),
+            "{error}"
+        );
+        assert!(error.contains("private member \"d\""), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_auth_method_is_refused_with_its_line() {
+        let error = refused("token_endpoint_auth_method = \"client_secret_jwt\"");
+        assert!(error.starts_with("c.toml:4:"), "{error}");
+    }
+
+    #[test]
+    fn without_a_method_a_secret_authenticates_with_basic_or_post_and_keys_too_if_any() {
+        let config = client_with(&format!("secret_hash = \"{HASH}\"")).unwrap();
+        let client = &config.clients["m2m"];
+        assert!(client.accepts(AuthMethod::ClientSecretBasic));
+        assert!(client.accepts(AuthMethod::ClientSecretPost));
+        assert!(!client.accepts(AuthMethod::PrivateKeyJwt));
+        let config = client_with(&format!("secret_hash = \"{HASH}\"\n{JWKS}")).unwrap();
+        assert!(config.clients["m2m"].accepts(AuthMethod::PrivateKeyJwt));
+    }
+
+    #[test]
+    fn a_configured_method_is_the_only_one() {
+        let text = format!(
+            "secret_hash = \"{HASH}\"\n{JWKS}\ntoken_endpoint_auth_method = \"private_key_jwt\""
+        );
+        let config = client_with(&text).unwrap();
+        let client = &config.clients["m2m"];
+        let accepted: Vec<_> = AuthMethod::ALL
+            .into_iter()
+            .filter(|m| client.accepts(*m))
+            .collect();
+        assert_eq!(accepted, [AuthMethod::PrivateKeyJwt]);
+    }
+
+    #[test]
+    fn a_dpop_bound_client_may_not_use_the_implicit_grant() {
+        let text = "[[clients]]\nid = \"app\"\ngrant_types = [\"implicit\"]\n\
+                    redirect_uris = [\"https://app.example/cb\"]\n\
+                    dpop_bound_access_tokens = true\n";
+        let settings = Settings::from_vars(Vec::new()).unwrap();
+        let error = Config::parse(settings, Path::new("c.toml"), text).unwrap_err();
+        assert!(
+            error
+                .0
+                .starts_with("c.toml:2: client \"app\": dpop_bound_access_tokens"),
+            "{error}"
+        );
     }
 
     #[test]

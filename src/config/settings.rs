@@ -99,6 +99,9 @@ settings! {
     /// `TS_LOGIN_MAX_FAILURES`: failed logins per username before throttling (docs/design.md,
     /// "Load, faults and bad input").
     login_max_failures: u32 = 5;
+    /// `TS_DPOP_NONCE`: DPoP proofs must carry a nonce this service issued (RFC 9449 §8;
+    /// README, "DPoP").
+    dpop_nonce: bool = false;
     /// `TS_LOG_FORMAT`: `pretty` or `json` (default: pretty on a terminal).
     log_format: Option<LogFormat> = None;
 }

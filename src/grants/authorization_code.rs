@@ -1,20 +1,22 @@
 //! `authorization_code` (RFC 6749 §4.1.3) with PKCE (RFC 7636): redeem the one-time code
 //! bound at /authorize, then mint.
 
-use super::{Deps, response, start_family};
+use super::{Deps, family_key, response, start_family};
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
 use crate::id_token::Authentication;
 use crate::pkce::{self, PkceError};
 use crate::records::Client;
 use crate::refresh_token::RefreshToken;
-use crate::store::{CodeRedemption, Hashed};
+use crate::store::{CodeRedemption, Grant, Hashed};
 use crate::token::{Subject, TokenResponse};
 
 pub struct Request<'a> {
     pub code: &'a str,
     pub redirect_uri: Option<&'a str>,
     pub code_verifier: Option<&'a str>,
+    /// The thumbprint of the request's DPoP key, if it sent a proof.
+    pub jkt: Option<&'a str>,
 }
 
 pub async fn grant(
@@ -72,13 +74,27 @@ pub async fn grant(
         }
         PkceError::MissingVerifier => OAuthError::invalid_grant("code_verifier is required"),
     })?;
+    // RFC 9449 §10: a code bound to a key at /authorize is redeemed with a proof by that key.
+    if record
+        .dpop_jkt
+        .as_deref()
+        .is_some_and(|bound| request.jkt != Some(bound))
+    {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code is bound to another DPoP key",
+        ));
+    }
     let username = record.grant.username.as_deref().ok_or_else(invalid)?;
     let user = deps.users.get(username).ok_or_else(invalid)?;
     let auth_time = record.grant.auth_time.unwrap_or(now);
     let subject = Subject::User { user, auth_time };
     let scope = &record.grant.scope;
-    let access = deps.minter.mint(client, subject, scope, now)?;
-    let refresh = match start_family(deps, client, &record.grant, Some(first), now).await {
+    let access = deps.minter.mint(client, subject, scope, request.jkt, now)?;
+    let grant = Grant {
+        jkt: family_key(client, request.jkt),
+        ..record.grant.clone()
+    };
+    let refresh = match start_family(deps, client, &grant, Some(first), now).await {
         Err(OAuthError::Failed(failure)) => {
             // No tokens are answered: the client's retry must find the code unspent, or it
             // would count as a replay and revoke what it never received.
@@ -104,5 +120,5 @@ pub async fn grant(
             deps.id_tokens.mint(&auth, now)
         })
         .transpose()?;
-    Ok(response(access, refresh, scope, id_token))
+    Ok(response(access, refresh, scope, id_token, request.jkt))
 }

@@ -1,6 +1,6 @@
 //! `client_credentials` (RFC 6749 §4.4): the client acting for itself.
 
-use super::{Deps, granted_scope, response, start_family};
+use super::{Deps, family_key, granted_scope, response, start_family};
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
 use crate::failure::Failure;
@@ -12,15 +12,19 @@ pub async fn grant(
     deps: Deps<'_>,
     client: &Client,
     scope: Option<&str>,
+    jkt: Option<&str>,
     now: UnixTime,
 ) -> Result<TokenResponse, OAuthError> {
     let scope = granted_scope(client, scope)?;
-    let access = deps.minter.mint(client, Subject::Client, &scope, now)?;
+    let access = deps
+        .minter
+        .mint(client, Subject::Client, &scope, jkt, now)?;
     let grant = Grant {
         client_id: client.id.clone(),
         username: None,
         scope: scope.clone(),
         auth_time: None,
+        jkt: family_key(client, jkt),
     };
     // The access token needs no store; with the store down the client still gets one, only
     // without a refresh token (docs/design.md, "Load, faults and bad input").
@@ -32,5 +36,5 @@ pub async fn grant(
         }
         Err(other) => return Err(other),
     };
-    Ok(response(access, refresh, &scope, None))
+    Ok(response(access, refresh, &scope, None, jkt))
 }

@@ -67,11 +67,14 @@ pub enum TokenRequest {
     },
 }
 
-/// Runs the grant for an authenticated client allowed to use it.
+/// Runs the grant for an authenticated client allowed to use it. `jkt` is the thumbprint of
+/// the key of the request's accepted DPoP proof, if it sent one: the access token is bound to
+/// it (RFC 9449 §5).
 pub async fn issue(
     deps: Deps<'_>,
     client: &Client,
     request: TokenRequest,
+    jkt: Option<&str>,
     now: UnixTime,
 ) -> Result<TokenResponse, OAuthError> {
     match request {
@@ -84,6 +87,7 @@ pub async fn issue(
                 code: &code,
                 redirect_uri: redirect_uri.as_deref(),
                 code_verifier: code_verifier.as_deref(),
+                jkt,
             };
             authorization_code::grant(deps, client, request, now).await
         }
@@ -91,14 +95,32 @@ pub async fn issue(
             username,
             password,
             scope,
-        } => password::grant(deps, client, &username, &password, scope.as_deref(), now).await,
+        } => {
+            password::grant(
+                deps,
+                client,
+                &username,
+                &password,
+                scope.as_deref(),
+                jkt,
+                now,
+            )
+            .await
+        }
         TokenRequest::ClientCredentials { scope } => {
-            client_credentials::grant(deps, client, scope.as_deref(), now).await
+            client_credentials::grant(deps, client, scope.as_deref(), jkt, now).await
         }
         TokenRequest::RefreshToken {
             refresh_token,
             scope,
-        } => refresh_token::grant(deps, client, &refresh_token, scope.as_deref(), now).await,
+        } => {
+            let request = refresh_token::Request {
+                refresh_token: &refresh_token,
+                scope: scope.as_deref(),
+                jkt,
+            };
+            refresh_token::grant(deps, client, request, now).await
+        }
     }
 }
 
@@ -111,6 +133,13 @@ fn granted_scope(client: &Client, requested: Option<&str>) -> Result<Scope, OAut
 /// Connect scopes (README, "OpenID Connect").
 fn granted_user_scope(client: &Client, requested: Option<&str>) -> Result<Scope, OAuthError> {
     Scope::narrow_for_user(&client.scopes, requested).ok_or(OAuthError::InvalidScope)
+}
+
+/// The DPoP key a new family is bound to: a public client's refresh tokens are bound to the
+/// key of the proof they were issued with; a confidential client's are not, since the client
+/// authenticates to use them (RFC 9449 §5).
+fn family_key(client: &Client, jkt: Option<&str>) -> Option<String> {
+    jkt.filter(|_| client.is_public()).map(str::to_owned)
 }
 
 /// Starts a refresh-token family for `grant` if the client may refresh (a client without
@@ -144,16 +173,18 @@ async fn start_family(
     Ok(Some(first.wire(keys)))
 }
 
-/// The success response (RFC 6749 §5.1), with the ID token of an OpenID request.
+/// The success response (RFC 6749 §5.1), with the ID token of an OpenID request; a token
+/// bound to a DPoP key is of type `DPoP` (RFC 9449 §5).
 fn response(
     access: Minted,
     refresh_token: Option<String>,
     scope: &Scope,
     id_token: Option<String>,
+    jkt: Option<&str>,
 ) -> TokenResponse {
     TokenResponse {
         access_token: access.token,
-        token_type: "Bearer",
+        token_type: if jkt.is_some() { "DPoP" } else { "Bearer" },
         expires_in: access.expires_in,
         refresh_token,
         scope: scope.to_string(),

@@ -1,6 +1,6 @@
 //! `password` (RFC 6749 §4.3): the resource owner's credentials, throttled per username.
 
-use super::{Deps, granted_user_scope, response, start_family};
+use super::{Deps, family_key, granted_user_scope, response, start_family};
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
 use crate::id_token::Authentication;
@@ -15,6 +15,7 @@ pub async fn grant(
     username: &str,
     password: &str,
     scope: Option<&str>,
+    jkt: Option<&str>,
     now: UnixTime,
 ) -> Result<TokenResponse, OAuthError> {
     let scope = granted_user_scope(client, scope)?;
@@ -36,12 +37,13 @@ pub async fn grant(
         user: &user,
         auth_time: now,
     };
-    let access = deps.minter.mint(client, subject, &scope, now)?;
+    let access = deps.minter.mint(client, subject, &scope, jkt, now)?;
     let grant = Grant {
         client_id: client.id.clone(),
         username: Some(user.username.clone()),
         scope: scope.clone(),
         auth_time: Some(now),
+        jkt: family_key(client, jkt),
     };
     let refresh = start_family(deps, client, &grant, None, now).await?;
     // No browser, so no session: no `sid`, no `nonce` (OpenID Connect Core §2).
@@ -60,5 +62,5 @@ pub async fn grant(
             deps.id_tokens.mint(&auth, now)
         })
         .transpose()?;
-    Ok(response(access, refresh, &scope, id_token))
+    Ok(response(access, refresh, &scope, id_token, jkt))
 }

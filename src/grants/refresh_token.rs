@@ -10,13 +10,25 @@ use crate::scope::Scope;
 use crate::store::{Rotate, Rotation};
 use crate::token::{Subject, TokenResponse};
 
+pub struct Request<'a> {
+    pub refresh_token: &'a str,
+    pub scope: Option<&'a str>,
+    /// The thumbprint of the request's DPoP key, if it sent a proof: a family bound to a key
+    /// needs it, and the new access token is bound to it (RFC 9449 §5).
+    pub jkt: Option<&'a str>,
+}
+
 pub async fn grant(
     deps: Deps<'_>,
     client: &Client,
-    refresh_token: &str,
-    scope: Option<&str>,
+    request: Request<'_>,
     now: UnixTime,
 ) -> Result<TokenResponse, OAuthError> {
+    let Request {
+        refresh_token,
+        scope,
+        jkt,
+    } = request;
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid");
     let requested = match scope {
         Some(s) => Some(Scope::parse(s).ok_or(OAuthError::InvalidScope)?),
@@ -41,6 +53,7 @@ pub async fn grant(
         presented: stored.as_ref(),
         successor: &successor_digest,
         client_id: &client.id,
+        jkt,
         scope: requested.as_ref(),
         now,
     };
@@ -75,7 +88,7 @@ pub async fn grant(
         Some(user) => Subject::User { user, auth_time },
         None => Subject::Client,
     };
-    let access = deps.minter.mint(client, subject, &scope, now)?;
+    let access = deps.minter.mint(client, subject, &scope, jkt, now)?;
     // OpenID Connect Core §12.2: a fresh ID token for the same user and client, `auth_time`
     // still the original sign-in's; the claims follow this access token's scope.
     let id_token = user
@@ -98,5 +111,6 @@ pub async fn grant(
         Some(successor.wire(keys)),
         &scope,
         id_token,
+        jkt,
     ))
 }

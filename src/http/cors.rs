@@ -1,6 +1,6 @@
-//! CORS (README, "Endpoints"): JWKS, discovery and `/userinfo` for any origin; `/token` and
-//! `/revoke` only for the origins of registered redirect URIs, and nothing at all for other
-//! origins.
+//! CORS (README, "Endpoints"): JWKS, discovery and `/userinfo` for any origin; `/token`,
+//! `/revoke` and `/par` only for the origins of registered redirect URIs, and nothing at all
+//! for other origins.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -15,12 +15,18 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
+/// The response headers a browser app may read besides the safelisted ones: the DPoP nonce
+/// for its next proof (RFC 9449 §8) and the challenge of a refused request.
+const EXPOSED: HeaderValue = HeaderValue::from_static("dpop-nonce, www-authenticate");
+
 pub async fn any_origin(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
+    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSED);
     response
 }
 
@@ -29,7 +35,8 @@ pub async fn any_origin_preflight() -> Response {
     preflight("GET, POST")
 }
 
-/// A 204 answering a CORS preflight for `methods`, with `Authorization` and `Content-Type`.
+/// A 204 answering a CORS preflight for `methods`, with `Authorization`, `Content-Type` and
+/// `DPoP` (RFC 9449 §4.1).
 fn preflight(methods: &'static str) -> Response {
     let mut preflight = Response::new(Body::empty());
     *preflight.status_mut() = StatusCode::NO_CONTENT;
@@ -40,7 +47,7 @@ fn preflight(methods: &'static str) -> Response {
     );
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("authorization, content-type"),
+        HeaderValue::from_static("authorization, content-type, dpop"),
     );
     headers.insert(
         header::ACCESS_CONTROL_MAX_AGE,
@@ -166,6 +173,7 @@ where
 fn with_origin(mut response: Response, origin: HeaderValue) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSED);
     headers.append(header::VARY, HeaderValue::from_static("Origin"));
     response
 }
@@ -177,14 +185,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_preflight_allows_the_methods_authorization_and_content_type_for_ten_minutes() {
+    fn a_preflight_allows_the_methods_authorization_content_type_and_dpop_for_ten_minutes() {
         let response = preflight("POST");
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         let headers = response.headers();
         assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_METHODS], "POST");
         assert_eq!(
             headers[header::ACCESS_CONTROL_ALLOW_HEADERS],
-            "authorization, content-type"
+            "authorization, content-type, dpop"
         );
         assert_eq!(headers[header::ACCESS_CONTROL_MAX_AGE], "600");
         assert!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());

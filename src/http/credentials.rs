@@ -1,5 +1,6 @@
-//! Reading client credentials off a request (RFC 6749 §2.3.1): HTTP Basic, each half
-//! form-decoded, or `client_id`/`client_secret` in the body; never both secrets.
+//! Reading client credentials off a request (RFC 6749 §2.3.1, RFC 7521 §4.2): HTTP Basic,
+//! each half form-decoded, `client_id`/`client_secret` in the body, or a client assertion in
+//! the body; never two of them.
 
 use axum::http::{HeaderMap, header};
 use base64::Engine;
@@ -7,39 +8,47 @@ use base64::engine::general_purpose::STANDARD;
 
 use std::sync::Arc;
 
-use crate::clients::{self, Credentials};
+use crate::clients::{self, Credentials, Proof};
+use crate::clock::UnixTime;
 use crate::error::OAuthError;
 use crate::params::{Params, form_decode};
-use crate::records::Client;
+use crate::records::{AuthMethod, Client};
 use crate::state::AppState;
 
-/// Reads and authenticates the client of a request, and names it in the request's span.
+/// Reads and authenticates the client of a request to `endpoint` (its path, as `/token`), and
+/// names it in the request's span. The one way in for every endpoint that authenticates
+/// clients.
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
+    endpoint: &str,
+    now: UnixTime,
 ) -> Result<Arc<Client>, OAuthError> {
     let credentials = from_request(headers, params)?;
     if let Some(id) = &credentials.client_id {
         tracing::Span::current().record("client_id", id.as_str());
     }
-    clients::authenticate(
-        &state.config.clients,
-        &state.argon2,
-        &state.secrets,
-        &credentials,
-    )
-    .await
+    let client = clients::authenticate(state.client_auth(), &credentials, endpoint, now).await?;
+    if credentials.client_id.is_none() {
+        // An assertion names its client in `iss`; known now that it is verified.
+        tracing::Span::current().record("client_id", client.id.as_str());
+    }
+    Ok(client)
 }
 
-/// Reads HTTP Basic and the body's `client_id`/`client_secret`. A secret in both places, or
-/// two different client ids, is `invalid_request`; Basic plus the same `client_id` in the
-/// body (as many libraries send) is fine. Two `Authorization` headers are `invalid_request`
-/// too: a proxy reading one and the service the other would disagree on who calls (RFC 6749
-/// §2.3, RFC 9110 §5.3).
-pub fn from_request(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAuthError> {
+/// Reads HTTP Basic, the body's `client_id`/`client_secret` and a client assertion. A secret
+/// in both places, an assertion beside a secret or Basic, or two different client ids, is
+/// `invalid_request`; Basic plus the same `client_id` in the body (as many libraries send) is
+/// fine. Two `Authorization` headers are `invalid_request` too: a proxy reading one and the
+/// service the other would disagree on who calls (RFC 6749 §2.3, RFC 9110 §5.3).
+pub fn from_request<'a>(
+    headers: &HeaderMap,
+    params: &'a Params,
+) -> Result<Credentials<'a>, OAuthError> {
     let body_id = params.get("client_id").map(str::to_owned);
     let body_secret = params.get("client_secret").map(str::to_owned);
+    let assertion = params.get("client_assertion");
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let basic = match (values.next(), values.next()) {
         (None, _) => None,
@@ -57,14 +66,35 @@ pub fn from_request(headers: &HeaderMap, params: &Params) -> Result<Credentials,
         ),
     };
     let Some((id, secret)) = basic else {
+        let proof = match (body_secret, assertion) {
+            (Some(_), Some(_)) => {
+                return Err(OAuthError::invalid_request(
+                    "a client assertion and a client secret in one request",
+                ));
+            }
+            (Some(secret), None) => Proof::Secret {
+                secret,
+                method: AuthMethod::ClientSecretPost,
+            },
+            (None, Some(assertion)) => Proof::Assertion {
+                assertion_type: params.get("client_assertion_type"),
+                assertion,
+            },
+            (None, None) => Proof::Nothing,
+        };
         return Ok(Credentials {
             client_id: body_id,
-            secret: body_secret,
+            proof,
         });
     };
     if body_secret.is_some() {
         return Err(OAuthError::invalid_request(
             "client credentials in both the Authorization header and the body",
+        ));
+    }
+    if assertion.is_some() {
+        return Err(OAuthError::invalid_request(
+            "a client assertion and the Authorization header in one request",
         ));
     }
     if body_id.as_ref().is_some_and(|body| *body != id) {
@@ -74,7 +104,10 @@ pub fn from_request(headers: &HeaderMap, params: &Params) -> Result<Credentials,
     }
     Ok(Credentials {
         client_id: Some(id),
-        secret: Some(secret),
+        proof: Proof::Secret {
+            secret,
+            method: AuthMethod::ClientSecretBasic,
+        },
     })
 }
 

@@ -6,8 +6,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::dpop;
+use crate::jwk::JwsAlg;
 use crate::oidc;
-use crate::records::GrantType;
+use crate::records::{AuthMethod, GrantType};
 use crate::scope::OIDC_SCOPES;
 use crate::state::AppState;
 
@@ -61,6 +63,14 @@ pub async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response
 pub async fn metadata(State(state): State<AppState>) -> Response {
     let issuer = state.config.settings.issuer_base();
     let grant_types: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
+    let auth_methods: Vec<&str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
+    // Introspection is for confidential clients (RFC 7662 §2.1): not `none`.
+    let confidential_methods: Vec<&str> = AuthMethod::ALL
+        .iter()
+        .filter(|m| **m != AuthMethod::None)
+        .map(|m| m.as_str())
+        .collect();
+    let assertion_algs: Vec<&str> = JwsAlg::ALL.iter().map(|a| a.as_str()).collect();
     let body = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -73,9 +83,12 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
         "response_types_supported": ["code", "token", "id_token token", "id_token"],
         "response_modes_supported": ["query", "fragment"],
         "grant_types_supported": grant_types,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "introspection_endpoint_auth_methods_supported": confidential_methods,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": scopes(&state),
         "prompt_values_supported": ["none", "login"],
@@ -87,12 +100,27 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
+        "pushed_authorization_request_endpoint": format!("{issuer}/par"),
+        "require_pushed_authorization_requests": pushed_only(&state),
+        "dpop_signing_alg_values_supported": dpop::algorithms(),
     });
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
         axum::Json(body),
     )
         .into_response()
+}
+
+/// Whether /authorize takes only pushed requests (RFC 9126 §5): every client that may send
+/// the browser there requires them (and there is one).
+fn pushed_only(state: &AppState) -> bool {
+    let mut authorizing = state
+        .config
+        .clients
+        .values()
+        .filter(|c| c.grant_types.iter().any(|g| g.uses_redirect()))
+        .peekable();
+    authorizing.peek().is_some() && authorizing.all(|c| c.require_pushed_authorization_requests)
 }
 
 fn scopes(state: &AppState) -> Vec<String> {

@@ -15,7 +15,7 @@ use crate::error::{OAuthError, OAuthErrors};
 use crate::params::Params;
 use crate::refresh_token::RefreshToken;
 use crate::state::AppState;
-use crate::token::{AccessClaims, Audience};
+use crate::token::{AccessClaims, Audience, Confirmation};
 
 /// Describes a token (RFC 7662); for confidential clients (resource servers).
 #[utoipa::path(
@@ -43,7 +43,7 @@ pub async fn introspect(
     params: Params,
 ) -> Result<Response, OAuthError> {
     let now = state.clock.now();
-    let client = credentials::authenticate(&state, &headers, &params).await?;
+    let client = credentials::authenticate(&state, &headers, &params, "/introspect", now).await?;
     if client.is_public() {
         return Err(OAuthError::InvalidClient);
     }
@@ -60,7 +60,8 @@ pub async fn introspect(
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Active<'a> {
     active: bool,
-    /// RFC 7662 §2.2 means a type of RFC 6749 §7.1 (`Bearer`); a refresh token has none.
+    /// RFC 7662 §2.2 means a type of RFC 6749 §7.1: `Bearer`, or `DPoP` for a token bound
+    /// to a key (RFC 9449 §6.2); a refresh token has none.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(required = false)]
     token_type: Option<&'static str>,
@@ -91,6 +92,10 @@ pub struct Active<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(required = false)]
     auth_time: Option<u64>,
+    /// The key a DPoP-bound access token is bound to (RFC 9449 §6.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    cnf: Option<Confirmation>,
 }
 
 fn inactive() -> Value {
@@ -104,7 +109,11 @@ fn access_token(state: &AppState, claims: AccessClaims, now: u64) -> Value {
     }
     json!(Active {
         active: true,
-        token_type: Some("Bearer"),
+        token_type: Some(if claims.cnf.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        }),
         scope: claims.scope,
         client_id: claims.client_id,
         sub: claims.sub,
@@ -116,6 +125,7 @@ fn access_token(state: &AppState, claims: AccessClaims, now: u64) -> Value {
         nbf: Some(claims.nbf),
         jti: Some(claims.jti),
         auth_time: claims.auth_time,
+        cnf: claims.cnf,
     })
 }
 
@@ -149,5 +159,6 @@ async fn refresh_token(state: &AppState, token: &str, now: u64) -> Result<Value,
         nbf: None,
         jti: None,
         auth_time: grant.auth_time,
+        cnf: None,
     }))
 }

@@ -3,6 +3,7 @@
 mod cors;
 mod credentials;
 mod discovery;
+mod dpop;
 mod extract;
 mod health;
 mod introspect;
@@ -10,6 +11,7 @@ mod json;
 mod measure;
 mod metrics;
 mod openapi;
+mod par;
 mod revoke;
 mod token;
 mod userinfo;
@@ -34,7 +36,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     // The routes a browser may call from a registered origin only (README, "Endpoints"): the
     // CORS layer answers for exactly these paths.
-    let credentialed: [(&'static str, MethodRouter<AppState>); 2] = [
+    let credentialed: [(&'static str, MethodRouter<AppState>); 3] = [
         (
             "/token",
             post(token::token).options(cors::unanswered_preflight),
@@ -43,6 +45,7 @@ pub fn router(state: AppState) -> Router {
             "/revoke",
             post(revoke::revoke).options(cors::unanswered_preflight),
         ),
+        ("/par", post(par::par).options(cors::unanswered_preflight)),
     ];
     let registered_origins = cors::RegisteredOrigins::new(
         state.config.cors_origins.clone(),

@@ -27,6 +27,7 @@ use crate::error::ErrorBody;
     ),
     paths(
         super::token::token,
+        super::par::par,
         super::revoke::revoke,
         super::introspect::introspect,
         super::userinfo::get,
@@ -45,20 +46,30 @@ use crate::error::ErrorBody;
         crate::authorize::demo::callback,
     ),
     components(schemas(ErrorBody<'static>, super::userinfo::UserinfoForm)),
-    modifiers(&ClientAuthentication, &RequestBodies, &LoginForm, &Links),
+    modifiers(&ClientAuthentication, &RequestBodies, &AuthorizationRequests, &Links),
 )]
 struct ApiDoc;
 
-/// The security schemes the operations name.
+/// The security schemes the operations name. OpenAPI has no scheme for credentials in the
+/// body, so the client-authenticated operations list "none" (`{}`) beside HTTP Basic, and the
+/// scheme's description and the request bodies say what the body carries instead.
 struct ClientAuthentication;
 
 impl Modify for ClientAuthentication {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "client_secret_basic",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        let mut basic = Http::new(HttpAuthScheme::Basic);
+        basic.description = Some(
+            "`client_secret_basic`: the client id and secret, each form-encoded (RFC 6749 \
+             §2.3.1). Operations that also accept no scheme (`{}`) take the client's \
+             credentials in the body instead: `client_id` and `client_secret` \
+             (`client_secret_post`), `client_assertion_type` and `client_assertion` \
+             (`private_key_jwt`, RFC 7523 §2.2: a JWT signed with one of the client's \
+             registered keys, by ES256, EdDSA, PS256 or RS256), or `client_id` alone for a \
+             public client. Never two of these in one request."
+                .to_owned(),
         );
+        components.add_security_scheme("client_secret_basic", SecurityScheme::Http(basic));
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
@@ -117,17 +128,30 @@ fn grant_type(object: &Object) -> Option<String> {
     }
 }
 
-/// Adds `client_id` and `client_secret`, the body's alternative to HTTP Basic; a public
-/// client sends `client_id` alone.
+/// Adds the body's alternatives to HTTP Basic: `client_id` and `client_secret`, or a client
+/// assertion (RFC 7523 §2.2); a public client sends `client_id` alone.
 fn with_body_credentials(object: &mut Object) {
     for (name, description) in [
         (
             "client_id",
-            "The client; beside HTTP Basic, only the same one",
+            "The client; beside HTTP Basic, only the same one; beside an assertion, its `iss`",
         ),
         (
             "client_secret",
-            "Its secret, unless it authenticates with HTTP Basic (never both)",
+            "Its secret (`client_secret_post`), unless it authenticates with HTTP Basic or an \
+             assertion (never two of them)",
+        ),
+        (
+            "client_assertion_type",
+            "With `client_assertion` (`private_key_jwt`, RFC 7523 §2.2): \
+             `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`",
+        ),
+        (
+            "client_assertion",
+            "`private_key_jwt`: a JWS by one of the client's registered keys (ES256, EdDSA, \
+             PS256 or RS256) with `iss` and `sub` the client id, `aud` the issuer or this \
+             endpoint's URL, `exp` at most an hour ahead, and a `jti` used once (RFC 7523 §3); never beside a secret \
+             or HTTP Basic",
         ),
     ] {
         let property = ObjectBuilder::new()
@@ -168,46 +192,35 @@ fn text_parameters(object: &mut Object) {
     object.additional_properties = Some(Box::new(AdditionalProperties::RefOr(other.into())));
 }
 
-/// The login form `POST /authorize` reads: the authorization request's parameters as
-/// `GET /authorize` takes them (the page carries them in hidden fields), with the same
-/// constraints, plus `csrf_token`, `username` and `password`.
-struct LoginForm;
+/// The bodies that carry an authorization request: the login form `POST /authorize` reads
+/// (the request's parameters as `GET /authorize` takes them, which the page carries in hidden
+/// fields, or the seal of a pushed one, plus `csrf_token`, `username` and `password`), and the
+/// request a client pushes to `/par` (the same parameters, form-encoded or JSON, with the
+/// client's credentials, RFC 9126 §2.1). Both are built from the query parameters of
+/// `GET /authorize`, with their constraints, so they cannot drift from it.
+struct AuthorizationRequests;
 
-impl Modify for LoginForm {
+impl Modify for AuthorizationRequests {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let Some(item) = openapi.paths.paths.get_mut("/authorize") else {
+        let Some(parameters) = openapi
+            .paths
+            .paths
+            .get("/authorize")
+            .and_then(|item| item.get.as_ref())
+            .and_then(|get| get.parameters.clone())
+        else {
             return;
         };
-        let parameters = item
-            .get
-            .as_ref()
-            .and_then(|get| get.parameters.as_deref())
-            .unwrap_or_default();
-        let mut form = ObjectBuilder::new().schema_type(Type::Object);
-        for parameter in parameters {
-            let RefOr::T(parameter) = parameter else {
-                continue;
-            };
-            if let Some(schema) = parameter.schema.clone() {
-                let schema = match (schema, &parameter.description) {
-                    (RefOr::T(Schema::Object(mut object)), Some(description)) => {
-                        object.description = Some(description.clone());
-                        RefOr::T(Schema::Object(object))
-                    }
-                    (schema, _) => schema,
-                };
-                form = form.property(&parameter.name, schema);
-                if parameter.required == Required::True {
-                    form = form.required(&parameter.name);
-                }
-            }
-        }
         let text = |description: &str| {
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .description(Some(description))
         };
-        let form = form
+        let form = authorization_parameters(&parameters)
+            .property(
+                "pushed_request",
+                text("The login page's seal of a pushed request, in place of its parameters"),
+            )
             .property(
                 "csrf_token",
                 text("Equal to the `ts_csrf` cookie").pattern(Some(r"^[A-Za-z0-9_-]{43}$")),
@@ -222,24 +235,81 @@ impl Modify for LoginForm {
                 text("Empty answers the form again, as wrong credentials do"),
             )
             .build();
-        let Some(RefOr::T(body)) = item
-            .post
-            .as_mut()
-            .and_then(|post| post.request_body.as_mut())
-        else {
-            return;
-        };
-        body.content.insert(
-            "application/x-www-form-urlencoded".to_owned(),
-            Content::new(Some(form)).into(),
-        );
-        body.required = Some(Required::True);
+        let mut pushed = authorization_parameters(&parameters)
+            .required("response_type")
+            .build();
+        pushed.required.retain(|name| name != "client_id");
+        with_body_credentials(&mut pushed);
+        text_parameters(&mut pushed);
+        let paths = &mut openapi.paths.paths;
+        let bodies = [
+            (
+                "/authorize",
+                vec![("application/x-www-form-urlencoded", form)],
+            ),
+            (
+                "/par",
+                vec![
+                    ("application/x-www-form-urlencoded", pushed.clone()),
+                    ("application/json", pushed),
+                ],
+            ),
+        ];
+        for (path, contents) in bodies {
+            let Some(RefOr::T(body)) = paths
+                .get_mut(path)
+                .and_then(|item| item.post.as_mut())
+                .and_then(|post| post.request_body.as_mut())
+            else {
+                continue;
+            };
+            // A body described without content has one of no media type (""), which no
+            // request can carry: the media types are these.
+            body.content.retain(|media_type, _| !media_type.is_empty());
+            for (content_type, schema) in contents {
+                body.content
+                    .insert(content_type.to_owned(), Content::new(Some(schema)).into());
+            }
+            body.required = Some(Required::True);
+        }
     }
+}
+
+/// An object of the query parameters of `GET /authorize` but `request_uri` (a pushed request
+/// is never pushed again, and the form carries its seal instead), each with its description.
+fn authorization_parameters(
+    parameters: &[RefOr<utoipa::openapi::path::Parameter>],
+) -> ObjectBuilder {
+    let mut object = ObjectBuilder::new().schema_type(Type::Object);
+    for parameter in parameters {
+        let RefOr::T(parameter) = parameter else {
+            continue;
+        };
+        let Some(schema) = parameter.schema.clone() else {
+            continue;
+        };
+        if parameter.name == "request_uri" {
+            continue;
+        }
+        let schema = match (schema, &parameter.description) {
+            (RefOr::T(Schema::Object(mut object)), Some(description)) => {
+                object.description = Some(description.clone());
+                RefOr::T(Schema::Object(object))
+            }
+            (schema, _) => schema,
+        };
+        object = object.property(&parameter.name, schema);
+        if parameter.required == Required::True {
+            object = object.required(&parameter.name);
+        }
+    }
+    object
 }
 
 /// OpenAPI links (Link Objects) from the operations that answer with a token to those that
 /// take one: a token from `/token` introspects and revokes, a token just revoked or
-/// introspected goes on to the other. A client, or a stateful fuzzer, can follow them.
+/// introspected goes on to the other, a request_uri from `/par` goes to `/authorize`. A
+/// client, or a stateful fuzzer, can follow them.
 struct Links;
 
 impl Modify for Links {
@@ -306,6 +376,25 @@ impl Modify for Links {
                 .description(description)
                 .build();
             ok.links.insert(name.to_owned(), link.into());
+        }
+        // The request_uri /par answers opens the login page for the pushed request (RFC 9126
+        // §4), with the client that pushed it.
+        if let Some(RefOr::T(created)) = openapi
+            .paths
+            .paths
+            .get_mut("/par")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|operation| operation.responses.responses.get_mut("201"))
+        {
+            let link = LinkBuilder::new()
+                .operation_id("authorize")
+                .parameter("client_id", "$request.body#/client_id")
+                .parameter("request_uri", "$response.body#/request_uri")
+                .description("Open the login page for the request just pushed")
+                .build();
+            created
+                .links
+                .insert("AuthorizePushedRequest".to_owned(), link.into());
         }
     }
 }

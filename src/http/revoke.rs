@@ -36,7 +36,8 @@ pub async fn revoke(
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response, OAuthError> {
-    let client = credentials::authenticate(&state, &headers, &params).await?;
+    let now = state.clock.now();
+    let client = credentials::authenticate(&state, &headers, &params, "/revoke", now).await?;
     let TokenParams { token, .. } = params.parse()?;
     // Access tokens are stateless: say so rather than pretend (RFC 7009 §2.2.1).
     if state.keys.verify::<AccessClaims>(&token).is_some() {

@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use super::credentials;
 use super::json::SizedJson;
+use super::{credentials, dpop};
 use crate::error::{OAuthError, OAuthErrors};
 use crate::grants::{self, Deps, TokenRequest};
 use crate::params::Params;
@@ -27,9 +27,18 @@ use crate::token::TokenResponse;
             (TokenRequest = "application/json"),
         ),
     ),
+    params(
+        ("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449 §4): `htm` \
+            `POST`, `htu` the issuer's `/token`; the access token is then bound to its key \
+            and of type `DPoP`. Required for clients registered with \
+            `dpop_bound_access_tokens`"),
+    ),
     responses(
-        (status = 200, description = "Tokens (RFC 6749 §5.1), never cached", body = TokenResponse,
-            headers(("cache-control" = String), ("pragma" = String))),
+        (status = 200, description = "Tokens (RFC 6749 §5.1), never cached; `token_type` \
+            `DPoP` when bound to a proof's key", body = TokenResponse,
+            headers(("cache-control" = String), ("pragma" = String),
+                ("dpop-nonce" = String, description = "With a DPoP proof and \
+                    `TS_DPOP_NONCE`: the nonce for the next proof (RFC 9449 §8)"))),
         OAuthErrors,
     ),
     security((), ("client_secret_basic" = [])),
@@ -43,11 +52,19 @@ pub async fn token(
     let grant_type = params.required("grant_type")?;
     let grant_type =
         GrantType::at_token_endpoint(grant_type).ok_or(OAuthError::UnsupportedGrantType)?;
-    let client = credentials::authenticate(&state, &headers, &params).await?;
+    let client = credentials::authenticate(&state, &headers, &params, "/token", now).await?;
     if !client.allows(grant_type) {
         return Err(OAuthError::UnauthorizedClient);
     }
     let request: TokenRequest = params.parse()?;
+    // RFC 9449 §5: a proof binds the access token; a client registered for DPoP must send one.
+    let proof = dpop::accept_post(&state, &headers, "/token", now).await?;
+    if proof.is_none() && client.dpop_bound_access_tokens {
+        return Err(OAuthError::invalid_dpop_proof(
+            "this client must send a DPoP proof",
+        ));
+    }
+    let jkt = proof.as_ref().map(|p| p.jkt.as_str());
     let deps = Deps {
         store: &state.store,
         minter: state.minter(),
@@ -57,9 +74,13 @@ pub async fn token(
         refresh: state.refresh_policy(),
         metrics: &state.metrics,
     };
-    let body = grants::issue(deps, &client, request, now).await?;
+    let body = grants::issue(deps, &client, request, jkt, now).await?;
     state.metrics.token_issued(grant_type.as_str());
-    Ok(no_store(SizedJson(body)))
+    let response = no_store(SizedJson(body));
+    match proof {
+        Some(_) => Ok(dpop::with_nonce(response, state.dpop().next_nonce(now))),
+        None => Ok(response),
+    }
 }
 
 /// Token responses are never cached (RFC 6749 §5.1).

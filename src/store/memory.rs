@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, RESERVATION_MILLIS, RefreshInfo,
-    RefreshPolicy, Rotate, Rotation, Session, StoreError, StoreResult, THROTTLE_WINDOW, TokenRef,
-    attempts_allowed, refresh_info, throttle_wait,
+    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, OnceKind, PushedRequest,
+    RESERVATION_MILLIS, RefreshInfo, RefreshPolicy, Rotate, Rotation, Session, StoreError,
+    StoreResult, THROTTLE_WINDOW, TokenRef, attempts_allowed, refresh_info, throttle_wait,
 };
 use crate::clock::{UnixMillis, UnixTime};
 use crate::rotation::{self, Decision, Presented, Record};
@@ -26,6 +26,9 @@ struct Inner {
     codes: HashMap<Hashed, Code>,
     sessions: HashMap<Hashed, Session>,
     logins: HashMap<String, LoginFailures>,
+    /// Spent single-use identifiers, until when they are remembered.
+    spent: HashMap<(OnceKind, Hashed), UnixTime>,
+    pushed: HashMap<Hashed, PushedRequest>,
     writes: u64,
 }
 
@@ -115,7 +118,11 @@ impl MemoryStore {
             generation: rotate.presented.generation,
             digest: rotate.presented.digest,
             successor: rotate.successor,
-            client_matches: grant.client_id == rotate.client_id,
+            client_matches: grant.client_id == rotate.client_id
+                && grant
+                    .jkt
+                    .as_deref()
+                    .is_none_or(|bound| Some(bound) == rotate.jkt),
             scope_within: rotation::scope_within(rotate.scope, &grant.scope),
         };
         Ok(
@@ -249,6 +256,35 @@ impl MemoryStore {
         }
     }
 
+    pub fn spend_once(
+        &self,
+        kind: OnceKind,
+        id: &Hashed,
+        until: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let mut inner = self.lock()?;
+        inner.wrote(now);
+        let key = (kind, id.clone());
+        if inner.spent.get(&key).is_some_and(|&kept| kept > now) {
+            return Ok(false);
+        }
+        inner.spent.insert(key, until);
+        Ok(true)
+    }
+
+    pub fn put_pushed(&self, id: &Hashed, request: &PushedRequest, _ttl: u64) -> StoreResult<()> {
+        let mut inner = self.lock()?;
+        inner.pushed.insert(id.clone(), request.clone());
+        Ok(())
+    }
+
+    pub fn take_pushed(&self, id: &Hashed, now: UnixTime) -> StoreResult<Option<PushedRequest>> {
+        let mut inner = self.lock()?;
+        inner.wrote(now);
+        Ok(inner.pushed.remove(id).filter(|r| r.expires_at > now))
+    }
+
     pub fn put_session(&self, id: &Hashed, session: &Session, _ttl: u64) -> StoreResult<()> {
         let mut inner = self.lock()?;
         inner.wrote(session.auth_time);
@@ -351,5 +387,7 @@ impl Inner {
         self.codes.retain(|_, c| c.retain_until > now);
         self.sessions.retain(|_, s| s.expires_at > now);
         self.logins.retain(|_, l| l.expires_at() > now * 1000);
+        self.spent.retain(|_, until| *until > now);
+        self.pushed.retain(|_, r| r.expires_at > now);
     }
 }

@@ -13,8 +13,8 @@ use std::fmt;
 
 pub use self::health::{StoreHealth, StoreReport};
 pub use self::records::{
-    CodeRecord, CodeRedemption, Grant, Hashed, RefreshInfo, RefreshPolicy, Rotate, Rotation,
-    Session, TokenRef, refresh_info,
+    CodeRecord, CodeRedemption, Grant, Hashed, OnceKind, PushedRequest, RefreshInfo, RefreshPolicy,
+    Rotate, Rotation, Session, TokenRef, refresh_info,
 };
 pub use self::throttle::{
     Attempt, IN_FLIGHT_WAIT_MILLIS, RESERVATION_MILLIS, THROTTLE_MAX_WAIT, THROTTLE_WINDOW,
@@ -153,6 +153,44 @@ impl Store {
     /// Best effort: a failure is logged.
     pub async fn release_code(&self, code: &Hashed, family: &str) {
         dispatch!(self, s => s.release_code(code, family))
+    }
+
+    /// Spends a single-use identifier (a client assertion's or a DPoP proof's `jti`, hashed with
+    /// what it is unique to) until `until`: `true` the first time, `false` for a replay while it
+    /// is remembered, at every replica. No replica acknowledgement is awaited: a failover that
+    /// loses the write reopens the identifier for at most its short life (docs/design.md,
+    /// "Single-use identifiers").
+    #[tracing::instrument(level = "debug", name = "store.spend_once", skip_all)]
+    pub async fn spend_once(
+        &self,
+        kind: OnceKind,
+        id: &Hashed,
+        until: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        dispatch!(self, s => s.spend_once(kind, id, until, now))
+    }
+
+    /// Keeps a pushed authorization request under its `request_uri`'s hash for `ttl` seconds.
+    #[tracing::instrument(level = "debug", name = "store.put_pushed", skip_all)]
+    pub async fn put_pushed(
+        &self,
+        id: &Hashed,
+        request: &PushedRequest,
+        ttl: u64,
+    ) -> StoreResult<()> {
+        dispatch!(self, s => s.put_pushed(id, request, ttl))
+    }
+
+    /// Takes a pushed authorization request: it is gone after the first call, whatever the
+    /// caller then finds wrong with it (RFC 9126 §4: single use). Expired: `None`.
+    #[tracing::instrument(level = "debug", name = "store.take_pushed", skip_all)]
+    pub async fn take_pushed(
+        &self,
+        id: &Hashed,
+        now: UnixTime,
+    ) -> StoreResult<Option<PushedRequest>> {
+        dispatch!(self, s => s.take_pushed(id, now))
     }
 
     #[tracing::instrument(level = "debug", name = "store.put_session", skip_all)]

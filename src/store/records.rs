@@ -38,6 +38,10 @@ pub struct Grant {
     pub username: Option<String>,
     pub scope: Scope,
     pub auth_time: Option<UnixTime>,
+    /// The DPoP key a public client's family is bound to (RFC 9449 §5): its refresh tokens
+    /// work only with a proof by that key. Records written before DPoP have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
 }
 
 /// A one-time authorization code's binding (README, "What is stored").
@@ -54,6 +58,39 @@ pub struct CodeRecord {
     /// The SSO session the code was issued in (the ID token's `sid`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// `dpop_jkt` sent to /authorize: the code is redeemed only with a proof by that key
+    /// (RFC 9449 §10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
+    pub expires_at: UnixTime,
+}
+
+/// What a single-use identifier is spent on. Each has its own namespace in the store, so an
+/// assertion's `jti` never collides with a proof's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OnceKind {
+    /// A `private_key_jwt` client assertion's `jti` (RFC 7523 §3, point 7).
+    ClientAssertion,
+    /// A DPoP proof's `jti` (RFC 9449 §11.1).
+    DpopProof,
+}
+
+impl OnceKind {
+    /// The key segment of the kind in the store.
+    pub fn tag(self) -> &'static str {
+        match self {
+            OnceKind::ClientAssertion => "ca",
+            OnceKind::DpopProof => "dp",
+        }
+    }
+}
+
+/// A pushed authorization request (RFC 9126 §2): the client that pushed it and the
+/// parameters /authorize will use in its place, until `expires_at`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PushedRequest {
+    pub client_id: String,
+    pub params: Vec<(String, String)>,
     pub expires_at: UnixTime,
 }
 
@@ -75,6 +112,9 @@ pub struct Rotate<'a> {
     /// The digest of the presented token's successor, the one token its rotation yields.
     pub successor: &'a str,
     pub client_id: &'a str,
+    /// The thumbprint of the request's DPoP key, if it sent a proof: a family bound to a key
+    /// rotates only with a proof by that key (RFC 9449 §5).
+    pub jkt: Option<&'a str>,
     /// A narrower scope for this access token, checked against the family's (RFC 6749 §6).
     pub scope: Option<&'a Scope>,
     pub now: UnixTime,
@@ -88,13 +128,15 @@ pub enum Rotation {
     Rotated(Grant),
     /// The token was used before: the whole family is now revoked (RFC 9700 §4.14).
     Reused,
-    /// Unknown, expired, revoked, or another client's.
+    /// Unknown, expired, revoked, another client's, or bound to another DPoP key.
     Invalid,
     /// The requested scope is not within the family's scope; nothing was consumed.
     ScopeExceeded,
 }
 
-/// The outcome of redeeming an authorization code.
+/// The outcome of redeeming an authorization code. Made once per redemption and matched at
+/// once, so the size of its record is no cost worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, PartialEq, Eq)]
 pub enum CodeRedemption {
     /// First use: the code is now spent and bound to the refresh family `family`.

@@ -1,158 +1,25 @@
 //! The login page in a real headless Chromium over WebDriver (chromedriver + fantoccini):
 //! type the credentials, submit, land on the redirect, redeem the code, verify the token
 //! through the JWKS; the implicit flow's fragment; the SSO skip; a wrong password; the
-//! OpenID Connect code flow and RP-initiated logout back to the client.
+//! OpenID Connect code flow and RP-initiated logout back to the client; a pushed
+//! authorization request (RFC 9126).
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian's `chromium` and
 //! `chromium-driver`; `.ci/run` installs them).
 
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use serde_json::json;
 use tempfile::TempDir;
 use token_service::AppState;
 use token_service::clock::Clock;
 use token_service::config::Settings;
-use url::Url;
 
+use crate::common::browser::{Browser, ONE_BROWSER};
 use crate::common::login::{CHALLENGE, VERIFIER, authorize_uri, fragment, query};
 use crate::common::oidc::verify_id_token;
 use crate::common::*;
-
-/// One browser at a time: two cores, and Chromium is heavy.
-static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// A chromedriver on a free port, in its own process group, killed with it when dropped.
-struct ChromeDriver {
-    child: Child,
-    url: String,
-}
-
-impl ChromeDriver {
-    fn start() -> Self {
-        let port = redis::free_port();
-        let mut command = Command::new("/usr/bin/chromedriver");
-        command
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command
-            .spawn()
-            .expect("chromedriver is installed (apt-get install chromium chromium-driver)");
-        let driver = ChromeDriver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        driver
-    }
-}
-
-impl Drop for ChromeDriver {
-    fn drop(&mut self) {
-        // The group holds chromedriver and the Chromium it started.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A headless Chromium with a fresh profile.
-struct Browser {
-    client: Client,
-    _driver: ChromeDriver,
-    _profile: TempDir,
-}
-
-impl Browser {
-    async fn start() -> Self {
-        let driver = ChromeDriver::start();
-        let profile = tempfile::tempdir().unwrap();
-        let capabilities = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-dev-shm-usage",
-                    "--no-first-run",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    format!("--user-data-dir={}", profile.path().display()),
-                    "--window-size=900,760",
-                ],
-            },
-        });
-        let serde_json::Value::Object(capabilities) = capabilities else {
-            unreachable!()
-        };
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&driver.url)
-            .await
-            .expect("a WebDriver session");
-        Browser {
-            client,
-            _driver: driver,
-            _profile: profile,
-        }
-    }
-
-    async fn sign_in(&self, username: &str, password: &str) {
-        let c = &self.client;
-        c.find(Locator::Id("username"))
-            .await
-            .unwrap()
-            .send_keys(username)
-            .await
-            .unwrap();
-        c.find(Locator::Id("password"))
-            .await
-            .unwrap()
-            .send_keys(password)
-            .await
-            .unwrap();
-        c.find(Locator::Css("button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-    }
-
-    /// Waits until the browser is on a page whose URL starts with `prefix`.
-    async fn wait_for_url(&self, prefix: &str) -> Url {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let url = self.client.current_url().await.unwrap();
-            if url.as_str().starts_with(prefix) {
-                return url;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still on {url}, expected {prefix}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn close(self) {
-        let _ = self.client.close().await;
-    }
-}
 
 /// The service on 127.0.0.1 with tests/fixtures/browser.toml, its redirect URIs on this
 /// server's own port (known only once the listener is bound).
@@ -444,6 +311,67 @@ async fn an_openid_connect_sign_in_and_logout_return_to_the_client() {
     assert!(
         form_again.is_ok(),
         "the session has ended: the form is shown"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_pushed_request_signs_in_in_a_browser_for_a_client_that_requires_par() {
+    let _one = ONE_BROWSER.lock().await;
+    let site = Site::start().await;
+    let pushed: serde_json::Value = http()
+        .post(format!("{}/par", site.base))
+        .basic_auth("par-only", Some(CLIENT_SECRET))
+        .form(&[
+            ("response_type", "code"),
+            ("redirect_uri", site.callback.as_str()),
+            ("state", "pushed"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let request_uri = pushed["request_uri"].as_str().unwrap();
+    let browser = Browser::start().await;
+    let start = [("client_id", "par-only"), ("request_uri", request_uri)];
+    let start = format!("{}{}", site.base, authorize_uri(&start));
+    browser.client.goto(&start).await.unwrap();
+    let heading = browser
+        .client
+        .find(Locator::Css("main p strong"))
+        .await
+        .unwrap();
+    assert_eq!(heading.text().await.unwrap(), "Pushing app");
+    browser.sign_in(USERNAME, PASSWORD).await;
+    let url = browser.wait_for_url(&site.callback).await;
+    let params = query(&url);
+    assert_eq!(params["state"], "pushed");
+
+    let tokens = site
+        .redeem(json!({
+            "grant_type": "authorization_code",
+            "client_id": "par-only",
+            "client_secret": CLIENT_SECRET,
+            "code": params["code"],
+            "redirect_uri": site.callback,
+        }))
+        .await;
+    let (_, claims) = resource_server::verify(
+        &site.base,
+        tokens["access_token"].as_str().unwrap(),
+        "https://api.example.com",
+    )
+    .await;
+    assert_eq!(claims["client_id"], "par-only");
+    assert_eq!(claims["sub"], SUBJECT);
+
+    browser.client.goto(&start).await.unwrap();
+    let page = browser.client.source().await.unwrap();
+    assert!(
+        page.contains("already used or has expired"),
+        "the request_uri was spent"
     );
     browser.close().await;
 }

@@ -69,15 +69,6 @@ async fn a_client_not_allowed_the_grant_is_unauthorized_client() {
     .assert_oauth_error(StatusCode::BAD_REQUEST, "unauthorized_client");
 }
 
-/// argon2 verifications so far, from `/metrics`.
-async fn argon2_runs(app: &TestApp) -> u64 {
-    let text = app.get("/metrics").await.text();
-    text.lines()
-        .find_map(|l| l.strip_prefix("token_service_argon2_verifications_total "))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no argon2 counter in\n{text}"))
-}
-
 async fn client_credentials(app: &TestApp, secret: &str) -> StatusCode {
     app.post_form(
         "/token",

@@ -158,6 +158,26 @@ fn a_public_client_with_the_password_grant_exits_2_naming_file_and_line() {
 }
 
 #[test]
+fn check_config_refuses_a_dpop_bound_implicit_client_naming_it_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[[clients]]\nid = \"spa\"\ngrant_types = [\"implicit\"]\n\
+         redirect_uris = [\"https://app.example/cb\"]\ndpop_bound_access_tokens = true\n",
+    );
+    let vars = [("TS_CONFIG_FILE", config.as_str())];
+    let output = run_in(dir.path(), &["check-config"], &vars, b"");
+    assert_startup_error(&output, &format!("{config}:2:"));
+    assert!(
+        output
+            .stderr
+            .contains(r#"client "spa": dpop_bound_access_tokens"#),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
 fn a_key_that_does_not_parse_exits_2_naming_the_key_file() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("2026-01-01-es256.pem");
@@ -690,4 +710,151 @@ fn a_client_id_equal_to_a_users_subject_exits_2_naming_both() {
             output.stderr
         );
     }
+}
+
+/// A client_credentials client `m2m` whose id is on line 2, with `extra` lines.
+fn m2m_client(extra: &str) -> String {
+    format!("[[clients]]\nid = \"m2m\"\ngrant_types = [\"client_credentials\"]\n{extra}\n")
+}
+
+/// The test config's hash of the example client's secret.
+const SECRET_HASH: &str = "secret_hash = \"$argon2id$v=19$m=19456,t=2,p=1$WSR1DqFEbLgs8S5iuUUREA$GyH9KAkaoErCl+SJnX/+H7HHpkdB+3nmuBYR7+UNOy4\"";
+const ED25519_JWKS: &str = r#"jwks = { keys = [{ kty = "OKP", crv = "Ed25519", x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" }] }"#;
+
+/// Start-up and `check-config` both exit 2 with one line naming the file, line 2 (the
+/// client's id), the client and `says`.
+fn assert_client_refused(text: &str, says: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), text);
+    for args in [&[][..], &["check-config"][..]] {
+        let output = run_in(dir.path(), args, &[("TS_CONFIG_FILE", &config)], b"");
+        assert_startup_error(&output, &format!("{config}:2: client \"m2m\""));
+        assert!(output.stderr.contains(says), "{args:?}: {}", output.stderr);
+    }
+}
+
+#[test]
+fn private_key_jwt_without_jwks_exits_2_naming_the_client() {
+    let text = m2m_client(&format!(
+        "{SECRET_HASH}\ntoken_endpoint_auth_method = \"private_key_jwt\""
+    ));
+    assert_client_refused(&text, "private_key_jwt needs jwks");
+}
+
+#[test]
+fn client_secret_basic_without_a_secret_hash_exits_2_naming_the_client() {
+    let text = m2m_client(&format!(
+        "{ED25519_JWKS}\ntoken_endpoint_auth_method = \"client_secret_basic\""
+    ));
+    assert_client_refused(&text, "client_secret_basic needs a secret_hash");
+}
+
+#[test]
+fn auth_method_none_with_a_secret_exits_2_naming_the_client() {
+    let text = m2m_client(&format!(
+        "{SECRET_HASH}\ntoken_endpoint_auth_method = \"none\""
+    ));
+    assert_client_refused(&text, "none is for public clients");
+}
+
+#[test]
+fn a_private_key_in_jwks_exits_2_naming_the_client_and_the_member() {
+    let text = m2m_client(&ED25519_JWKS.replace(
+        "x = ",
+        "d = \"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A\", x = ",
+    ));
+    assert_client_refused(&text, "jwks key 1 has the private member \"d\"");
+}
+
+#[test]
+fn an_unsupported_key_type_in_jwks_exits_2_naming_the_client() {
+    let text = m2m_client(&ED25519_JWKS.replace("crv = \"Ed25519\"", "crv = \"X25519\""));
+    assert_client_refused(&text, "curve \"X25519\" is not supported");
+}
+
+#[test]
+fn an_unsupported_algorithm_in_jwks_exits_2_naming_the_client() {
+    let text = m2m_client(&ED25519_JWKS.replace("kty = ", "alg = \"HS256\", kty = "));
+    assert_client_refused(
+        &text,
+        "\"alg\" \"HS256\" is not one of ES256, EdDSA, PS256, RS256",
+    );
+}
+
+#[test]
+fn check_config_accepts_a_client_with_keys_and_no_secret_for_client_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &m2m_client(&format!(
+            "{ED25519_JWKS}\ntoken_endpoint_auth_method = \"private_key_jwt\""
+        )),
+    );
+    let output = run_in(
+        dir.path(),
+        &["check-config"],
+        &[("TS_CONFIG_FILE", &config)],
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", output.stderr);
+    assert!(
+        output.stdout.starts_with("ok: 1 clients"),
+        "{}",
+        output.stdout
+    );
+}
+
+#[tokio::test]
+async fn client_jwks_and_client_assertion_set_up_a_client_the_service_authenticates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, kid) = printed(&keygen(dir.path(), &["--alg", "EdDSA"]));
+    let jwks = run_in(dir.path(), &["client-jwks", &key], &[], b"");
+    assert_eq!(jwks.status.code(), Some(0), "{}", jwks.stderr);
+    assert!(
+        jwks.stdout.starts_with("jwks = { keys = [{ "),
+        "{}",
+        jwks.stdout
+    );
+    assert!(jwks.stdout.contains(&kid), "{}", jwks.stdout);
+    assert!(!jwks.stdout.contains(" d = "), "{}", jwks.stdout);
+    let config = write_config(
+        dir.path(),
+        &m2m_client(&format!(
+            "{}token_endpoint_auth_method = \"private_key_jwt\"",
+            jwks.stdout
+        )),
+    );
+    let signed = run_in(dir.path(), &["client-assertion", &key, "m2m"], &[], b"");
+    assert_eq!(signed.status.code(), Some(0), "{}", signed.stderr);
+    let app = TestApp::with_vars(&[("TS_CONFIG_FILE", &config)]);
+    let response = app
+        .post_form(
+            "/token",
+            &[
+                ("grant_type", "client_credentials"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", signed.stdout.trim()),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        response.status,
+        axum::http::StatusCode::OK,
+        "{}",
+        response.text()
+    );
+}
+
+#[test]
+fn a_fapi2_client_with_a_grant_the_profile_excludes_exits_2_naming_the_client() {
+    let text = m2m_client(&format!("{ED25519_JWKS}\nprofile = \"fapi2\""));
+    assert_client_refused(
+        &text,
+        "profile fapi2 allows only the authorization_code and refresh_token grants, not \
+         client_credentials",
+    );
 }

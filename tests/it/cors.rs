@@ -108,6 +108,27 @@ async fn preflight_from_a_registered_origin_allows_post_with_authorization_and_c
 }
 
 #[tokio::test]
+async fn a_browser_app_may_send_a_dpop_proof_and_read_the_dpop_nonce() {
+    let app = TestApp::new();
+    let response = preflight_from(&app, REGISTERED).await;
+    let allowed = list(&response.headers, header::ACCESS_CONTROL_ALLOW_HEADERS);
+    assert!(allowed.contains(&"dpop".into()), "{allowed:?}");
+    let response = post_token_from(&app, REGISTERED).await;
+    let exposed = list(&response.headers, header::ACCESS_CONTROL_EXPOSE_HEADERS);
+    assert!(exposed.contains(&"dpop-nonce".into()), "{exposed:?}");
+    let response = app
+        .request(
+            request("GET", "/userinfo")
+                .header(header::ORIGIN, "https://any.example")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let exposed = list(&response.headers, header::ACCESS_CONTROL_EXPOSE_HEADERS);
+    assert_eq!(exposed, ["dpop-nonce", "www-authenticate"]);
+}
+
+#[tokio::test]
 async fn token_from_an_unregistered_origin_gets_no_cors_headers() {
     let app = TestApp::new();
     let response = post_token_from(&app, EVIL).await;

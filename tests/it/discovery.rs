@@ -194,6 +194,46 @@ async fn metadata_names_the_issuer_and_its_endpoints() {
 }
 
 #[tokio::test]
+async fn metadata_lists_private_key_jwt_and_its_algorithms_at_every_client_authenticated_endpoint()
+{
+    let app = TestApp::new();
+    let doc = app
+        .get("/.well-known/oauth-authorization-server")
+        .await
+        .json();
+    let algs = json!(["ES256", "EdDSA", "PS256", "RS256"]);
+    let all = json!([
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none"
+    ]);
+    for endpoint in ["token", "revocation"] {
+        assert_eq!(
+            doc[format!("{endpoint}_endpoint_auth_methods_supported")],
+            all
+        );
+        assert_eq!(
+            doc[format!("{endpoint}_endpoint_auth_signing_alg_values_supported")],
+            algs
+        );
+    }
+    // Introspection is for confidential clients.
+    assert_eq!(
+        doc["introspection_endpoint_auth_methods_supported"],
+        json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
+    );
+    assert_eq!(
+        doc["introspection_endpoint_auth_signing_alg_values_supported"],
+        algs
+    );
+}
+
+#[tokio::test]
 async fn metadata_urls_follow_ts_issuer_without_a_trailing_slash() {
     let app = TestApp::with_vars(&[("TS_ISSUER", "https://auth.example.com/")]);
     let doc = app.get("/.well-known/openid-configuration").await.json();

@@ -10,6 +10,7 @@ use crate::common::*;
 
 const ENDPOINTS: &[(&str, &str)] = &[
     ("post", "/token"),
+    ("post", "/par"),
     ("post", "/revoke"),
     ("post", "/introspect"),
     ("get", "/userinfo"),
@@ -190,4 +191,80 @@ async fn links_lead_from_a_token_to_its_introspection_and_revocation_and_back() 
     );
     let introspected = links("/introspect");
     assert_eq!(introspected["RevokeIntrospected"]["operationId"], "revoke");
+}
+
+#[tokio::test]
+async fn every_client_authenticated_body_describes_the_client_assertion_and_basic_names_it() {
+    let doc = document(&TestApp::new()).await;
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "TokenParams",
+        "AuthorizationCodeRequest",
+        "PasswordRequest",
+        "ClientCredentialsRequest",
+        "RefreshTokenRequest",
+    ] {
+        for member in ["client_assertion_type", "client_assertion"] {
+            let property = &schemas[name]["properties"][member];
+            assert!(
+                property["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("private_key_jwt")),
+                "{name}.{member}: {property}"
+            );
+        }
+    }
+    let pushed = &doc["paths"]["/par"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
+        ["schema"]["properties"];
+    for member in ["client_assertion_type", "client_assertion"] {
+        assert!(pushed[member].is_object(), "/par {member}: {pushed}");
+    }
+    let basic = &doc["components"]["securitySchemes"]["client_secret_basic"];
+    assert_eq!(basic["scheme"], "basic");
+    let description = basic["description"].as_str().unwrap();
+    for named in ["client_secret_post", "private_key_jwt", "client_assertion"] {
+        assert!(description.contains(named), "{description}");
+    }
+}
+
+#[tokio::test]
+async fn the_dpop_header_and_nonce_are_described_at_token_and_userinfo() {
+    let doc = document(&TestApp::new()).await;
+    for (method, path) in [
+        ("post", "/token"),
+        ("get", "/userinfo"),
+        ("post", "/userinfo"),
+    ] {
+        let operation = &doc["paths"][path][method];
+        let parameters = operation["parameters"].as_array().unwrap();
+        assert!(
+            parameters
+                .iter()
+                .any(|p| p["name"] == "DPoP" && p["in"] == "header"),
+            "{method} {path}: {parameters:?}"
+        );
+        assert!(
+            operation["responses"]["200"]["headers"]["dpop-nonce"].is_object(),
+            "{method} {path}"
+        );
+    }
+    let token_type = &doc["components"]["schemas"]["TokenResponse"]["properties"]["token_type"];
+    assert_eq!(token_type["examples"], json!(["Bearer", "DPoP"]));
+}
+
+#[tokio::test]
+async fn every_request_body_names_its_media_types() {
+    let doc = document(&TestApp::new()).await;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let Some(content) = operation["requestBody"]["content"].as_object() else {
+                continue;
+            };
+            assert!(
+                content.keys().all(|media_type| media_type.contains('/')),
+                "{method} {path}: {:?}",
+                content.keys().collect::<Vec<_>>()
+            );
+        }
+    }
 }

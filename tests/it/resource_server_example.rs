@@ -1,6 +1,7 @@
 //! `examples/resource_server.rs` against a served token-service: it accepts tokens with the
 //! scope, answers RFC 6750 errors, refetches the JWKS at most once per interval however many
-//! forged kids arrive, and keeps working across a signing-key rotation without a restart.
+//! forged kids arrive, keeps working across a signing-key rotation without a restart, and
+//! takes DPoP-bound tokens only with a fresh proof of their key (RFC 9449 §7).
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -9,6 +10,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use token_service::ServeLimits;
 
+use crate::common::dpop::{self, DpopKey, TOKEN_URL};
 use crate::common::redis::free_port;
 use crate::common::*;
 
@@ -33,6 +35,7 @@ impl ResourceServer {
             .env("JWKS_URL", format!("{issuer}/.well-known/jwks.json"))
             .env("AUDIENCE", "https://api.example.com")
             .env("LISTEN", &listen)
+            .env("PUBLIC_URL", format!("http://{listen}"))
             .env("JWKS_MIN_REFETCH_SECS", "2")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -54,6 +57,26 @@ impl ResourceServer {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
+        Self::answer(request).await
+    }
+
+    /// `/reports` with `Authorization: DPoP` and `proof`.
+    async fn reports_dpop(&self, token: &str, proof: &str) -> (StatusCode, Option<String>, Value) {
+        let request = http()
+            .get(format!("{}/reports", self.base))
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof);
+        Self::answer(request).await
+    }
+
+    /// A proof of `key` for `/reports` with the token's `ath`.
+    fn proof(&self, key: &DpopKey, token: &str) -> String {
+        let mut claims = dpop::claims("GET", &format!("{}/reports", self.base), real_now());
+        claims["ath"] = json!(dpop::ath(token));
+        key.sign(&key.header(), &claims)
+    }
+
+    async fn answer(request: reqwest::RequestBuilder) -> (StatusCode, Option<String>, Value) {
         let response = request.send().await.unwrap();
         let status = response.status();
         let challenge = response
@@ -211,4 +234,88 @@ async fn a_signing_key_rotation_needs_no_restart_of_the_resource_server() {
         .await
         .expect("the new key's token is accepted once the interval passed");
     assert_eq!(api.reports(Some(&old_token)).await.0, StatusCode::OK);
+}
+
+/// A client_credentials token bound to `key` (scope `read`).
+async fn bound_token(app: &TestApp, key: &DpopKey) -> String {
+    let body = json!({"grant_type": "client_credentials", "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET, "scope": "read"});
+    let proof = key.proof("POST", TOKEN_URL, app.clock.now());
+    let response = dpop::token(app, &body, &[&proof]).await;
+    assert_eq!(response.json()["token_type"], "DPoP", "{}", response.text());
+    response.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_dpop_bound_token_with_a_proof_of_its_key_is_accepted() {
+    let app = TestApp::new();
+    let server = TestServer::spawn(app.state.clone()).await;
+    let api = ResourceServer::start(&server.base);
+    let key = DpopKey::es256();
+    let token = bound_token(&app, &key).await;
+    let (status, _, body) = api.reports_dpop(&token, &api.proof(&key, &token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["sub"], CLIENT_ID);
+}
+
+#[tokio::test]
+async fn a_replayed_proof_is_refused_inside_its_window() {
+    let app = TestApp::new();
+    let server = TestServer::spawn(app.state.clone()).await;
+    let api = ResourceServer::start(&server.base);
+    let key = DpopKey::es256();
+    let token = bound_token(&app, &key).await;
+    let proof = api.proof(&key, &token);
+    assert_eq!(api.reports_dpop(&token, &proof).await.0, StatusCode::OK);
+    let (status, challenge, _) = api.reports_dpop(&token, &proof).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let challenge = challenge.unwrap();
+    assert!(
+        challenge.starts_with(r#"DPoP realm="api", error="invalid_dpop_proof""#),
+        "{challenge}"
+    );
+}
+
+#[tokio::test]
+async fn a_proof_by_another_key_or_with_another_tokens_ath_is_refused() {
+    let app = TestApp::new();
+    let server = TestServer::spawn(app.state.clone()).await;
+    let api = ResourceServer::start(&server.base);
+    let key = DpopKey::es256();
+    let token = bound_token(&app, &key).await;
+    for proof in [
+        api.proof(&DpopKey::es256(), &token),
+        api.proof(&key, "another-token"),
+    ] {
+        let (status, challenge, _) = api.reports_dpop(&token, &proof).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(challenge.unwrap().contains(r#"error="invalid_dpop_proof""#));
+    }
+}
+
+#[tokio::test]
+async fn a_dpop_bound_token_sent_as_bearer_is_refused() {
+    let app = TestApp::new();
+    let server = TestServer::spawn(app.state.clone()).await;
+    let api = ResourceServer::start(&server.base);
+    let token = bound_token(&app, &DpopKey::es256()).await;
+    let (status, challenge, _) = api.reports(Some(&token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.unwrap().contains(r#"error="invalid_token""#));
+}
+
+#[tokio::test]
+async fn an_unbound_token_with_the_dpop_scheme_is_refused() {
+    let app = TestApp::new();
+    let server = TestServer::spawn(app.state.clone()).await;
+    let api = ResourceServer::start(&server.base);
+    let key = DpopKey::es256();
+    let token = access_token(&app, "read").await;
+    let (status, challenge, _) = api.reports_dpop(&token, &api.proof(&key, &token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let challenge = challenge.unwrap();
+    assert!(
+        challenge.starts_with(r#"DPoP realm="api", error="invalid_token""#),
+        "{challenge}"
+    );
 }

@@ -81,6 +81,7 @@ async fn run(
         username: Some("jsmith".into()),
         scope: Scope::parse("read write").unwrap(),
         auth_time: Some(start),
+        jkt: None,
     };
     let first = digest(0, false);
     let token = |generation, digest: &str| -> (u32, String) { (generation, digest.to_owned()) };
@@ -121,6 +122,7 @@ async fn run(
                     },
                     successor: &successor,
                     client_id: if *other_client { "client-b" } else { CLIENT },
+                    jkt: None,
                     scope: scope.as_ref(),
                     now,
                 };

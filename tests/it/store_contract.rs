@@ -8,8 +8,8 @@ use token_service::scope::Scope;
 use token_service::store::memory::MemoryStore;
 use token_service::store::redis::{RedisStore, Topology};
 use token_service::store::{
-    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, RefreshInfo, RefreshPolicy, Rotate,
-    Rotation, Session, Store, TokenRef,
+    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, OnceKind, PushedRequest, RefreshInfo,
+    RefreshPolicy, Rotate, Rotation, Session, Store, TokenRef,
 };
 
 use crate::common::real_now;
@@ -88,6 +88,9 @@ contract!(
     a_refresh_token_expires_by_the_time_passed_in,
     each_rotation_starts_a_fresh_lifetime_for_the_successor,
     another_clients_token_is_invalid_and_not_consumed,
+    a_family_bound_to_a_dpop_key_rotates_only_with_a_proof_by_that_key,
+    an_unbound_family_rotates_with_a_proof_or_without,
+    a_family_record_written_before_dpop_still_rotates,
     a_narrower_scope_rotates_and_keeps_the_family_scope,
     a_wider_scope_is_refused_without_consuming_the_token,
     refresh_info_describes_a_live_token,
@@ -117,6 +120,10 @@ contract!(
     failures_of_one_username_do_not_throttle_another,
     the_failure_count_is_forgotten_after_fifteen_minutes_without_failures,
     twenty_concurrent_rotations_of_one_token_rotate_exactly_once,
+    a_single_use_id_is_spent_once,
+    single_use_ids_of_different_kinds_do_not_collide,
+    a_pushed_request_is_taken_once,
+    an_expired_pushed_request_is_not_taken,
 );
 
 fn policy() -> RefreshPolicy {
@@ -139,6 +146,7 @@ fn grant(now: u64) -> Grant {
         username: Some("jsmith".into()),
         scope: Scope::parse("read write").unwrap(),
         auth_time: Some(now),
+        jkt: None,
     }
 }
 
@@ -188,10 +196,26 @@ async fn present(
         presented: as_ref(&token),
         successor: &successor,
         client_id: client,
+        jkt: None,
         scope: scope.as_ref(),
         now,
     };
     store.rotate_refresh(&rotate, policy).await.unwrap()
+}
+
+/// Presents token `n` as the family's client with a DPoP proof by the key `jkt`, or none.
+async fn present_with_key(store: &Store, n: u32, jkt: Option<&str>, now: u64) -> Rotation {
+    let successor = digest(n + 1);
+    let token = rt(n);
+    let rotate = Rotate {
+        presented: as_ref(&token),
+        successor: &successor,
+        client_id: CLIENT,
+        jkt,
+        scope: None,
+        now,
+    };
+    store.rotate_refresh(&rotate, policy()).await.unwrap()
 }
 
 async fn rotate_as(
@@ -447,6 +471,58 @@ async fn another_clients_token_is_invalid_and_not_consumed(store: Store) {
     );
 }
 
+async fn a_family_bound_to_a_dpop_key_rotates_only_with_a_proof_by_that_key(store: Store) {
+    let now = real_now();
+    let bound = Grant {
+        jkt: Some("key-a".into()),
+        ..grant(now)
+    };
+    let first = rt(0);
+    let created = store.create_family(as_ref(&first), &bound, now, policy());
+    assert!(created.await.unwrap());
+    for other in [None, Some("key-b")] {
+        assert_eq!(
+            present_with_key(&store, 0, other, now).await,
+            Rotation::Invalid,
+            "{other:?}"
+        );
+    }
+    assert_eq!(
+        present_with_key(&store, 0, Some("key-a"), now).await,
+        Rotation::Rotated(bound),
+        "the token was not consumed by the refused presentations"
+    );
+}
+
+async fn an_unbound_family_rotates_with_a_proof_or_without(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    assert!(matches!(
+        present_with_key(&store, 0, Some("key-a"), now).await,
+        Rotation::Rotated(_)
+    ));
+    assert!(matches!(
+        present_with_key(&store, 1, None, now).await,
+        Rotation::Rotated(_)
+    ));
+}
+
+async fn a_family_record_written_before_dpop_still_rotates(store: Store) {
+    let now = real_now();
+    family(&store, now, policy()).await;
+    // The stored form of a family whose grant has no `jkt` member at all.
+    let old_grant = format!(
+        r#"{{"client_id":"{CLIENT}","username":"jsmith","scope":"read write","auth_time":{now}}}"#
+    );
+    let record = token_service::rotation::Record::first(0, &digest(0), now, TTL);
+    let old = record.encode(&old_grant);
+    store.restore_family(FAMILY, Some(&old)).await.unwrap();
+    assert_eq!(
+        present_with_key(&store, 0, Some("key-a"), now).await,
+        Rotation::Rotated(grant(now))
+    );
+}
+
 async fn a_narrower_scope_rotates_and_keeps_the_family_scope(store: Store) {
     let now = real_now();
     family(&store, now, policy()).await;
@@ -558,6 +634,7 @@ fn code_record(now: u64) -> CodeRecord {
         // OpenID Connect's, carried from /authorize to the ID token /token returns.
         nonce: Some("n-0S6_WzA2Mj".into()),
         sid: Some("a-session".into()),
+        dpop_jkt: Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".into()),
         expires_at: now + 60,
     }
 }
@@ -915,4 +992,47 @@ async fn twenty_concurrent_rotations_of_one_token_rotate_exactly_once(store: Sto
         )),
         "{outcomes:?}"
     );
+}
+
+async fn a_single_use_id_is_spent_once(store: Store) {
+    let now = real_now();
+    let jti = Hashed::of("a-jti");
+    let spend = || store.spend_once(OnceKind::DpopProof, &jti, now + 60, now);
+    assert!(spend().await.unwrap());
+    assert!(!spend().await.unwrap());
+    assert!(!spend().await.unwrap());
+}
+
+async fn single_use_ids_of_different_kinds_do_not_collide(store: Store) {
+    let now = real_now();
+    let jti = Hashed::of("a-jti");
+    for kind in [OnceKind::DpopProof, OnceKind::ClientAssertion] {
+        assert!(store.spend_once(kind, &jti, now + 60, now).await.unwrap());
+    }
+}
+
+fn pushed(now: u64) -> PushedRequest {
+    PushedRequest {
+        client_id: CLIENT.into(),
+        params: vec![("response_type".into(), "code".into())],
+        expires_at: now + 60,
+    }
+}
+
+async fn a_pushed_request_is_taken_once(store: Store) {
+    let now = real_now();
+    let uri = Hashed::of("a-request-uri");
+    store.put_pushed(&uri, &pushed(now), 60).await.unwrap();
+    assert_eq!(
+        store.take_pushed(&uri, now).await.unwrap(),
+        Some(pushed(now))
+    );
+    assert_eq!(store.take_pushed(&uri, now).await.unwrap(), None);
+}
+
+async fn an_expired_pushed_request_is_not_taken(store: Store) {
+    let now = real_now();
+    let uri = Hashed::of("a-request-uri");
+    store.put_pushed(&uri, &pushed(now), 60).await.unwrap();
+    assert_eq!(store.take_pushed(&uri, now + 60).await.unwrap(), None);
 }

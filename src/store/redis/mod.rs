@@ -31,9 +31,10 @@ use self::connection::{Connection, ScriptCall, write_pipe, write_script};
 pub use self::connection::{Topology, UrlError};
 use self::timing::{HEALTH_TIMEOUT, OPERATION_TIMEOUT, UNDO_TIMEOUT, WARNING_INTERVAL};
 use super::{
-    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, RESERVATION_MILLIS, RefreshInfo,
-    RefreshPolicy, Rotate, Rotation, Session, StoreError, StoreHealth, StoreReport, StoreResult,
-    THROTTLE_MAX_WAIT, THROTTLE_WINDOW, TokenRef, refresh_info,
+    Attempt, CodeRecord, CodeRedemption, Grant, Hashed, OnceKind, PushedRequest,
+    RESERVATION_MILLIS, RefreshInfo, RefreshPolicy, Rotate, Rotation, Session, StoreError,
+    StoreHealth, StoreReport, StoreResult, THROTTLE_MAX_WAIT, THROTTLE_WINDOW, TokenRef,
+    refresh_info,
 };
 use crate::clock::{UnixMillis, UnixTime};
 use crate::rotation::Record;
@@ -311,7 +312,8 @@ impl RedisStore {
             .arg(policy.ttl)
             .arg(policy.reuse_grace)
             .arg(rotate.client_id)
-            .arg(rotate.scope.map(|s| s.to_string()).unwrap_or_default());
+            .arg(rotate.scope.map(|s| s.to_string()).unwrap_or_default())
+            .arg(rotate.jkt.unwrap_or_default());
         let (answer, _) = self
             .connection
             .run_within(OPERATION_TIMEOUT, |mut c| async move {
@@ -431,6 +433,62 @@ impl RedisStore {
         let key = self.key("ac", code.as_str());
         let undo = self.unredeem(&key, family);
         self.undo(undo, "a code whose family was not stored").await;
+    }
+
+    /// `SET NX EXAT`: one command, no script and no `WAIT` (docs/design.md, "Single-use
+    /// identifiers").
+    pub async fn spend_once(
+        &self,
+        kind: OnceKind,
+        id: &Hashed,
+        until: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let until = until.max(now + 1);
+        let set: Option<String> = self
+            .read(
+                redis::cmd("SET")
+                    .arg(self.key(kind.tag(), id.as_str()))
+                    .arg(1)
+                    .arg("NX")
+                    .arg("EXAT")
+                    .arg(until)
+                    .clone(),
+            )
+            .await?;
+        Ok(set.is_some())
+    }
+
+    pub async fn put_pushed(
+        &self,
+        id: &Hashed,
+        request: &PushedRequest,
+        ttl: u64,
+    ) -> StoreResult<()> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(self.key("par", id.as_str()))
+            .arg(encode(request)?)
+            .arg("EX")
+            .arg(ttl);
+        self.write(pipe).await
+    }
+
+    /// `GETDEL`: whoever takes it first has it.
+    pub async fn take_pushed(
+        &self,
+        id: &Hashed,
+        now: UnixTime,
+    ) -> StoreResult<Option<PushedRequest>> {
+        let value: Option<String> = self
+            .read(
+                redis::cmd("GETDEL")
+                    .arg(self.key("par", id.as_str()))
+                    .clone(),
+            )
+            .await?;
+        let request = value.map(|v| decode::<PushedRequest>(&v)).transpose()?;
+        Ok(request.filter(|r| r.expires_at > now))
     }
 
     pub async fn put_session(&self, id: &Hashed, session: &Session, ttl: u64) -> StoreResult<()> {

@@ -4,6 +4,10 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod client_keys;
+pub mod dpop;
+pub mod interop;
 pub mod login;
 pub mod oidc;
 pub mod redis;
@@ -103,11 +107,13 @@ impl TestApp {
                 username: Some(USERNAME.into()),
                 scope: token_service::scope::Scope::parse("read").unwrap(),
                 auth_time: Some(now),
+                jkt: None,
             },
             redirect_uri: redirect_uri.map(str::to_owned),
             code_challenge: None,
             nonce: None,
             sid: None,
+            dpop_jkt: None,
             expires_at: now + 60,
         };
         let code = token_service::store::Hashed::of(code);
@@ -230,6 +236,15 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// argon2 verifications so far, from `/metrics`.
+pub async fn argon2_runs(app: &TestApp) -> u64 {
+    let text = app.get("/metrics").await.text();
+    text.lines()
+        .find_map(|l| l.strip_prefix("token_service_argon2_verifications_total "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no argon2 counter in\n{text}"))
 }
 
 /// RFC 6749 §5.2: `error_description` holds only `%x20-21 / %x23-5B / %x5D-7E`.

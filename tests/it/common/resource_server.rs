@@ -8,6 +8,11 @@ use serde_json::Value;
 /// Verifies `token` against the JWKS published at `base`, for `audience`; returns the header
 /// `typ` and the claims. Panics with the reason if it does not verify.
 pub async fn verify(base: &str, token: &str, audience: &str) -> (String, Value) {
+    verify_from(base, token, audience, "http://localhost:8080").await
+}
+
+/// [`verify`] for a service whose issuer is `issuer`.
+pub async fn verify_from(base: &str, token: &str, audience: &str, issuer: &str) -> (String, Value) {
     let jwks: JwkSet = super::http()
         .get(format!("{base}/.well-known/jwks.json"))
         .send()
@@ -22,7 +27,7 @@ pub async fn verify(base: &str, token: &str, audience: &str) -> (String, Value) 
     let key = DecodingKey::from_jwk(jwk).unwrap();
     let mut validation = Validation::new(header.alg);
     validation.set_audience(&[audience]);
-    validation.set_issuer(&["http://localhost:8080"]);
+    validation.set_issuer(&[issuer]);
     validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "sub", "aud"]);
     let data = match jsonwebtoken::decode::<Value>(token, &key, &validation) {
         Ok(data) => data,

@@ -8,6 +8,8 @@
 -- ARGV[6]  the grace window, seconds (TS_REFRESH_REUSE_GRACE)
 -- ARGV[7]  the client presenting the token
 -- ARGV[8]  the scope asked for, space-separated, or ''
+-- ARGV[9]  the thumbprint of the request's DPoP key, or '': a family bound to a key (the
+--          grant's `jkt`) is the presenting client's only with a proof by that key
 -- Returns {outcome, grant}: 0 invalid, 1 rotated, 2 reused (the family is now revoked),
 -- 3 scope exceeded, 4 repeated (consumed within the grace window); the grant on 1 and 4.
 local stored = redis.call('GET', KEYS[1])
@@ -20,6 +22,7 @@ local presented, now = tonumber(ARGV[1]), tonumber(ARGV[4])
 if revoked == '1' or now >= expires then return {0} end
 local granted = cjson.decode(grant)
 if granted.client_id ~= ARGV[7] then return {0} end
+if type(granted.jkt) == 'string' and granted.jkt ~= ARGV[9] then return {0} end
 if ARGV[8] ~= '' then
   local scope = ' ' .. granted.scope .. ' '
   for token in string.gmatch(ARGV[8], '%S+') do

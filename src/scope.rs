@@ -30,6 +30,20 @@ impl Scope {
         Scope(tokens.into_iter().collect())
     }
 
+    /// The space-separated string, as `Display` writes it, in one allocation of its length
+    /// (the `scope` claim and response of every token).
+    pub fn joined(&self) -> String {
+        let len = self.0.iter().map(|t| t.len() + 1).sum::<usize>();
+        let mut joined = String::with_capacity(len.saturating_sub(1));
+        for token in &self.0 {
+            if !joined.is_empty() {
+                joined.push(' ');
+            }
+            joined.push_str(token);
+        }
+        joined
+    }
+
     pub fn is_subset(&self, other: &Scope) -> bool {
         self.0.is_subset(&other.0)
     }
@@ -124,6 +138,14 @@ impl<'de> serde::Deserialize<'de> for Scope {
 #[cfg(test)]
 mod tests {
     use super::Scope;
+
+    #[test]
+    fn joined_is_what_display_writes() {
+        for text in ["", "read", "write read openid", "a b c d"] {
+            let scope = Scope::parse(text).unwrap();
+            assert_eq!(scope.joined(), scope.to_string());
+        }
+    }
 
     #[test]
     fn a_user_grant_may_add_the_openid_connect_scopes_but_never_gets_them_by_default() {

@@ -101,7 +101,7 @@ impl Minter<'_> {
             sub,
             aud: Audience::of(&client.audience),
             client_id: client.id.clone(),
-            scope: scope.to_string(),
+            scope: scope.joined(),
             iat: now,
             nbf: now,
             exp: now + ttl,

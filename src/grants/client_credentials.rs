@@ -4,7 +4,7 @@ use super::{Deps, family_key, granted_scope, response, start_family};
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
 use crate::failure::Failure;
-use crate::records::Client;
+use crate::records::{Client, GrantType};
 use crate::store::Grant;
 use crate::token::{Subject, TokenResponse};
 
@@ -19,6 +19,11 @@ pub async fn grant(
     let access = deps
         .minter
         .mint(client, Subject::Client, &scope, jkt, now)?;
+    // Most clients of this grant may not refresh (RFC 6749 §4.4.3): only for one that may is
+    // the grant written down for a family.
+    if !client.allows(GrantType::RefreshToken) {
+        return Ok(response(access, None, &scope, None, jkt));
+    }
     let grant = Grant {
         client_id: client.id.clone(),
         username: None,

@@ -187,7 +187,7 @@ fn response(
         token_type: if jkt.is_some() { "DPoP" } else { "Bearer" },
         expires_in: access.expires_in,
         refresh_token,
-        scope: scope.to_string(),
+        scope: scope.joined(),
         id_token,
     }
 }

@@ -30,6 +30,11 @@ if [ -z "${TOKEN_SERVICE_BIN:-}" ]; then
   cargo build --release --locked --quiet --bin token-service
 fi
 RATE=${RATE:-80} CHAINS=${CHAINS:-16}
+# Its clients retry a 503 with the same refresh token, so the replicas run with the short reuse
+# grace README recommends for such clients ("Redis"): a rotation the old primary ran and
+# replicated, whose answer was lost when the failover closed its connection, is then answered
+# again instead of being reuse. REUSE_GRACE=0 shows what such a client meets without it.
+REUSE_GRACE=${REUSE_GRACE:-2}
 work=$(mktemp -d /tmp/ts-rehearsal.XXXXXX)
 pids=()
 declare -A replica
@@ -121,7 +126,7 @@ start_replica() { # $1: index
     TS_CONFIG_FILE=config/dev.toml TS_KEYS_DIR="$work/keys" \
     ${signing_key:+TS_SIGNING_KEY="$signing_key"} \
     TS_REDIS_URL="$sentinel_urls" TS_REDIS_SENTINEL="$master" TS_REDIS_WAIT_REPLICAS=${WAIT_REPLICAS:-0} \
-    TS_REDIS_PREFIX=rehearsal: TS_LOG_FORMAT=json ${REUSE_GRACE:+TS_REFRESH_REUSE_GRACE=$REUSE_GRACE} \
+    TS_REDIS_PREFIX=rehearsal: TS_LOG_FORMAT=json TS_REFRESH_REUSE_GRACE="$REUSE_GRACE" \
     "$bin" serve >>"$work/replica-$1.log" 2>&1 &
   replica[$1]=$!
   until_true 30 "replica $1 healthy" curl -sf "http://127.0.0.1:${ports[$1]}/readyz"

@@ -1,6 +1,8 @@
 //! Access-token minting cost: the service's path (a key pair parsed once at start-up, signed
 //! with ring) against jsonwebtoken's `encode`, which parses the PEM key on every call.
-//! Run with `cargo bench --bench mint`; compare the two in one run (the machine is shared).
+//! Beside it, what a DPoP proof adds (BENCHMARKS.md, "DPoP-bound tokens"): ring checking a
+//! signature against making one, for P-256 and Ed25519.
+//! Run with `cargo bench --bench mint`; compare within one run (the machine is shared).
 
 // A benchmark fails by panicking, like a test.
 #![allow(clippy::expect_used)]
@@ -53,5 +55,49 @@ fn es256(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, es256);
+/// Signing a token-sized message against checking a signature of it, with one key of each
+/// algorithm a DPoP proof may use most often.
+fn sign_against_check(c: &mut Criterion) {
+    use ring::signature::{
+        ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair,
+        Ed25519KeyPair, KeyPair, UnparsedPublicKey,
+    };
+    let rng = ring::rand::SystemRandom::new();
+    let message = serde_json::to_vec(&claims()).expect("claims");
+
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
+    let p256 = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+        .expect("key");
+    let signature = p256.sign(&rng, &message).expect("signs");
+    let public = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, p256.public_key().as_ref());
+    let mut group = c.benchmark_group("p256");
+    group.bench_function("sign", |b| {
+        b.iter(|| p256.sign(&rng, black_box(&message)).expect("signs"))
+    });
+    group.bench_function("check", |b| {
+        b.iter(|| {
+            public
+                .verify(black_box(&message), signature.as_ref())
+                .expect("verifies")
+        })
+    });
+    group.finish();
+
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("key");
+    let ed25519 = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("key");
+    let signature = ed25519.sign(&message);
+    let public = UnparsedPublicKey::new(&ED25519, ed25519.public_key().as_ref());
+    let mut group = c.benchmark_group("ed25519");
+    group.bench_function("sign", |b| b.iter(|| ed25519.sign(black_box(&message))));
+    group.bench_function("check", |b| {
+        b.iter(|| {
+            public
+                .verify(black_box(&message), signature.as_ref())
+                .expect("verifies")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, es256, sign_against_check);
 criterion_main!(benches);

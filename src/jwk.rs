@@ -63,6 +63,95 @@ impl Material {
     }
 }
 
+/// Why a JWK or a JWK Set is not accepted; its text completes "client \"…\": jwks …" in a
+/// start-up error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JwkRefused {
+    /// A member only a private or symmetric key has.
+    PrivateMember(&'static str),
+    NotAString(&'static str),
+    Missing(&'static str),
+    NotBase64url(&'static str),
+    /// `use` other than `sig`.
+    Use(String),
+    /// `key_ops` without `verify`.
+    KeyOps,
+    /// `alg` none of the algorithms a client may sign with.
+    Alg(String),
+    /// A P-256 coordinate or an Ed25519 key of the wrong length.
+    PointLength {
+        crv: &'static str,
+        bytes: usize,
+    },
+    /// An RSA modulus of this many bits, outside 2048 to 8192.
+    RsaBits(usize),
+    /// An RSA exponent that is not odd or is below 3.
+    RsaExponent,
+    /// `crv` other than P-256 for EC or Ed25519 for OKP.
+    Curve(String),
+    /// `kty` other than EC, OKP or RSA.
+    KeyType(String),
+    /// `alg` for another type of key.
+    AlgDoesNotFit {
+        alg: JwsAlg,
+        kty: String,
+    },
+    /// A JWK Set without keys.
+    NoKeys,
+    /// The key at this position (from 1) of a set is not a JSON object.
+    NotAnObject(usize),
+    /// The key at this position (from 1) of a set is refused.
+    Key(usize, Box<JwkRefused>),
+    /// Two keys of a set have this `kid`.
+    DuplicateKid(String),
+}
+
+impl fmt::Display for JwkRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JwkRefused::PrivateMember(member) => write!(
+                f,
+                "has the private member {member:?}: register the public key only"
+            ),
+            JwkRefused::NotAString(name) => write!(f, "{name:?} is not a string"),
+            JwkRefused::Missing(name) => write!(f, "has no {name:?}"),
+            JwkRefused::NotBase64url(name) => {
+                write!(f, "{name:?} is not base64url without padding")
+            }
+            JwkRefused::Use(usage) => write!(f, "\"use\" is {usage:?}, not \"sig\""),
+            JwkRefused::KeyOps => f.write_str("\"key_ops\" does not include \"verify\""),
+            JwkRefused::Alg(name) => write!(
+                f,
+                "\"alg\" {name:?} is not one of ES256, EdDSA, PS256, RS256"
+            ),
+            JwkRefused::PointLength { crv, bytes } => write!(
+                f,
+                "a {crv} coordinate of {bytes} bytes; \"x\" (and \"y\" for P-256) are 32 bytes each"
+            ),
+            JwkRefused::RsaBits(bits) => {
+                write!(f, "an RSA key of {bits} bits; 2048 to 8192 are accepted")
+            }
+            JwkRefused::RsaExponent => {
+                f.write_str("the RSA exponent \"e\" is not an odd number from 3")
+            }
+            JwkRefused::Curve(crv) => write!(
+                f,
+                "curve {crv:?} is not supported (P-256 for EC, Ed25519 for OKP)"
+            ),
+            JwkRefused::KeyType(kty) => {
+                write!(f, "key type {kty:?} is not supported (EC, OKP or RSA)")
+            }
+            JwkRefused::AlgDoesNotFit { alg, kty } => {
+                write!(f, "\"alg\" {} does not fit key type {kty}", alg.as_str())
+            }
+            JwkRefused::NoKeys => f.write_str("has no keys"),
+            JwkRefused::NotAnObject(n) => write!(f, "key {n} is not an object"),
+            JwkRefused::Key(n, why) => write!(f, "key {n} {why}"),
+            JwkRefused::DuplicateKid(kid) => write!(f, "two keys have the kid {kid:?}"),
+        }
+    }
+}
+
 /// One public key of a client.
 pub struct PublicJwk {
     kid: Option<String>,
@@ -75,56 +164,60 @@ impl PublicJwk {
     /// Reads a JWK: `kty` `EC` (`crv` `P-256`), `OKP` (`crv` `Ed25519`) or `RSA` (2048 to 8192
     /// bits), `use` `sig` if present, `key_ops` with `verify` if present, no private member.
     /// Members it does not know are ignored (RFC 7517 §4). The error says what is wrong.
-    pub fn parse(jwk: &Map<String, Value>) -> Result<Self, String> {
+    pub fn parse(jwk: &Map<String, Value>) -> Result<Self, JwkRefused> {
         if let Some(member) = PRIVATE_MEMBERS.iter().find(|m| jwk.contains_key(**m)) {
-            return Err(format!(
-                "has the private member {member:?}: register the public key only"
-            ));
+            return Err(JwkRefused::PrivateMember(member));
         }
-        let text = |name: &str| -> Result<Option<&str>, String> {
+        let text = |name: &'static str| -> Result<Option<&str>, JwkRefused> {
             match jwk.get(name) {
                 None => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s)),
-                Some(_) => Err(format!("{name:?} is not a string")),
+                Some(_) => Err(JwkRefused::NotAString(name)),
             }
         };
-        let bytes = |name: &str| -> Result<Vec<u8>, String> {
-            let value = text(name)?.ok_or_else(|| format!("has no {name:?}"))?;
+        let bytes = |name: &'static str| -> Result<Vec<u8>, JwkRefused> {
+            let value = text(name)?.ok_or(JwkRefused::Missing(name))?;
             B64.decode(value)
-                .map_err(|_| format!("{name:?} is not base64url without padding"))
+                .map_err(|_| JwkRefused::NotBase64url(name))
         };
         if let Some(usage) = text("use")?
             && usage != "sig"
         {
-            return Err(format!("\"use\" is {usage:?}, not \"sig\""));
+            return Err(JwkRefused::Use(usage.to_owned()));
         }
         if let Some(ops) = jwk.get("key_ops")
             && !ops
                 .as_array()
                 .is_some_and(|ops| ops.iter().any(|op| op == "verify"))
         {
-            return Err("\"key_ops\" does not include \"verify\"".into());
+            return Err(JwkRefused::KeyOps);
         }
         let alg = match text("alg")? {
             None => None,
-            Some(name) => Some(JwsAlg::named(name).ok_or_else(|| {
-                format!("\"alg\" {name:?} is not one of ES256, EdDSA, PS256, RS256")
-            })?),
+            Some(name) => {
+                Some(JwsAlg::named(name).ok_or_else(|| JwkRefused::Alg(name.to_owned()))?)
+            }
         };
-        let kty = text("kty")?.ok_or("has no \"kty\"")?;
+        let kty = text("kty")?.ok_or(JwkRefused::Missing("kty"))?;
         let crv = text("crv")?;
         let material = match (kty, crv) {
             ("EC", Some("P-256")) => {
                 let (x, y) = (bytes("x")?, bytes("y")?);
-                if x.len() != 32 || y.len() != 32 {
-                    return Err("a P-256 \"x\" and \"y\" are 32 bytes each".into());
+                if let Some(wrong) = [&x, &y].into_iter().find(|c| c.len() != 32) {
+                    return Err(JwkRefused::PointLength {
+                        crv: "P-256",
+                        bytes: wrong.len(),
+                    });
                 }
                 Material::P256([&[4][..], &x, &y].concat())
             }
             ("OKP", Some("Ed25519")) => {
                 let x = bytes("x")?;
                 if x.len() != 32 {
-                    return Err("an Ed25519 \"x\" is 32 bytes".into());
+                    return Err(JwkRefused::PointLength {
+                        crv: "Ed25519",
+                        bytes: x.len(),
+                    });
                 }
                 Material::Ed25519(x)
             }
@@ -132,34 +225,27 @@ impl PublicJwk {
                 let (n, e) = (bytes("n")?, bytes("e")?);
                 let bits = significant_bits(&n);
                 if !(2048..=8192).contains(&bits) {
-                    return Err(format!(
-                        "an RSA key of {bits} bits; 2048 to 8192 are accepted"
-                    ));
+                    return Err(JwkRefused::RsaBits(bits));
                 }
                 if e.len() > 4 || significant_bits(&e) < 2 || e.last().is_none_or(|b| b % 2 == 0) {
-                    return Err("the RSA exponent \"e\" is not an odd number from 3".into());
+                    return Err(JwkRefused::RsaExponent);
                 }
                 Material::Rsa { n, e }
             }
             ("EC" | "OKP", crv) => {
-                return Err(format!(
-                    "curve {:?} is not supported (P-256 for EC, Ed25519 for OKP)",
-                    crv.unwrap_or_default()
-                ));
+                return Err(JwkRefused::Curve(crv.unwrap_or_default().to_owned()));
             }
             (kty, _) => {
-                return Err(format!(
-                    "key type {kty:?} is not supported (EC, OKP or RSA)"
-                ));
+                return Err(JwkRefused::KeyType(kty.to_owned()));
             }
         };
         if let Some(alg) = alg
             && !material.signs(alg)
         {
-            return Err(format!(
-                "\"alg\" {} does not fit key type {kty}",
-                alg.as_str()
-            ));
+            return Err(JwkRefused::AlgDoesNotFit {
+                alg,
+                kty: kty.to_owned(),
+            });
         }
         Ok(PublicJwk {
             kid: text("kid")?.map(str::to_owned),
@@ -238,20 +324,19 @@ pub struct PublicKeys(Vec<PublicJwk>);
 
 impl PublicKeys {
     /// Reads the `keys` of a JWK Set; the error names the key by its position (from 1).
-    pub fn parse(keys: &[Value]) -> Result<Self, String> {
+    pub fn parse(keys: &[Value]) -> Result<Self, JwkRefused> {
         if keys.is_empty() {
-            return Err("has no keys".into());
+            return Err(JwkRefused::NoKeys);
         }
         let mut parsed: Vec<PublicJwk> = Vec::with_capacity(keys.len());
         for (n, key) in keys.iter().enumerate() {
-            let object = key
-                .as_object()
-                .ok_or_else(|| format!("key {} is not an object", n + 1))?;
-            let key = PublicJwk::parse(object).map_err(|e| format!("key {} {e}", n + 1))?;
+            let object = key.as_object().ok_or(JwkRefused::NotAnObject(n + 1))?;
+            let key =
+                PublicJwk::parse(object).map_err(|why| JwkRefused::Key(n + 1, Box::new(why)))?;
             if let Some(kid) = key.kid()
                 && parsed.iter().any(|k| k.kid() == Some(kid))
             {
-                return Err(format!("two keys have the kid {kid:?}"));
+                return Err(JwkRefused::DuplicateKid(kid.to_owned()));
             }
             parsed.push(key);
         }
@@ -331,8 +416,9 @@ mod tests {
         (pair, jwk)
     }
 
+    /// The text of what a JWK is refused for, as a start-up error shows it.
     fn parse_one(jwk: Value) -> Result<PublicJwk, String> {
-        PublicJwk::parse(jwk.as_object().unwrap())
+        PublicJwk::parse(jwk.as_object().unwrap()).map_err(|why| why.to_string())
     }
 
     #[test]
@@ -440,11 +526,11 @@ mod tests {
 
     #[test]
     fn a_set_is_not_empty_and_its_kids_are_unique() {
-        assert!(PublicKeys::parse(&[]).is_err());
+        assert_eq!(PublicKeys::parse(&[]).err(), Some(JwkRefused::NoKeys));
         let (_, jwk) = es256();
         let error = PublicKeys::parse(&[jwk.clone(), jwk]).err().unwrap();
-        assert!(error.contains("\"ec\""), "{error}");
+        assert_eq!(error, JwkRefused::DuplicateKid("ec".into()));
         let error = PublicKeys::parse(&[json!("x")]).err().unwrap();
-        assert_eq!(error, "key 1 is not an object");
+        assert_eq!(error.to_string(), "key 1 is not an object");
     }
 }

@@ -378,6 +378,13 @@ impl PublicKeys {
     }
 }
 
+/// A set of one key, as a DPoP proof carries it.
+impl From<PublicJwk> for PublicKeys {
+    fn from(key: PublicJwk) -> Self {
+        PublicKeys(vec![key])
+    }
+}
+
 impl fmt::Debug for PublicKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()

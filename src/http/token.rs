@@ -1,14 +1,14 @@
 //! `POST /token` (RFC 6749 §3.2): parameters, client authentication, the grant, the response.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use super::extract::Form;
 use super::json::SizedJson;
 use super::{credentials, dpop};
 use crate::error::{OAuthError, OAuthErrors};
 use crate::grants::{self, Deps, TokenRequest};
-use crate::params::Params;
 use crate::records::GrantType;
 use crate::state::AppState;
 use crate::token::TokenResponse;
@@ -45,8 +45,7 @@ use crate::token::TokenResponse;
 )]
 pub async fn token(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    params: Params,
+    Form { headers, params }: Form,
 ) -> Result<Response, OAuthError> {
     let now = state.clock.now();
     let grant_type = params.required("grant_type")?;

@@ -178,7 +178,6 @@ async fn start_family(
 fn response(
     access: Minted,
     refresh_token: Option<String>,
-    scope: &Scope,
     id_token: Option<String>,
     jkt: Option<&str>,
 ) -> TokenResponse {
@@ -187,7 +186,7 @@ fn response(
         token_type: if jkt.is_some() { "DPoP" } else { "Bearer" },
         expires_in: access.expires_in,
         refresh_token,
-        scope: scope.joined(),
+        scope: access.scope,
         id_token,
     }
 }

@@ -12,6 +12,7 @@ use crate::clock::UnixTime;
 use crate::error::OAuthError;
 use crate::id_token::IdTokens;
 use crate::metrics::Metrics;
+use crate::params::{Params, ParamsError};
 use crate::records::{Client, GrantType, Users};
 use crate::refresh_token::RefreshToken;
 use crate::scope::Scope;
@@ -65,6 +66,20 @@ pub enum TokenRequest {
         refresh_token: String,
         scope: Option<String>,
     },
+}
+
+impl TokenRequest {
+    /// The request of `grant_type` in `params`. `client_credentials` reads its one parameter
+    /// directly: serde reads an internally tagged enum by buffering every parameter first, to
+    /// find the tag among them.
+    pub fn of(grant_type: GrantType, params: &Params) -> Result<Self, ParamsError> {
+        match grant_type {
+            GrantType::ClientCredentials => Ok(TokenRequest::ClientCredentials {
+                scope: params.get("scope").map(str::to_owned),
+            }),
+            _ => params.parse(),
+        }
+    }
 }
 
 /// Runs the grant for an authenticated client allowed to use it. `jkt` is the thumbprint of

@@ -55,7 +55,7 @@ pub async fn token(
     if !client.allows(grant_type) {
         return Err(OAuthError::UnauthorizedClient);
     }
-    let request: TokenRequest = params.parse()?;
+    let request = TokenRequest::of(grant_type, &params)?;
     // RFC 9449 §5: a proof binds the access token; a client registered for DPoP must send one.
     let proof = dpop::accept_post(&state, &headers, "/token", now).await?;
     if proof.is_none() && client.dpop_bound_access_tokens {

@@ -27,7 +27,7 @@ pub async fn grant(
     let grant = Grant {
         client_id: client.id.clone(),
         username: None,
-        scope: scope.clone(),
+        scope: scope.into_owned(),
         auth_time: None,
         jkt: family_key(client, jkt),
     };

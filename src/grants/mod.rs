@@ -6,6 +6,8 @@ mod client_credentials;
 mod password;
 mod refresh_token;
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use crate::clock::UnixTime;
@@ -140,7 +142,10 @@ pub async fn issue(
 }
 
 /// The scope to grant `client`: what it asked for, within what it is allowed.
-fn granted_scope(client: &Client, requested: Option<&str>) -> Result<Scope, OAuthError> {
+fn granted_scope<'c>(
+    client: &'c Client,
+    requested: Option<&str>,
+) -> Result<Cow<'c, Scope>, OAuthError> {
     Scope::narrow(&client.scopes, requested).ok_or(OAuthError::InvalidScope)
 }
 

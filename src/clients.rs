@@ -4,6 +4,7 @@
 //! signature and claims are checked before its `jti` is spent in the store; public clients by
 //! `client_id` alone. Every endpoint that authenticates clients comes through [`authenticate`].
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::client_assertion::{Assertion, Audience, JWT_BEARER, Refused, Verified};
@@ -16,7 +17,7 @@ use crate::store::{Hashed, OnceKind, Store};
 /// The client credentials of one request, as the HTTP layer read them.
 pub struct Credentials<'a> {
     /// HTTP Basic's id, else the body's `client_id`.
-    pub client_id: Option<String>,
+    pub client_id: Option<Cow<'a, str>>,
     pub proof: Proof<'a>,
 }
 
@@ -25,7 +26,10 @@ pub enum Proof<'a> {
     /// Nothing: a public client names itself by `client_id` alone (RFC 6749 §2.1).
     Nothing,
     /// A secret, in HTTP Basic (`client_secret_basic`) or in the body (`client_secret_post`).
-    Secret { secret: String, method: AuthMethod },
+    Secret {
+        secret: Cow<'a, str>,
+        method: AuthMethod,
+    },
     /// `client_assertion_type` as sent, and `client_assertion` (RFC 7521 §4.2).
     Assertion {
         assertion_type: Option<&'a str>,
@@ -57,7 +61,7 @@ pub async fn authenticate(
 ) -> Result<Arc<Client>, OAuthError> {
     match &credentials.proof {
         Proof::Secret { secret, method } => {
-            let client = client(auth.clients, &credentials.client_id)?;
+            let client = client(auth.clients, credentials.client_id.as_deref())?;
             match &client.secret_hash {
                 Some(hash) if client.accepts(*method) => {
                     by_secret(auth, client, hash, secret).await
@@ -73,7 +77,7 @@ pub async fn authenticate(
             by_assertion(auth, claimed, *assertion_type, assertion, endpoint, now).await
         }
         Proof::Nothing => {
-            let client = client(auth.clients, &credentials.client_id)?;
+            let client = client(auth.clients, credentials.client_id.as_deref())?;
             accept(client.accepts(AuthMethod::None), client)
         }
     }
@@ -104,9 +108,8 @@ async fn by_secret(
     Err(OAuthError::InvalidClient)
 }
 
-fn client<'c>(clients: &'c Clients, id: &Option<String>) -> Result<&'c Arc<Client>, OAuthError> {
-    id.as_deref()
-        .and_then(|id| clients.get(id))
+fn client<'c>(clients: &'c Clients, id: Option<&str>) -> Result<&'c Arc<Client>, OAuthError> {
+    id.and_then(|id| clients.get(id))
         .ok_or(OAuthError::InvalidClient)
 }
 

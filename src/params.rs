@@ -3,6 +3,7 @@
 //! description sends them). One policy: non-UTF-8 is refused, a value over 8 KiB is refused,
 //! and a repeated parameter is kept so the caller can report it by name (RFC 6749 §3.1).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -73,14 +74,19 @@ pub fn label(name: &str) -> Option<&'static str> {
 }
 
 /// Parameters by name, in name order: the first value sent, and how many were (only a lone
-/// value is ever read; a repeat is an error). A request has a handful, so a sorted list.
+/// value is ever read; a repeat is an error). A request has a handful, so a sorted list; the
+/// names and values are pieces of one text, so a form's parameters take two allocations.
 #[derive(Debug, Default)]
-pub struct Params(Vec<Param>);
+pub struct Params {
+    text: String,
+    list: Vec<Param>,
+}
 
+/// A parameter: where its name and its first value are in the text, and how often it was sent.
 #[derive(Debug)]
 struct Param {
-    name: String,
-    first: String,
+    name: (usize, usize),
+    first: (usize, usize),
     sent: usize,
 }
 
@@ -88,14 +94,17 @@ impl Params {
     /// Parses a form body or a query string strictly: UTF-8 after decoding.
     pub fn from_form(input: &[u8]) -> Result<Self, ParamsError> {
         let text = std::str::from_utf8(input).map_err(|_| ParamsError::NotUtf8)?;
-        let mut params = Params(Vec::with_capacity(4));
+        // Decoding never lengthens a component: the decoded text fits the input's length.
+        let mut decoded = Vec::with_capacity(input.len());
+        let mut list = Vec::with_capacity(4);
         for pair in text.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let name = form_decode(name).ok_or(ParamsError::NotUtf8)?;
-            let value = form_decode(value).ok_or(ParamsError::NotUtf8)?;
-            params.push(name, value)?;
+            let name = decode_component(&mut decoded, name)?;
+            let value = decode_component(&mut decoded, value)?;
+            insert(&mut list, &decoded, name, value)?;
         }
-        Ok(params)
+        let text = String::from_utf8(decoded).map_err(|_| ParamsError::NotUtf8)?;
+        Ok(Params { text, list })
     }
 
     /// Parses a JSON object whose values are strings (numbers are read as their text, `null`
@@ -116,44 +125,40 @@ impl Params {
     ) -> Result<Self, ParamsError> {
         let mut params = Params::default();
         for (name, value) in pairs {
-            params.push(name, value)?;
+            params.push(&name, &value)?;
         }
         Ok(params)
     }
 
-    fn push(&mut self, name: String, value: String) -> Result<(), ParamsError> {
-        if name.len() > MAX_VALUE_LEN || value.len() > MAX_VALUE_LEN {
-            return Err(ParamsError::TooLong);
-        }
-        match self.0.binary_search_by(|p| p.name.as_str().cmp(&name)) {
-            Ok(at) => self.0[at].sent += 1,
-            Err(at) => self.0.insert(
-                at,
-                Param {
-                    name,
-                    first: value,
-                    sent: 1,
-                },
-            ),
-        }
-        Ok(())
+    fn push(&mut self, name: &str, value: &str) -> Result<(), ParamsError> {
+        let name = append(&mut self.text, name);
+        let value = append(&mut self.text, value);
+        insert(&mut self.list, self.text.as_bytes(), name, value)
+    }
+
+    fn piece(&self, (start, end): (usize, usize)) -> &str {
+        self.text.get(start..end).unwrap_or_default()
+    }
+
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.list.binary_search_by(|p| self.piece(p.name).cmp(name))
     }
 
     /// The first parameter sent more than once, as `label` names it.
     pub fn repeated(&self) -> Option<Repeated> {
-        self.0
+        self.list
             .iter()
             .find(|p| p.sent > 1)
-            .map(|p| Repeated(label(&p.name)))
+            .map(|p| Repeated(label(self.piece(p.name))))
     }
 
     /// The one value of `name`; an empty value counts as absent (RFC 6749 §3.1). `Err` if it
     /// was sent more than once.
     pub fn one(&self, name: &str) -> Result<Option<&str>, Repeated> {
-        match self.0.binary_search_by(|p| p.name.as_str().cmp(name)) {
-            Err(_) => Ok(None),
-            Ok(at) if self.0[at].sent > 1 => Err(Repeated(label(name))),
-            Ok(at) => Ok(Some(self.0[at].first.as_str()).filter(|v| !v.is_empty())),
+        match self.find(name).map(|at| self.list.get(at)) {
+            Err(_) | Ok(None) => Ok(None),
+            Ok(Some(p)) if p.sent > 1 => Err(Repeated(label(name))),
+            Ok(Some(p)) => Ok(Some(self.piece(p.first)).filter(|v| !v.is_empty())),
         }
     }
 
@@ -172,10 +177,10 @@ impl Params {
     /// Deserializes the (non-empty, single) values into a typed request.
     pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ParamsError> {
         let pairs = self
-            .0
+            .list
             .iter()
-            .filter(|p| p.sent == 1 && !p.first.is_empty())
-            .map(|p| (p.name.as_str(), p.first.as_str()));
+            .filter(|p| p.sent == 1 && p.first.0 < p.first.1)
+            .map(|p| (self.piece(p.name), self.piece(p.first)));
         T::deserialize(de::value::MapDeserializer::<_, de::value::Error>::new(
             pairs,
         ))
@@ -206,19 +211,82 @@ impl fmt::Display for Repeated {
     }
 }
 
-/// Decodes one `application/x-www-form-urlencoded` component: `+` is a space, `%` and two hex
-/// digits a byte (a `%` without them stays as it is); `None` if the result is not UTF-8. One
-/// allocation, the result's.
-pub fn form_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    if !bytes.iter().any(|&b| b == b'+' || b == b'%') {
-        return Some(s.to_owned());
+/// Where `piece` went in `text`, appended to it.
+fn append(text: &mut String, piece: &str) -> (usize, usize) {
+    let start = text.len();
+    text.push_str(piece);
+    (start, text.len())
+}
+
+/// Adds the parameter whose name and value are at `name` and `value` in `text` to `list`,
+/// or counts it again; a name or value over `MAX_VALUE_LEN` is refused.
+fn insert(
+    list: &mut Vec<Param>,
+    text: &[u8],
+    name: (usize, usize),
+    value: (usize, usize),
+) -> Result<(), ParamsError> {
+    if name.1 - name.0 > MAX_VALUE_LEN || value.1 - value.0 > MAX_VALUE_LEN {
+        return Err(ParamsError::TooLong);
     }
-    let mut decoded = Vec::with_capacity(bytes.len());
+    let piece = |(start, end): (usize, usize)| text.get(start..end).unwrap_or_default();
+    match list.binary_search_by(|p| piece(p.name).cmp(piece(name))) {
+        Ok(at) => {
+            if let Some(p) = list.get_mut(at) {
+                p.sent += 1;
+            }
+        }
+        Err(at) => list.insert(
+            at,
+            Param {
+                name,
+                first: value,
+                sent: 1,
+            },
+        ),
+    }
+    Ok(())
+}
+
+/// Form-decodes `component` onto the end of `out`: where it went, or `NotUtf8` if it is not
+/// UTF-8 decoded.
+fn decode_component(out: &mut Vec<u8>, component: &str) -> Result<(usize, usize), ParamsError> {
+    let start = out.len();
+    if decode_into(out, component) {
+        std::str::from_utf8(out.get(start..).unwrap_or_default())
+            .map_err(|_| ParamsError::NotUtf8)?;
+    }
+    Ok((start, out.len()))
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component: `+` is a space, `%` and two hex
+/// digits a byte (a `%` without them stays as it is); `None` if the result is not UTF-8.
+/// Borrowed when there is nothing to decode.
+pub fn form_decode(s: &str) -> Option<Cow<'_, str>> {
+    if !needs_decoding(s) {
+        return Some(Cow::Borrowed(s));
+    }
+    let mut decoded = Vec::with_capacity(s.len());
+    decode_into(&mut decoded, s);
+    String::from_utf8(decoded).ok().map(Cow::Owned)
+}
+
+fn needs_decoding(s: &str) -> bool {
+    s.bytes().any(|b| b == b'+' || b == b'%')
+}
+
+/// Appends `s` form-decoded to `out`; whether anything was decoded (else `s` is copied as it
+/// is, and is still UTF-8).
+fn decode_into(out: &mut Vec<u8>, s: &str) -> bool {
+    if !needs_decoding(s) {
+        out.extend_from_slice(s.as_bytes());
+        return false;
+    }
+    let bytes = s.as_bytes();
     let mut i = 0;
     while let Some(&byte) = bytes.get(i) {
         i += 1;
-        decoded.push(match byte {
+        out.push(match byte {
             b'+' => b' ',
             b'%' => match (hex(bytes.get(i)), hex(bytes.get(i + 1))) {
                 (Some(high), Some(low)) => {
@@ -230,7 +298,7 @@ pub fn form_decode(s: &str) -> Option<String> {
             other => other,
         });
     }
-    String::from_utf8(decoded).ok()
+    true
 }
 
 fn hex(digit: Option<&u8>) -> Option<u8> {
@@ -254,7 +322,10 @@ impl<'de> Visitor<'de> for ParamsVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut params = Params(Vec::with_capacity(4));
+        let mut params = Params {
+            text: String::new(),
+            list: Vec::with_capacity(4),
+        };
         let mut refused = None;
         while let Some(name) = map.next_key::<String>()? {
             let value = match map.next_value::<serde_json::Value>()? {
@@ -266,7 +337,7 @@ impl<'de> Visitor<'de> for ParamsVisitor {
                     continue;
                 }
             };
-            if let Err(e) = params.push(name, value) {
+            if let Err(e) = params.push(&name, &value) {
                 refused.get_or_insert(e);
             }
         }
@@ -311,7 +382,11 @@ mod tests {
                 .decode_utf8()
                 .ok()
                 .map(|c| c.into_owned());
-            assert_eq!(form_decode(sample), reference, "{sample}");
+            assert_eq!(
+                form_decode(sample).as_deref(),
+                reference.as_deref(),
+                "{sample}"
+            );
         }
     }
 

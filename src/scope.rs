@@ -1,5 +1,6 @@
 //! Scopes (RFC 6749 §3.3): a set of scope tokens, space-separated on the wire.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -89,13 +90,34 @@ impl Scope {
 
     /// The scope to grant: `requested` if it is within `allowed`, all of `allowed` when
     /// nothing (or an empty string) was requested (RFC 6749 §3.3), `None` if it asks for more.
-    pub fn narrow(allowed: &Scope, requested: Option<&str>) -> Option<Scope> {
-        match requested.map(Scope::parse) {
-            None => Some(allowed.clone()),
-            Some(None) => None,
-            Some(Some(requested)) if requested.is_empty() => Some(allowed.clone()),
-            Some(Some(requested)) => requested.is_subset(allowed).then_some(requested),
+    /// Borrowed from `allowed` when that is what is granted.
+    pub fn narrow<'a>(allowed: &'a Scope, requested: Option<&str>) -> Option<Cow<'a, Scope>> {
+        let Some(requested) = requested else {
+            return Some(Cow::Borrowed(allowed));
+        };
+        // What a client asks for most: every scope it is allowed, known without a set.
+        if allowed.is_named_exactly_by(requested) {
+            return Some(Cow::Borrowed(allowed));
         }
+        match Scope::parse(requested) {
+            None => None,
+            Some(requested) if requested.is_empty() => Some(Cow::Borrowed(allowed)),
+            Some(requested) => requested
+                .is_subset(allowed)
+                .then_some(Cow::Owned(requested)),
+        }
+    }
+
+    /// Whether the space-delimited `requested` parses to exactly this scope: each of its
+    /// tokens is a scope token of this scope, and each of this scope's tokens is among them.
+    fn is_named_exactly_by(&self, requested: &str) -> bool {
+        let mut tokens = requested.split(' ').filter(|t| !t.is_empty());
+        !self.is_empty()
+            && tokens.all(|t| is_scope_token(t) && self.contains(t))
+            && self
+                .0
+                .iter()
+                .all(|mine| requested.split(' ').any(|t| t == mine))
     }
 }
 
@@ -159,11 +181,25 @@ mod tests {
             Some(scope("email openid profile read"))
         );
         assert_eq!(Scope::narrow_for_user(&allowed, Some("openid admin")), None);
-        assert_eq!(Scope::narrow(&allowed, Some("openid")), None);
+        assert_eq!(narrow(&allowed, Some("openid")), None);
     }
 
     fn scope(s: &str) -> Scope {
         Scope::parse(s).unwrap()
+    }
+
+    fn narrow(allowed: &Scope, requested: Option<&str>) -> Option<Scope> {
+        Scope::narrow(allowed, requested).map(std::borrow::Cow::into_owned)
+    }
+
+    #[test]
+    fn asking_for_exactly_what_is_allowed_in_any_order_grants_it() {
+        let allowed = scope("read write");
+        for requested in ["read write", "write read", " write  read read "] {
+            assert_eq!(narrow(&allowed, Some(requested)), Some(allowed.clone()));
+        }
+        assert_eq!(narrow(&allowed, Some("read write admin")), None);
+        assert_eq!(narrow(&allowed, Some("read")), Some(scope("read")));
     }
 
     #[test]
@@ -180,29 +216,29 @@ mod tests {
     #[test]
     fn nothing_requested_grants_everything_allowed() {
         let allowed = scope("read write");
-        assert_eq!(Scope::narrow(&allowed, None), Some(allowed.clone()));
-        assert_eq!(Scope::narrow(&allowed, Some("")), Some(allowed.clone()));
-        assert_eq!(Scope::narrow(&allowed, Some("  ")), Some(allowed));
+        assert_eq!(narrow(&allowed, None), Some(allowed.clone()));
+        assert_eq!(narrow(&allowed, Some("")), Some(allowed.clone()));
+        assert_eq!(narrow(&allowed, Some("  ")), Some(allowed));
     }
 
     #[test]
     fn a_subset_is_granted_as_asked() {
         assert_eq!(
-            Scope::narrow(&scope("read write"), Some("write")),
+            narrow(&scope("read write"), Some("write")),
             Some(scope("write"))
         );
     }
 
     #[test]
     fn asking_beyond_what_is_allowed_is_refused() {
-        assert_eq!(Scope::narrow(&scope("read"), Some("read write")), None);
+        assert_eq!(narrow(&scope("read"), Some("read write")), None);
     }
 
     #[test]
     fn a_token_with_a_forbidden_character_is_refused() {
         assert_eq!(Scope::parse("read \"write\""), None);
         assert_eq!(Scope::parse("a\\b"), None);
-        assert_eq!(Scope::narrow(&scope("read"), Some("ré")), None);
+        assert_eq!(narrow(&scope("read"), Some("ré")), None);
     }
 
     #[test]

@@ -47,25 +47,61 @@ pub enum Audience {
     Many(Vec<String>),
 }
 
-impl Audience {
-    fn of(audiences: &[String]) -> Self {
-        match audiences {
-            [one] => Audience::One(one.clone()),
-            many => Audience::Many(many.to_vec()),
-        }
-    }
-}
-
 /// Who the token is for: a user (with the time they authenticated) or the client itself.
 pub enum Subject<'a> {
     User { user: &'a User, auth_time: UnixTime },
     Client,
 }
 
-/// A signed access token and its lifetime.
+/// A signed access token, its lifetime and its `scope` claim (the granted scope, joined).
 pub struct Minted {
     pub token: String,
     pub expires_in: u64,
+    pub scope: String,
+}
+
+/// The claims of an access token as it is signed: [`AccessClaims`]' members in its order,
+/// borrowed from the client, the subject and the minter rather than copied into it.
+#[derive(Serialize)]
+struct NewClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: AudienceOf<'a>,
+    client_id: &'a str,
+    scope: &'a str,
+    iat: UnixTime,
+    nbf: UnixTime,
+    exp: UnixTime,
+    jti: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<UnixTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<ConfirmationOf<'a>>,
+    #[serde(flatten)]
+    extra: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+/// [`Audience`], borrowed.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum AudienceOf<'a> {
+    One(&'a str),
+    Many(&'a [String]),
+}
+
+impl<'a> AudienceOf<'a> {
+    fn of(audiences: &'a [String]) -> Self {
+        match audiences {
+            [one] => AudienceOf::One(one),
+            many => AudienceOf::Many(many),
+        }
+    }
+}
+
+/// [`Confirmation`], borrowed.
+#[derive(Serialize)]
+struct ConfirmationOf<'a> {
+    jkt: &'a str,
 }
 
 /// What minting an access token needs: the keys, the issuer and the default lifetime.
@@ -90,26 +126,27 @@ impl Minter<'_> {
         now: UnixTime,
     ) -> Result<Minted, Failure> {
         let ttl = client.access_token_ttl.unwrap_or(self.default_ttl);
+        let no_claims = serde_json::Map::new();
         let (sub, auth_time, extra) = match subject {
             Subject::User { user, auth_time } => {
-                (user.subject.clone(), Some(auth_time), user.claims.clone())
+                (user.subject.as_str(), Some(auth_time), &user.claims)
             }
-            Subject::Client => (client.id.clone(), None, serde_json::Map::new()),
+            Subject::Client => (client.id.as_str(), None, &no_claims),
         };
-        let claims = AccessClaims {
-            iss: self.issuer.to_owned(),
+        let scope = scope.joined();
+        let mut jti = [0; JTI_LEN];
+        let claims = NewClaims {
+            iss: self.issuer,
             sub,
-            aud: Audience::of(&client.audience),
-            client_id: client.id.clone(),
-            scope: scope.joined(),
+            aud: AudienceOf::of(&client.audience),
+            client_id: &client.id,
+            scope: &scope,
             iat: now,
             nbf: now,
             exp: now + ttl,
-            jti: random_b64::<16>(self.keys.rng())?,
+            jti: random_b64_into(self.keys.rng(), &mut jti)?,
             auth_time,
-            cnf: jkt.map(|jkt| Confirmation {
-                jkt: jkt.to_owned(),
-            }),
+            cnf: jkt.map(|jkt| ConfirmationOf { jkt }),
             extra,
         };
         let token = self
@@ -119,8 +156,27 @@ impl Minter<'_> {
         Ok(Minted {
             token,
             expires_in: ttl,
+            scope,
         })
     }
+}
+
+/// A `jti`: 128 random bits, base64url without padding.
+const JTI_LEN: usize = 22;
+
+/// 16 random bytes from `ring`, base64url without padding, written into `out`.
+fn random_b64_into<'a>(
+    rng: &dyn SecureRandom,
+    out: &'a mut [u8; JTI_LEN],
+) -> Result<&'a str, Failure> {
+    let mut bytes = [0u8; 16];
+    rng.fill(&mut bytes)
+        .map_err(|_| Failure::internal("random generator failed"))?;
+    let written = B64
+        .encode_slice(bytes, out)
+        .map_err(|_| Failure::internal("jti longer than its buffer"))?;
+    std::str::from_utf8(out.get(..written).unwrap_or_default())
+        .map_err(|_| Failure::internal("jti is not text"))
 }
 
 /// `N` random bytes from `ring`, base64url without padding.

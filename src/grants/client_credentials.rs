@@ -22,12 +22,12 @@ pub async fn grant(
     // Most clients of this grant may not refresh (RFC 6749 §4.4.3): only for one that may is
     // the grant written down for a family.
     if !client.allows(GrantType::RefreshToken) {
-        return Ok(response(access, None, &scope, None, jkt));
+        return Ok(response(access, None, None, jkt));
     }
     let grant = Grant {
         client_id: client.id.clone(),
         username: None,
-        scope: scope.clone(),
+        scope: scope.into_owned(),
         auth_time: None,
         jkt: family_key(client, jkt),
     };
@@ -41,5 +41,5 @@ pub async fn grant(
         }
         Err(other) => return Err(other),
     };
-    Ok(response(access, refresh, &scope, None, jkt))
+    Ok(response(access, refresh, None, jkt))
 }

@@ -6,12 +6,15 @@ mod client_credentials;
 mod password;
 mod refresh_token;
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
 use crate::id_token::IdTokens;
 use crate::metrics::Metrics;
+use crate::params::{Params, ParamsError};
 use crate::records::{Client, GrantType, Users};
 use crate::refresh_token::RefreshToken;
 use crate::scope::Scope;
@@ -65,6 +68,20 @@ pub enum TokenRequest {
         refresh_token: String,
         scope: Option<String>,
     },
+}
+
+impl TokenRequest {
+    /// The request of `grant_type` in `params`. `client_credentials` reads its one parameter
+    /// directly: serde reads an internally tagged enum by buffering every parameter first, to
+    /// find the tag among them.
+    pub fn of(grant_type: GrantType, params: &Params) -> Result<Self, ParamsError> {
+        match grant_type {
+            GrantType::ClientCredentials => Ok(TokenRequest::ClientCredentials {
+                scope: params.get("scope").map(str::to_owned),
+            }),
+            _ => params.parse(),
+        }
+    }
 }
 
 /// Runs the grant for an authenticated client allowed to use it. `jkt` is the thumbprint of
@@ -125,7 +142,10 @@ pub async fn issue(
 }
 
 /// The scope to grant `client`: what it asked for, within what it is allowed.
-fn granted_scope(client: &Client, requested: Option<&str>) -> Result<Scope, OAuthError> {
+fn granted_scope<'c>(
+    client: &'c Client,
+    requested: Option<&str>,
+) -> Result<Cow<'c, Scope>, OAuthError> {
     Scope::narrow(&client.scopes, requested).ok_or(OAuthError::InvalidScope)
 }
 
@@ -178,7 +198,6 @@ async fn start_family(
 fn response(
     access: Minted,
     refresh_token: Option<String>,
-    scope: &Scope,
     id_token: Option<String>,
     jkt: Option<&str>,
 ) -> TokenResponse {
@@ -187,7 +206,7 @@ fn response(
         token_type: if jkt.is_some() { "DPoP" } else { "Bearer" },
         expires_in: access.expires_in,
         refresh_token,
-        scope: scope.joined(),
+        scope: access.scope,
         id_token,
     }
 }

@@ -62,5 +62,5 @@ pub async fn grant(
             deps.id_tokens.mint(&auth, now)
         })
         .transpose()?;
-    Ok(response(access, refresh, &scope, id_token, jkt))
+    Ok(response(access, refresh, id_token, jkt))
 }

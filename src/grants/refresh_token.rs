@@ -106,11 +106,5 @@ pub async fn grant(
             deps.id_tokens.mint(&auth, now)
         })
         .transpose()?;
-    Ok(response(
-        access,
-        Some(successor.wire(keys)),
-        &scope,
-        id_token,
-        jkt,
-    ))
+    Ok(response(access, Some(successor.wire(keys)), id_token, jkt))
 }

@@ -3,9 +3,10 @@
 //! the body; never two of them.
 
 use axum::http::{HeaderMap, header};
-use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use base64::{DecodeSliceError, Engine};
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::clients::{self, Credentials, Proof};
@@ -25,9 +26,10 @@ pub async fn authenticate(
     endpoint: &str,
     now: UnixTime,
 ) -> Result<Arc<Client>, OAuthError> {
-    let credentials = from_request(headers, params)?;
+    let mut buffer = BasicBuffer::default();
+    let credentials = from_request(headers, params, &mut buffer)?;
     if let Some(id) = &credentials.client_id {
-        tracing::Span::current().record("client_id", id.as_str());
+        tracing::Span::current().record("client_id", id.as_ref());
     }
     let client = clients::authenticate(state.client_auth(), &credentials, endpoint, now).await?;
     if credentials.client_id.is_none() {
@@ -45,9 +47,10 @@ pub async fn authenticate(
 pub fn from_request<'a>(
     headers: &HeaderMap,
     params: &'a Params,
+    buffer: &'a mut BasicBuffer,
 ) -> Result<Credentials<'a>, OAuthError> {
-    let body_id = params.get("client_id").map(str::to_owned);
-    let body_secret = params.get("client_secret").map(str::to_owned);
+    let body_id = params.get("client_id").map(Cow::Borrowed);
+    let body_secret = params.get("client_secret").map(Cow::Borrowed);
     let assertion = params.get("client_assertion");
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let basic = match (values.next(), values.next()) {
@@ -61,7 +64,7 @@ pub fn from_request<'a>(
             value
                 .to_str()
                 .ok()
-                .and_then(basic)
+                .and_then(|value| basic(value, buffer))
                 .ok_or(OAuthError::InvalidClient)?,
         ),
     };
@@ -111,21 +114,46 @@ pub fn from_request<'a>(
     })
 }
 
-/// The id and secret of an `Authorization: Basic` value, each half form-decoded; `None` if
-/// it is anything else.
-fn basic(value: &str) -> Option<(String, String)> {
+/// Where an `Authorization: Basic` value is decoded: on the stack when it fits, as it does
+/// for any id and secret of a sensible length.
+pub struct BasicBuffer {
+    stack: [u8; 256],
+    heap: Vec<u8>,
+}
+
+impl Default for BasicBuffer {
+    fn default() -> Self {
+        BasicBuffer {
+            stack: [0; 256],
+            heap: Vec::new(),
+        }
+    }
+}
+
+/// The id and secret of an `Authorization: Basic` value, each half form-decoded (borrowed
+/// from `buffer` when there is nothing to decode); `None` if it is anything else.
+fn basic<'b>(value: &str, buffer: &'b mut BasicBuffer) -> Option<(Cow<'b, str>, Cow<'b, str>)> {
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let encoded = encoded.trim();
+    let decoded = match STANDARD.decode_slice(encoded, &mut buffer.stack) {
+        Ok(len) => buffer.stack.get(..len)?,
+        Err(DecodeSliceError::OutputSliceTooSmall) => {
+            STANDARD.decode_vec(encoded, &mut buffer.heap).ok()?;
+            buffer.heap.as_slice()
+        }
+        Err(DecodeSliceError::DecodeError(_)) => return None,
+    };
+    let decoded = std::str::from_utf8(decoded).ok()?;
     let (id, secret) = decoded.split_once(':')?;
     Some((form_decode(id)?, form_decode(secret)?))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::basic;
+    use super::{BasicBuffer, basic};
 
     fn encode(raw: &str) -> String {
         format!("Basic {}", base64::Engine::encode(&super::STANDARD, raw))
@@ -134,7 +162,7 @@ mod tests {
     #[test]
     fn basic_credentials_are_split_at_the_first_colon() {
         assert_eq!(
-            basic(&encode("client:sec:ret")),
+            basic(&encode("client:sec:ret"), &mut BasicBuffer::default()),
             Some(("client".into(), "sec:ret".into()))
         );
     }
@@ -142,7 +170,7 @@ mod tests {
     #[test]
     fn each_half_is_form_decoded() {
         assert_eq!(
-            basic(&encode("a%3Ab:x+y%2B%C3%A9")),
+            basic(&encode("a%3Ab:x+y%2B%C3%A9"), &mut BasicBuffer::default()),
             Some(("a:b".into(), "x y+é".into()))
         );
     }
@@ -150,14 +178,26 @@ mod tests {
     #[test]
     fn the_scheme_is_case_insensitive() {
         let lower = encode("id:secret").replacen("Basic", "basic", 1);
-        assert_eq!(basic(&lower), Some(("id".into(), "secret".into())));
+        assert_eq!(
+            basic(&lower, &mut BasicBuffer::default()),
+            Some(("id".into(), "secret".into()))
+        );
     }
 
     #[test]
     fn anything_but_basic_with_a_colon_is_refused() {
-        assert_eq!(basic("Bearer abc"), None);
-        assert_eq!(basic(&encode("no-colon")), None);
-        assert_eq!(basic("Basic !!!"), None);
-        assert_eq!(basic(&encode("id:%FF")), None);
+        let none = |value: &str| basic(value, &mut BasicBuffer::default()).is_none();
+        assert!(none("Bearer abc"));
+        assert!(none(&encode("no-colon")));
+        assert!(none("Basic !!!"));
+        assert!(none(&encode("id:%FF")));
+    }
+
+    #[test]
+    fn a_value_longer_than_the_stack_buffer_is_decoded_on_the_heap() {
+        let secret = "s".repeat(400);
+        let mut buffer = BasicBuffer::default();
+        let (id, decoded) = basic(&encode(&format!("id:{secret}")), &mut buffer).unwrap();
+        assert_eq!((id.as_ref(), decoded.as_ref()), ("id", secret.as_str()));
     }
 }

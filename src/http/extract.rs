@@ -5,7 +5,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 
 use crate::error::OAuthError;
@@ -16,27 +16,55 @@ impl<S: Send + Sync> FromRequest<S> for Params {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let kind = BodyKind::of(req.headers().get(header::CONTENT_TYPE));
-        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                OAuthError::PayloadTooLarge
-            } else {
-                OAuthError::invalid_request("the request body could not be read")
-            }
-        })?;
-        let params = match kind {
-            BodyKind::Form => Params::from_form(&body)?,
-            BodyKind::Json => Params::from_json(&body)?,
-            BodyKind::Other => {
-                return Err(OAuthError::invalid_request(
-                    "Content-Type must be application/x-www-form-urlencoded or application/json",
-                ));
-            }
-        };
-        if let Some(repeated) = params.repeated() {
-            return Err(OAuthError::invalid_request(repeated.to_string()));
-        }
-        Ok(params)
+        read(req, kind, state).await
     }
+}
+
+/// A request's headers and its body's parameters, as the endpoints that authenticate clients
+/// read them: the headers are moved out of the request, where axum's `HeaderMap` extractor
+/// copies every one of them.
+pub struct Form {
+    pub headers: HeaderMap,
+    pub params: Params,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Form {
+    type Rejection = OAuthError;
+
+    async fn from_request(mut req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = std::mem::take(req.headers_mut());
+        let kind = BodyKind::of(headers.get(header::CONTENT_TYPE));
+        let params = read(req, kind, state).await?;
+        Ok(Form { headers, params })
+    }
+}
+
+/// The parameters of a body of `kind`.
+async fn read<S: Send + Sync>(
+    req: Request,
+    kind: BodyKind,
+    state: &S,
+) -> Result<Params, OAuthError> {
+    let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            OAuthError::PayloadTooLarge
+        } else {
+            OAuthError::invalid_request("the request body could not be read")
+        }
+    })?;
+    let params = match kind {
+        BodyKind::Form => Params::from_form(&body)?,
+        BodyKind::Json => Params::from_json(&body)?,
+        BodyKind::Other => {
+            return Err(OAuthError::invalid_request(
+                "Content-Type must be application/x-www-form-urlencoded or application/json",
+            ));
+        }
+    };
+    if let Some(repeated) = params.repeated() {
+        return Err(OAuthError::invalid_request(repeated.to_string()));
+    }
+    Ok(params)
 }
 
 /// What a body is, by its media type (parameters after `;` aside, case-insensitive).

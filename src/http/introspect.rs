@@ -4,15 +4,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::credentials;
+use super::extract::Form;
 use super::extract::TokenParams;
 use crate::error::{OAuthError, OAuthErrors};
-use crate::params::Params;
 use crate::refresh_token::RefreshToken;
 use crate::state::AppState;
 use crate::token::{AccessClaims, Audience, Confirmation};
@@ -39,8 +38,7 @@ use crate::token::{AccessClaims, Audience, Confirmation};
 )]
 pub async fn introspect(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    params: Params,
+    Form { headers, params }: Form,
 ) -> Result<Response, OAuthError> {
     let now = state.clock.now();
     let client = credentials::authenticate(&state, &headers, &params, "/introspect", now).await?;

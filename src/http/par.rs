@@ -3,14 +3,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 
+use super::extract::Form;
 use super::token::no_store;
 use super::{credentials, dpop};
 use crate::authorize::pushed::{self, PushedResponse};
 use crate::error::{OAuthError, OAuthErrors};
-use crate::params::Params;
 use crate::state::AppState;
 
 /// Validates and keeps an authorization request (RFC 9126 §2.1, §2.2).
@@ -39,8 +39,7 @@ use crate::state::AppState;
 )]
 pub async fn par(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    params: Params,
+    Form { headers, params }: Form,
 ) -> Result<Response, OAuthError> {
     let now = state.clock.now();
     let client = credentials::authenticate(&state, &headers, &params, "/par", now).await?;

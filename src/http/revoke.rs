@@ -1,13 +1,13 @@
 //! `POST /revoke` (RFC 7009): revoking a refresh token revokes its whole family.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::credentials;
+use super::extract::Form;
 use super::extract::TokenParams;
 use crate::error::{OAuthError, OAuthErrors};
-use crate::params::Params;
 use crate::refresh_token::RefreshToken;
 use crate::state::AppState;
 use crate::token::AccessClaims;
@@ -33,8 +33,7 @@ use crate::token::AccessClaims;
 )]
 pub async fn revoke(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    params: Params,
+    Form { headers, params }: Form,
 ) -> Result<Response, OAuthError> {
     let now = state.clock.now();
     let client = credentials::authenticate(&state, &headers, &params, "/revoke", now).await?;

@@ -1,14 +1,14 @@
 //! `POST /token` (RFC 6749 §3.2): parameters, client authentication, the grant, the response.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use super::extract::Form;
 use super::json::SizedJson;
 use super::{credentials, dpop};
 use crate::error::{OAuthError, OAuthErrors};
 use crate::grants::{self, Deps, TokenRequest};
-use crate::params::Params;
 use crate::records::GrantType;
 use crate::state::AppState;
 use crate::token::TokenResponse;
@@ -45,8 +45,7 @@ use crate::token::TokenResponse;
 )]
 pub async fn token(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    params: Params,
+    Form { headers, params }: Form,
 ) -> Result<Response, OAuthError> {
     let now = state.clock.now();
     let grant_type = params.required("grant_type")?;
@@ -56,7 +55,7 @@ pub async fn token(
     if !client.allows(grant_type) {
         return Err(OAuthError::UnauthorizedClient);
     }
-    let request: TokenRequest = params.parse()?;
+    let request = TokenRequest::of(grant_type, &params)?;
     // RFC 9449 §5: a proof binds the access token; a client registered for DPoP must send one.
     let proof = dpop::accept_post(&state, &headers, "/token", now).await?;
     if proof.is_none() && client.dpop_bound_access_tokens {

@@ -485,14 +485,23 @@ impl std::fmt::Write for JsonEscaped<'_> {
 
 /// The lines `emit` logs through the service's JSON log (every level), without their
 /// timestamps: for tests of what other modules log.
+///
+/// Whether a callsite's events are wanted is cached for every thread, and a callsite another
+/// test reaches first, while this subscriber is being made, can be cached as unwanted by a
+/// subscriber list without it. So `emit` runs once before, with no subscriber, to register
+/// its callsites, and the cache is computed again once this subscriber is live.
 #[cfg(test)]
-pub(crate) fn captured(emit: impl FnOnce()) -> Vec<String> {
+pub(crate) fn captured(emit: impl Fn()) -> Vec<String> {
     use tracing_subscriber::layer::SubscriberExt;
     let buffer = tests::Buffer::default();
     let writer = buffer.clone();
     let subscriber =
         tracing_subscriber::registry().with(json_log().with_writer(move || writer.clone()));
-    tracing::subscriber::with_default(subscriber, emit);
+    tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), &emit);
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::callsite::rebuild_interest_cache();
+        emit()
+    });
     let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     text.lines()
         .map(|line| line.split_once(r#","level""#).unwrap().1.to_owned())

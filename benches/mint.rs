@@ -68,33 +68,38 @@ fn sign_against_check(c: &mut Criterion) {
     let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
     let p256 = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
         .expect("key");
-    let signature = p256.sign(&rng, &message).expect("signs");
     let public = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, p256.public_key().as_ref());
-    let mut group = c.benchmark_group("p256");
-    group.bench_function("sign", |b| {
-        b.iter(|| p256.sign(&rng, black_box(&message)).expect("signs"))
+    let sign = |m: &[u8]| p256.sign(&rng, m).expect("signs");
+    group_sign_and_check(c, "p256", &message, sign, |m, s| {
+        public.verify(m, s).is_ok()
     });
-    group.bench_function("check", |b| {
-        b.iter(|| {
-            public
-                .verify(black_box(&message), signature.as_ref())
-                .expect("verifies")
-        })
-    });
-    group.finish();
 
     let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("key");
     let ed25519 = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("key");
-    let signature = ed25519.sign(&message);
     let public = UnparsedPublicKey::new(&ED25519, ed25519.public_key().as_ref());
-    let mut group = c.benchmark_group("ed25519");
-    group.bench_function("sign", |b| b.iter(|| ed25519.sign(black_box(&message))));
+    let sign = |m: &[u8]| ed25519.sign(m);
+    group_sign_and_check(c, "ed25519", &message, sign, |m, s| {
+        public.verify(m, s).is_ok()
+    });
+}
+
+/// One group of two: `sign` making a signature of `message`, and `check` checking one.
+fn group_sign_and_check<S: AsRef<[u8]>>(
+    c: &mut Criterion,
+    name: &str,
+    message: &[u8],
+    sign: impl Fn(&[u8]) -> S,
+    check: impl Fn(&[u8], &[u8]) -> bool,
+) {
+    let signature = sign(message);
+    assert!(
+        check(message, signature.as_ref()),
+        "{name}: the signature checks"
+    );
+    let mut group = c.benchmark_group(name);
+    group.bench_function("sign", |b| b.iter(|| sign(black_box(message))));
     group.bench_function("check", |b| {
-        b.iter(|| {
-            public
-                .verify(black_box(&message), signature.as_ref())
-                .expect("verifies")
-        })
+        b.iter(|| check(black_box(message), signature.as_ref()))
     });
     group.finish();
 }

@@ -104,5 +104,55 @@ fn group_sign_and_check<S: AsRef<[u8]>>(
     group.finish();
 }
 
-criterion_group!(benches, es256, sign_against_check);
+/// A DPoP proof's whole check (`dpop::check`: decoding, its header's key, the signature, the
+/// thumbprint, the claims) against the check of its signature alone: what the proof's handling
+/// adds beyond the one signature check.
+fn dpop_proof(c: &mut Criterion) {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use ring::signature::{
+        ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair,
+        UnparsedPublicKey,
+    };
+    use token_service::dpop::{self, Expected};
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+        .expect("key");
+    let point = pair.public_key().as_ref();
+    // As a client library writes it (PyJWT's member order).
+    let header = json!({"alg": "ES256", "jwk": {"crv": "P-256", "kty": "EC",
+        "x": B64.encode(&point[1..33]), "y": B64.encode(&point[33..65])}, "typ": "dpop+jwt"});
+    let now = 1_800_000_000u64;
+    let url = "http://localhost:8080/token";
+    let claims = json!({"htm": "POST", "htu": url, "iat": now,
+        "jti": "0d4c5b1e2a7f4c3e9b8a6d5f4e3c2b1a"});
+    let input = format!(
+        "{}.{}",
+        B64.encode(header.to_string()),
+        B64.encode(claims.to_string())
+    );
+    let signature = pair.sign(&rng, input.as_bytes()).expect("signs");
+    let proof = format!("{input}.{}", B64.encode(signature.as_ref()));
+    let expected = Expected {
+        method: "POST",
+        url,
+        access_token: None,
+    };
+    assert!(
+        dpop::check(&proof, &expected, now).is_ok(),
+        "the proof checks"
+    );
+    let public = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point);
+    let mut group = c.benchmark_group("dpop_proof");
+    group.bench_function("whole_check", |b| {
+        b.iter(|| dpop::check(black_box(&proof), &expected, now))
+    });
+    group.bench_function("signature_alone", |b| {
+        b.iter(|| public.verify(black_box(input.as_bytes()), signature.as_ref()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, es256, sign_against_check, dpop_proof);
 criterion_main!(benches);

@@ -49,6 +49,8 @@ fn serve() -> Result<(), StartupError> {
     let settings = Settings::from_env()?;
     let traces = crate::logging::init(settings.log_format, settings.otlp_endpoint.as_deref())
         .map_err(|e| StartupError(format!("TS_OTLP_ENDPOINT: {e}")))?;
+    // Whichever way `serve` returns, the log lines still waiting go out.
+    let _flush = crate::logging::FlushOnDrop;
     for name in Settings::unknown_variables() {
         tracing::warn!(variable = %name, "unknown TS_ variable ignored (a typo?)");
     }

@@ -12,9 +12,15 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
 
+mod sink;
+
+pub use sink::{FlushOnDrop, flush};
+
 /// Installs the global subscriber: `pretty` on a terminal, else JSON lines (`TS_LOG_FORMAT`
-/// decides when set), filtered by `RUST_LOG` (default `info`). With an OTLP endpoint, spans
-/// are exported there too (`traces`), and the provider returned must be shut down at exit.
+/// decides when set), filtered by `RUST_LOG` (default `info`), on standard output through
+/// `sink`, where info lines wait up to 10 ms to go out together (`flush` them at exit). With
+/// an OTLP endpoint, spans are exported there too (`traces`), and the provider returned must
+/// be shut down at exit.
 pub fn init(
     format: Option<LogFormat>,
     otlp_endpoint: Option<&str>,
@@ -30,16 +36,21 @@ pub fn init(
         let registry = tracing_subscriber::registry();
         match format {
             LogFormat::Pretty => registry
-                .with(tracing_subscriber::fmt::layer())
+                .with(tracing_subscriber::fmt::layer().with_writer(sink::stdout()))
                 .with(filter)
                 .init(),
-            LogFormat::Json => registry.with(json_log()).with(filter).init(),
+            LogFormat::Json => registry
+                .with(json_log().with_writer(sink::stdout()))
+                .with(filter)
+                .init(),
         }
         return Ok(None);
     };
     let log = match format {
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().boxed(),
-        LogFormat::Json => json_log().boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .with_writer(sink::stdout())
+            .boxed(),
+        LogFormat::Json => json_log().with_writer(sink::stdout()).boxed(),
     };
     // With traces, the filter is the log's alone: the spans exported go down to `debug`
     // (store operations, argon2 waits), which the log leaves out.

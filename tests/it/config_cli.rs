@@ -491,6 +491,16 @@ impl Served {
             .next()
     }
 
+    /// Reads log lines until one contains `needle`, for at most `within`: that line, as JSON.
+    fn wait_for(&mut self, needle: &str, within: Duration) -> Option<serde_json::Value> {
+        let deadline = Instant::now() + within;
+        while self.logged(needle).is_none() {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            self.seen.push(self.lines.recv_timeout(left).ok()?);
+        }
+        self.logged(needle)
+    }
+
     /// SIGTERM, then the exit status, the remaining log lines read, and stderr.
     pub fn stop(mut self) -> (ExitStatus, Vec<String>, String) {
         let killed = Command::new("kill")
@@ -527,6 +537,35 @@ async fn serve_warns_about_an_unknown_ts_variable_and_exits_0_on_sigterm() {
     let (status, _, stderr) = served.stop();
     assert_eq!(status.code(), Some(0));
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_requests_log_line_is_written_within_a_moment_without_more_traffic() {
+    let mut served = Served::start(&[]);
+    let jwks = http()
+        .get(served.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwks.status(), 200);
+    // Info lines wait at most 10 ms for others to go out with (docs/design.md, "Log lines").
+    let line = served
+        .wait_for("/.well-known/jwks.json", Duration::from_secs(2))
+        .unwrap_or_else(|| panic!("no line for the request within 2 s: {:#?}", served.seen));
+    assert_eq!(line["level"], "INFO", "{line}");
+    assert_eq!(line["span"]["status"], 200, "{line}");
+    served.stop();
+}
+
+#[tokio::test]
+async fn the_last_lines_are_written_before_the_process_exits() {
+    let served = Served::start(&[]);
+    let (status, lines, _) = served.stop();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        lines.last().is_some_and(|l| l.contains("drained, exiting")),
+        "the line logged right before the exit: {lines:#?}"
+    );
 }
 
 #[tokio::test]

@@ -33,8 +33,10 @@ RATE=${RATE:-80} CHAINS=${CHAINS:-16}
 # Its clients retry a 503 with the same refresh token, so the replicas run with the short reuse
 # grace README recommends for such clients ("Redis"): a rotation the old primary ran and
 # replicated, whose answer was lost when the failover closed its connection, is then answered
-# again instead of being reuse. REUSE_GRACE=0 shows what such a client meets without it.
-REUSE_GRACE=${REUSE_GRACE:-2}
+# again instead of being reuse. The grace must outlast the longest outage the retry waits out
+# (MAX_NON2XX_MS, 3 s; a kill -9 of the primary answers 503 for about 2.3 s) plus a second,
+# since the service counts whole seconds. REUSE_GRACE=0 shows what such a client meets without it.
+REUSE_GRACE=${REUSE_GRACE:-5}
 work=$(mktemp -d /tmp/ts-rehearsal.XXXXXX)
 pids=()
 declare -A replica
@@ -253,4 +255,11 @@ replica=()
 python3 tests/scale/report.py --k6 "$work/k6.json" --events "$work/k6.err" \
   --verification "$work/verification.json" --exit-codes "${exit_codes[*]}" --peak-rss-kb "${peak_rss_kb[*]}" \
   --windows "${windows[@]}" --duration-ms $((stopped - started)) \
-  --stopped-at "$stop_signal" --max-non2xx-ms "${MAX_NON2XX_MS:-3000}"
+  --stopped-at "$stop_signal" --max-non2xx-ms "${MAX_NON2XX_MS:-3000}" || {
+  # What the replicas warned of beyond the failovers' 503s, for whoever reads the failed run
+  # (its logs are gone with it unless KEEP_LOGS was set): a reuse says when it came.
+  echo "the replicas' warnings and errors other than the store's unavailability (the last 20):" >&2
+  grep -h -E '"level":"(WARN|ERROR)"' "$work"/replica-*.log | grep -v -i 'unavailable' |
+    sort | tail -20 >&2 || true
+  exit 1
+}

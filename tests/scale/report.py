@@ -32,11 +32,16 @@ def count(name):
 
 duration = metrics.get("http_req_duration{name:token}", {})
 events = []
+# A broken chain's time and the service's answer, for the failure's message.
+broken = []
 for line in open(args.events):
     parts = line.split("EVENT ", 1)
     if len(parts) == 2:
         ms, kind, status = parts[1].split()[:3]
         events.append((int(ms), kind, status.strip('"')))
+        if kind == "broken_chain":
+            answer = " ".join(parts[1].split(None, 3)[3:])
+            broken.append((int(ms), answer.rsplit('" source=', 1)[0].replace('\\"', '"')))
 # Requests k6 abandons when it is told to stop end with status 0: not the service's doing.
 aborted = [ms for ms, kind, status in events if kind == "non2xx" and status == "0" and ms >= args.stopped_at]
 non2xx = sorted(
@@ -112,6 +117,12 @@ if longest > args.max_non2xx_ms:
     problems.append(f"a non-2xx stretch of {longest} ms (at most {args.max_non2xx_ms})")
 if count("broken_chains") or count("verification_failures") or verification["failed"]:
     problems.append("broken chains or verification failures")
+for ms, answer in broken:
+    where = next(
+        (f"{ms - start} ms into the window of {what}" for what, start, end in windows if start <= ms <= end),
+        "outside every failover window",
+    )
+    problems.append(f"a chain broke {where}: {answer.strip()[:300]}")
 if verification["failures"]:
     problems.append(f"resource server: {verification['failures'][:5]}")
 if any(c != "0" for c in codes):

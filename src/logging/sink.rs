@@ -12,8 +12,8 @@ use std::time::Duration;
 use tracing::{Level, Metadata};
 use tracing_subscriber::fmt::MakeWriter;
 
-/// The bytes of lines the buffer holds before they are written whatever the runtime does: a
-/// few dozen request lines.
+/// The bytes of lines the buffer holds before the line that fills it writes them, without
+/// waiting for the writing thread: a few dozen request lines.
 pub const FLUSH_AT: usize = 16 * 1024;
 
 /// How long an info line may wait in the buffer.

@@ -14,6 +14,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::records::GrantType;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     method: &'static str,
@@ -84,9 +86,9 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: LatencyFamily,
     tokens_issued: Family<GrantLabels, Counter>,
-    /// The `tokens_issued` series of each of `ISSUED_GRANTS` once it has counted a token, so
-    /// that a token is counted without the family's lock and hash.
-    issued: [OnceLock<Counter>; ISSUED_GRANTS.len()],
+    /// The `tokens_issued` series of each grant (in `GrantType::ALL`'s order) once it has
+    /// counted a token, so that a token is counted without the family's lock and hash.
+    issued: [OnceLock<Counter>; GrantType::ALL.len()],
     oauth_errors: Family<ErrorLabels, Counter>,
     refresh_reuse: Counter,
     login_throttled: Counter,
@@ -95,14 +97,6 @@ pub struct Metrics {
     connection_cap_reached: Counter,
     signing_key_created: Family<KeyLabels, Gauge>,
 }
-
-/// The grants of the token endpoint, as `tokens_issued` labels them.
-const ISSUED_GRANTS: [&str; 4] = [
-    "client_credentials",
-    "authorization_code",
-    "refresh_token",
-    "password",
-];
 
 fn latency_histogram() -> Histogram {
     // 0.25 ms to about 4 s.
@@ -269,14 +263,16 @@ impl Metrics {
             .observe(latency.as_secs_f64());
     }
 
-    pub fn token_issued(&self, grant_type: &'static str) {
+    pub fn token_issued(&self, grant: GrantType) {
         let family = || {
             self.tokens_issued
-                .get_or_create(&GrantLabels { grant_type })
+                .get_or_create(&GrantLabels {
+                    grant_type: grant.as_str(),
+                })
                 .clone()
         };
-        let known = ISSUED_GRANTS.iter().position(|g| *g == grant_type);
-        match known.and_then(|at| self.issued.get(at)) {
+        let at = GrantType::ALL.iter().position(|g| *g == grant);
+        match at.and_then(|at| self.issued.get(at)) {
             Some(series) => series.get_or_init(family).inc(),
             None => family().inc(),
         };

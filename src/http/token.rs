@@ -74,7 +74,7 @@ pub async fn token(
         metrics: &state.metrics,
     };
     let body = grants::issue(deps, &client, request, jkt, now).await?;
-    state.metrics.token_issued(grant_type.as_str());
+    state.metrics.token_issued(grant_type);
     let response = no_store(SizedJson(body));
     match proof {
         Some(_) => Ok(dpop::with_nonce(response, state.dpop().next_nonce(now))),

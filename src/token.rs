@@ -169,11 +169,8 @@ fn random_b64_into<'a>(
     rng: &dyn SecureRandom,
     out: &'a mut [u8; JTI_LEN],
 ) -> Result<&'a str, Failure> {
-    let mut bytes = [0u8; 16];
-    rng.fill(&mut bytes)
-        .map_err(|_| Failure::internal("random generator failed"))?;
     let written = B64
-        .encode_slice(bytes, out)
+        .encode_slice(random_bytes::<16>(rng)?, out)
         .map_err(|_| Failure::internal("jti longer than its buffer"))?;
     std::str::from_utf8(out.get(..written).unwrap_or_default())
         .map_err(|_| Failure::internal("jti is not text"))
@@ -181,10 +178,15 @@ fn random_b64_into<'a>(
 
 /// `N` random bytes from `ring`, base64url without padding.
 pub fn random_b64<const N: usize>(rng: &dyn SecureRandom) -> Result<String, Failure> {
+    Ok(B64.encode(random_bytes::<N>(rng)?))
+}
+
+/// `N` random bytes from `ring`.
+fn random_bytes<const N: usize>(rng: &dyn SecureRandom) -> Result<[u8; N], Failure> {
     let mut bytes = [0u8; N];
     rng.fill(&mut bytes)
         .map_err(|_| Failure::internal("random generator failed"))?;
-    Ok(B64.encode(bytes))
+    Ok(bytes)
 }
 
 /// A new 256-bit opaque token: refresh token, authorization code, session id (README, "What is

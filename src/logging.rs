@@ -14,13 +14,13 @@ use crate::config::LogFormat;
 
 mod sink;
 
-pub use sink::{FlushOnDrop, flush};
+pub use sink::FlushOnDrop;
 
 /// Installs the global subscriber: `pretty` on a terminal, else JSON lines (`TS_LOG_FORMAT`
 /// decides when set), filtered by `RUST_LOG` (default `info`), on standard output through
-/// `sink`, where info lines wait up to 10 ms to go out together (`flush` them at exit). With
-/// an OTLP endpoint, spans are exported there too (`traces`), and the provider returned must
-/// be shut down at exit.
+/// `sink`, where info lines wait up to 10 ms to go out together (`FlushOnDrop` writes what
+/// waits at exit). With an OTLP endpoint, spans are exported there too (`traces`), and the
+/// provider returned must be shut down at exit.
 pub fn init(
     format: Option<LogFormat>,
     otlp_endpoint: Option<&str>,

@@ -14,10 +14,10 @@ use tracing_subscriber::fmt::MakeWriter;
 
 /// The bytes of lines the buffer holds before the line that fills it writes them, without
 /// waiting for the writing thread: a few dozen request lines.
-pub const FLUSH_AT: usize = 16 * 1024;
+const FLUSH_AT: usize = 16 * 1024;
 
 /// How long an info line may wait in the buffer.
-pub const LATEST: Duration = Duration::from_millis(10);
+const LATEST: Duration = Duration::from_millis(10);
 
 /// Lines waiting for their `write`, in the order they were logged.
 pub struct Lines<W> {
@@ -29,11 +29,6 @@ pub struct Lines<W> {
 
 /// The process's lines, on standard output.
 static STDOUT: Lines<io::Stdout> = Lines::new(io::stdout);
-
-/// Writes out the lines waiting, if any: the process calls it as it ends.
-pub fn flush() {
-    STDOUT.flush();
-}
 
 /// The writer the log layers take: every line into [`STDOUT`], whose writing thread it starts
 /// the first time. Should that thread not start, every line goes out at once.
@@ -68,7 +63,7 @@ impl<'a> MakeWriter<'a> for Stdout {
 }
 
 impl<W: Write> Lines<W> {
-    pub const fn new(out: fn() -> W) -> Self {
+    const fn new(out: fn() -> W) -> Self {
         Lines {
             pending: Mutex::new(Vec::new()),
             started: Condvar::new(),
@@ -92,7 +87,7 @@ impl<W: Write> Lines<W> {
 
     /// Writes out what waits. A failed write (a closed pipe) drops those lines: the log must
     /// never hold up a request nor grow without bound.
-    pub fn flush(&self) {
+    fn flush(&self) {
         let mut pending = self.pending();
         if !pending.is_empty() {
             self.write_out(&mut pending);
@@ -156,7 +151,7 @@ pub struct FlushOnDrop;
 
 impl Drop for FlushOnDrop {
     fn drop(&mut self) {
-        flush();
+        STDOUT.flush();
     }
 }
 

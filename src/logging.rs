@@ -12,9 +12,21 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
 
+mod request;
 mod sink;
 
+pub use request::{RequestFields, RequestScope, record_client_id};
 pub use sink::FlushOnDrop;
+
+/// The format of the log lines: `format` when set, else `pretty` on a terminal and JSON
+/// lines elsewhere.
+pub fn format(format: Option<LogFormat>) -> LogFormat {
+    format.unwrap_or(if std::io::stdout().is_terminal() {
+        LogFormat::Pretty
+    } else {
+        LogFormat::Json
+    })
+}
 
 /// Installs the global subscriber: `pretty` on a terminal, else JSON lines (`TS_LOG_FORMAT`
 /// decides when set), filtered by `RUST_LOG` (default `info`), on standard output through
@@ -27,11 +39,7 @@ pub fn init(
 ) -> Result<Option<opentelemetry_sdk::trace::SdkTracerProvider>, crate::traces::TracesError> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let format = format.unwrap_or(if std::io::stdout().is_terminal() {
-        LogFormat::Pretty
-    } else {
-        LogFormat::Json
-    });
+    let format = self::format(format);
     let Some(endpoint) = otlp_endpoint else {
         let registry = tracing_subscriber::registry();
         match format {
@@ -146,6 +154,8 @@ where
             line.push_str("\"name\":");
             push_json_str(&mut line, span.metadata().name());
             line.push('}');
+        } else {
+            request::push_current(&mut line);
         }
         line.push_str("}\n");
         writer.write_str(&line)
@@ -403,10 +413,21 @@ impl JsonMembers<'_> {
         self.out.push(':');
     }
 
-    fn number(&mut self, name: &str, number: serde_json::Number) {
+    fn str(&mut self, name: &str, value: &str) {
+        self.name(name);
+        push_json_str(self.out, value);
+    }
+
+    /// A float as serde_json writes it; `null` for what JSON has no number for.
+    fn float(&mut self, name: &str, value: f64) {
         use std::fmt::Write;
         self.name(name);
-        let _ = write!(self.out, "{number}");
+        match serde_json::Number::from_f64(value) {
+            Some(number) => {
+                let _ = write!(self.out, "{number}");
+            }
+            None => self.out.push_str("null"),
+        }
     }
 
     fn unsigned(&mut self, name: &str, value: u64, negative: bool) {
@@ -420,13 +441,7 @@ impl JsonMembers<'_> {
 
 impl tracing::field::Visit for JsonMembers<'_> {
     fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
-        match serde_json::Number::from_f64(value) {
-            Some(number) => self.number(field.name(), number),
-            None => {
-                self.name(field.name());
-                self.out.push_str("null");
-            }
-        }
+        self.float(field.name(), value);
     }
 
     fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
@@ -443,8 +458,7 @@ impl tracing::field::Visit for JsonMembers<'_> {
     }
 
     fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.name(field.name());
-        push_json_str(self.out, value);
+        self.str(field.name(), value);
     }
 
     fn record_bytes(&mut self, field: &tracing::field::Field, value: &[u8]) {

@@ -100,7 +100,7 @@ pub fn named_client(clients: &Clients, params: &Params) -> Result<Arc<Client>, A
         .get(client_id)
         .ok_or(AuthorizeError::UnknownClient)?
         .clone();
-    tracing::Span::current().record("client_id", client.id.as_str());
+    crate::logging::record_client_id(client.id.as_str());
     Ok(client)
 }
 

@@ -29,12 +29,12 @@ pub async fn authenticate(
     let mut buffer = BasicBuffer::default();
     let credentials = from_request(headers, params, &mut buffer)?;
     if let Some(id) = &credentials.client_id {
-        tracing::Span::current().record("client_id", id.as_ref());
+        crate::logging::record_client_id(id.as_ref());
     }
     let client = clients::authenticate(state.client_auth(), &credentials, endpoint, now).await?;
     if credentials.client_id.is_none() {
         // An assertion names its client in `iss`; known now that it is verified.
-        tracing::Span::current().record("client_id", client.id.as_str());
+        crate::logging::record_client_id(client.id.as_str());
     }
     Ok(client)
 }

@@ -1,5 +1,6 @@
-//! The layer around each route: the request's span and its log line, its deadline, and its
-//! count by route, method and status, its latency and its OAuth error code in the metrics.
+//! The layer around each route: the request's log fields (its span, or `RequestFields`) and
+//! its log line, its deadline, and its count by route, method and status, its latency and its
+//! OAuth error code in the metrics.
 //! One service of its own rather than tower-http's `TraceLayer`, a `from_fn` middleware and a
 //! `MapFuture`, each of which the router boxed around every route and cloned for every
 //! request, and which wrapped and boxed every response body again.
@@ -17,21 +18,22 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use hyper::body::{Frame, SizeHint};
 use tokio::time::Sleep;
-use tracing::Span;
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::failure::Failure;
+use crate::logging::RequestScope;
 use crate::metrics::{Metrics, Route, RouteSeries};
 
 /// No request runs longer than this; one that would answers 503 in the RFC 6749 shape (the
 /// store's own bounds are far shorter, so this only catches the unforeseen).
 const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
-/// What a request's span is made of, and what is logged of its response.
+/// Where a request's log fields are kept, and what is logged of its response (inside the
+/// request, its status and latency recorded).
 #[derive(Clone, Copy)]
 pub struct RequestLog {
-    pub make_span: fn(&Request) -> Span,
-    pub on_response: fn(&Response, Duration, &Span),
+    pub scope: fn(&Request) -> RequestScope,
+    pub on_response: fn(&Response),
 }
 
 /// Wraps each route in [`Measured`].
@@ -84,13 +86,10 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         let started = Instant::now();
-        let span = (self.log.make_span)(&request);
+        let mut scope = (self.log.scope)(&request);
         let method = method_label(request.method());
         let route = Route::of(request.extensions().get::<MatchedPath>());
-        let inner = {
-            let _entered = span.enter();
-            self.inner.call(request)
-        };
+        let inner = scope.in_scope(|| self.inner.call(request));
         MeasuredFuture {
             inner,
             // Boxed, so that the future stays `Unpin`: a sleep is not.
@@ -98,7 +97,7 @@ where
             metrics: self.metrics.clone(),
             series: self.series.clone(),
             on_response: self.log.on_response,
-            span,
+            scope,
             started,
             method,
             route,
@@ -126,8 +125,8 @@ pub struct MeasuredFuture<F> {
     deadline: Pin<Box<Sleep>>,
     metrics: Arc<Metrics>,
     series: Arc<RouteSeries>,
-    on_response: fn(&Response, Duration, &Span),
-    span: Span,
+    on_response: fn(&Response),
+    scope: RequestScope,
     started: Instant,
     method: &'static str,
     route: Route,
@@ -141,8 +140,8 @@ where
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let _entered = this.span.enter();
-        let response = match Pin::new(&mut this.inner).poll(cx) {
+        let polled = this.scope.in_scope(|| Pin::new(&mut this.inner).poll(cx));
+        let response = match polled {
             Poll::Ready(Ok(response)) => {
                 let status = response.status().as_u16();
                 let route = std::mem::replace(&mut this.route, Route::of(None));
@@ -161,14 +160,19 @@ where
             Poll::Pending => return Poll::Pending,
         };
         let latency = this.started.elapsed();
-        (this.on_response)(&response, latency, &this.span);
-        if response.status().is_server_error() {
-            server_error(&response, latency);
-        }
+        this.scope
+            .record_response(response.status().as_u16(), latency);
+        let on_response = this.on_response;
+        this.scope.in_scope(|| {
+            on_response(&response);
+            if response.status().is_server_error() {
+                server_error(&response, latency);
+            }
+        });
         if tracing::enabled!(target: EOS_TARGET, tracing::Level::DEBUG) {
-            let span = this.span.clone();
+            let scope = this.scope.clone();
             return Poll::Ready(Ok(
-                response.map(|body| Body::new(EndOfStream::new(body, span)))
+                response.map(|body| Body::new(EndOfStream::new(body, scope)))
             ));
         }
         Poll::Ready(Ok(response))
@@ -179,18 +183,18 @@ where
 const EOS_TARGET: &str = "tower_http::trace::on_eos";
 
 /// A response body that logs its end as tower-http's `TraceLayer` (its `DefaultOnEos`) did,
-/// inside the request's span; used only when that `debug` line is enabled.
+/// inside the request; used only when that `debug` line is enabled.
 struct EndOfStream {
     inner: Body,
-    span: Span,
+    scope: RequestScope,
     started: Instant,
 }
 
 impl EndOfStream {
-    fn new(inner: Body, span: Span) -> Self {
+    fn new(inner: Body, scope: RequestScope) -> Self {
         EndOfStream {
             inner,
-            span,
+            scope,
             started: Instant::now(),
         }
     }
@@ -205,16 +209,18 @@ impl HttpBody for EndOfStream {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
         let this = self.get_mut();
-        let _entered = this.span.enter();
-        let frame = std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx));
-        if frame.is_none() {
-            tracing::debug!(
-                target: EOS_TARGET,
-                stream_duration = %format_args!("{} ms", this.started.elapsed().as_millis()),
-                "end of stream"
-            );
-        }
-        Poll::Ready(frame)
+        let started = this.started;
+        this.scope.in_scope(|| {
+            let frame = std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx));
+            if frame.is_none() {
+                tracing::debug!(
+                    target: EOS_TARGET,
+                    stream_duration = %format_args!("{} ms", started.elapsed().as_millis()),
+                    "end of stream"
+                );
+            }
+            Poll::Ready(frame)
+        })
     }
 
     fn is_end_stream(&self) -> bool {
@@ -243,12 +249,13 @@ mod tests {
     use axum::http::StatusCode;
     use http_body_util::BodyExt;
     use tower::{Layer, ServiceExt};
+    use tracing::Span;
 
     use super::*;
 
     const LOG: RequestLog = RequestLog {
-        make_span: |_| Span::none(),
-        on_response: |_, _, _| {},
+        scope: |_| RequestScope::Span(Span::none()),
+        on_response: |_| {},
     };
 
     fn request() -> Request {
@@ -326,7 +333,7 @@ mod tests {
     async fn with_debug_enabled_the_end_of_a_body_is_logged_as_tower_http_logged_it() {
         use tower_http::trace::{DefaultOnEos, OnEos};
         let ours = crate::logging::captured(|| {
-            let body = EndOfStream::new(Body::from("{}"), Span::none());
+            let body = EndOfStream::new(Body::from("{}"), RequestScope::Span(Span::none()));
             let mut body = std::pin::pin!(body);
             let waker = std::task::Waker::noop();
             let mut cx = Context::from_waker(waker);

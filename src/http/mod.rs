@@ -16,16 +16,16 @@ mod revoke;
 mod token;
 mod userinfo;
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware;
 use axum::routing::{MethodRouter, get, post};
 use tracing::Span;
 
+use crate::config::LogFormat;
 use crate::error::OAuthError;
 use crate::failure::Failure;
+use crate::logging::{RequestFields, RequestScope};
 use crate::state::AppState;
 
 /// Request bodies over this answer 413 (README, "Endpoints").
@@ -86,19 +86,20 @@ pub fn router(state: AppState) -> Router {
         router
     };
     let traced = state.config.settings.otlp_endpoint.is_some();
-    // Only with traces exported does a request read its caller's trace context: without, its
+    let pretty = crate::logging::format(state.config.settings.log_format) == LogFormat::Pretty;
+    // Only with traces exported does a request read its caller's trace context, and only
+    // they and the pretty format need its span (docs/design.md, "Log lines"): without, their
     // cost stays out of every request.
-    let make_span: fn(&Request) -> Span = if traced {
-        traced_request_span
+    let scope: fn(&Request) -> RequestScope = if traced {
+        |request| RequestScope::Span(traced_request_span(request))
+    } else if pretty {
+        |request| RequestScope::Span(request_span(request))
     } else {
-        request_span
+        request_fields
     };
     // One layer of layers: each layer the router is given boxes every route again, and clones
     // it for every request.
-    let log = measure::RequestLog {
-        make_span,
-        on_response,
-    };
+    let log = measure::RequestLog { scope, on_response };
     let layers = tower::ServiceBuilder::new()
         .layer(measure::MeasureLayer::new(state.metrics.clone(), log))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -120,13 +121,26 @@ pub fn metrics_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// One span per request: method, route (never the query, which can carry codes), status,
-/// latency, and the client once it is known.
-fn request_span(request: &Request) -> Span {
-    let path = request
+/// The route of a request, as its log lines name it: never the query, which can carry codes.
+fn route_path(request: &Request) -> &str {
+    request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| request.uri().path(), MatchedPath::as_str);
+        .map_or_else(|| request.uri().path(), MatchedPath::as_str)
+}
+
+/// A request's log fields without a span (`logging::RequestFields`).
+fn request_fields(request: &Request) -> RequestScope {
+    RequestScope::Fields(RequestFields::new(
+        request.method().clone(),
+        route_path(request),
+    ))
+}
+
+/// One span per request: method, route, status, latency, and the client once it is known;
+/// the same fields as `request_fields`.
+fn request_span(request: &Request) -> Span {
+    let path = route_path(request);
     tracing::info_span!(
         "request",
         method = request.method().as_str(),
@@ -147,13 +161,7 @@ fn traced_request_span(request: &Request) -> Span {
 
 /// Logs the response, and the one place a failure's detail is logged: the error types put it
 /// in the response's extensions when they render it (internal detail is never sent).
-fn on_response(response: &axum::response::Response, latency: Duration, span: &Span) {
-    // In one record: each is a trip through every layer of the subscriber.
-    tracing::record_all!(
-        span,
-        status = response.status().as_u16(),
-        latency_ms = latency.as_secs_f64() * 1000.0
-    );
+fn on_response(response: &axum::response::Response) {
     match response.extensions().get::<Failure>() {
         Some(Failure::Unavailable(detail)) => tracing::warn!(%detail, "response: unavailable"),
         Some(Failure::Internal(detail)) => tracing::error!(%detail, "response: internal error"),

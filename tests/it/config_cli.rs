@@ -557,6 +557,69 @@ async fn a_requests_log_line_is_written_within_a_moment_without_more_traffic() {
     served.stop();
 }
 
+/// Posts a form to the served binary, with HTTP Basic.
+async fn post_form(served: &Served, path: &str, basic: (&str, &str), form: &str) -> u16 {
+    http()
+        .post(served.url(path))
+        .basic_auth(basic.0, Some(basic.1))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_token_requests_line_names_its_route_client_status_and_latency_and_no_secret() {
+    let mut served = Served::start(&[]);
+    let client = ("reporting-service", "reporting-secret-change-me");
+    let status = post_form(&served, "/token", client, "grant_type=client_credentials").await;
+    assert_eq!(status, 200);
+    let line = served
+        .wait_for(r#""path":"/token""#, Duration::from_secs(2))
+        .unwrap_or_else(|| panic!("no line for the request: {:#?}", served.seen));
+    assert_eq!(line["level"], "INFO", "{line}");
+    assert_eq!(line["message"], "response", "{line}");
+    assert_eq!(line["target"], "token_service::http", "{line}");
+    let span = &line["span"];
+    assert_eq!(span["name"], "request", "{line}");
+    assert_eq!(span["method"], "POST", "{line}");
+    assert_eq!(span["client_id"], "reporting-service", "{line}");
+    assert_eq!(span["status"], 200, "{line}");
+    assert!(
+        span["latency_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+        "{line}"
+    );
+    let (_, lines, _) = served.stop();
+    assert!(
+        !lines.iter().any(|l| l.contains("reporting-secret")),
+        "{lines:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_warning_inside_a_request_carries_the_requests_fields() {
+    let dead = format!("redis://127.0.0.1:{}", free_port());
+    let mut served = Served::start(&[("TS_REDIS_URL", dead.as_str())]);
+    let client = (
+        "BA779C49-4D93-4785-9596-25805A24C5DC",
+        "4AD3CE00-8ED5-4F0A-A979-ACE64A15207C",
+    );
+    // A login is throttled in the store: with Redis down it answers 503 and warns.
+    let form = "grant_type=password&username=jsmith&password=password123";
+    assert_eq!(post_form(&served, "/token", client, form).await, 503);
+    let line = served
+        .wait_for("response: unavailable", Duration::from_secs(2))
+        .unwrap_or_else(|| panic!("no warning for the request: {:#?}", served.seen));
+    assert_eq!(line["level"], "WARN", "{line}");
+    assert_eq!(line["span"]["path"], "/token", "{line}");
+    assert_eq!(line["span"]["client_id"], client.0, "{line}");
+    assert_eq!(line["span"]["status"], 503, "{line}");
+    served.stop();
+}
+
 #[tokio::test]
 async fn the_last_lines_are_written_before_the_process_exits() {
     let served = Served::start(&[]);

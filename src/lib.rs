@@ -46,6 +46,7 @@
 //!   sessions, `/logout`, the demo callback
 //! - [`http`]: the route table, layers, and the handlers of each endpoint
 //! - [`serve`]: the accept loop: header-read timeout, connection cap, shutdown deadline
+//! - [`timer`]: coarse deadlines on a thread of their own (header reads, requests)
 //! - [`logging`]: the global subscriber and the JSON log line
 //! - [`cli`]: subcommands (`serve`, `keygen`, `hash-secret`, `check-config`) and start-up
 
@@ -83,6 +84,7 @@ pub mod serve;
 pub mod startup_error;
 pub mod state;
 pub mod store;
+pub mod timer;
 pub mod token;
 pub mod traces;
 pub mod users;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use prometheus_client::metrics::gauge::Gauge;
@@ -82,7 +82,8 @@ pub async fn serve(
 ) {
     let service = TowerToHyperService::new(crate::http::router(state.clone()));
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
+    // Coarse: tokio's timers would make every worker's park arm a timeout (`timer`).
+    http.timer(crate::timer::CoarseTimer)
         .header_read_timeout(limits.header_read_timeout);
     let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let mut slots = Slots {

@@ -17,15 +17,16 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use hyper::body::{Frame, SizeHint};
-use tokio::time::Sleep;
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::failure::Failure;
 use crate::logging::RequestScope;
 use crate::metrics::{Metrics, Route, RouteSeries};
+use crate::timer::Deadline;
 
-/// No request runs longer than this; one that would answers 503 in the RFC 6749 shape (the
-/// store's own bounds are far shorter, so this only catches the unforeseen).
+/// No request runs longer than this, give or take `timer::TICK`; one that would answers 503
+/// in the RFC 6749 shape (the store's own bounds are far shorter, so this only catches the
+/// unforeseen).
 const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Where a request's log fields are kept, and what is logged of its response (inside the
@@ -41,11 +42,16 @@ pub struct RequestLog {
 pub struct MeasureLayer {
     metrics: Arc<Metrics>,
     log: RequestLog,
+    deadline: Duration,
 }
 
 impl MeasureLayer {
     pub fn new(metrics: Arc<Metrics>, log: RequestLog) -> Self {
-        MeasureLayer { metrics, log }
+        MeasureLayer {
+            metrics,
+            log,
+            deadline: REQUEST_DEADLINE,
+        }
     }
 }
 
@@ -58,6 +64,7 @@ impl<S> tower::Layer<S> for MeasureLayer {
             metrics: self.metrics.clone(),
             series: Arc::default(),
             log: self.log,
+            deadline: self.deadline,
         }
     }
 }
@@ -69,6 +76,7 @@ pub struct Measured<S> {
     /// The series of this route's requests, shared by every clone of it.
     series: Arc<RouteSeries>,
     log: RequestLog,
+    deadline: Duration,
 }
 
 impl<S> tower::Service<Request> for Measured<S>
@@ -92,8 +100,7 @@ where
         let inner = scope.in_scope(|| self.inner.call(request));
         MeasuredFuture {
             inner,
-            // Boxed, so that the future stays `Unpin`: a sleep is not.
-            deadline: Box::pin(tokio::time::sleep(REQUEST_DEADLINE)),
+            deadline: Deadline::at(started + self.deadline),
             metrics: self.metrics.clone(),
             series: self.series.clone(),
             on_response: self.log.on_response,
@@ -122,7 +129,7 @@ fn method_label(method: &Method) -> &'static str {
 
 pub struct MeasuredFuture<F> {
     inner: F,
-    deadline: Pin<Box<Sleep>>,
+    deadline: Deadline,
     metrics: Arc<Metrics>,
     series: Arc<RouteSeries>,
     on_response: fn(&Response),
@@ -154,7 +161,7 @@ where
                 response
             }
             // Answered, but not counted: the request never finished.
-            Poll::Pending if this.deadline.as_mut().poll(cx).is_ready() => {
+            Poll::Pending if Pin::new(&mut this.deadline).poll(cx).is_ready() => {
                 OAuthError::from(Failure::unavailable("request deadline passed")).into_response()
             }
             Poll::Pending => return Poll::Pending,
@@ -264,17 +271,20 @@ mod tests {
             .unwrap()
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_request_past_the_deadline_answers_503_in_the_rfc_6749_shape_uncounted() {
         let metrics = Arc::new(Metrics::default());
         let never = tower::service_fn(|_: Request| std::future::pending());
-        let started = tokio::time::Instant::now();
-        let response = MeasureLayer::new(metrics.clone(), LOG)
-            .layer(never)
-            .oneshot(request())
-            .await
-            .unwrap();
-        assert_eq!(started.elapsed(), REQUEST_DEADLINE);
+        let deadline = Duration::from_millis(200);
+        let layer = MeasureLayer {
+            deadline,
+            ..MeasureLayer::new(metrics.clone(), LOG)
+        };
+        let started = Instant::now();
+        let response = layer.layer(never).oneshot(request()).await.unwrap();
+        let waited = started.elapsed();
+        assert!(waited >= deadline, "{waited:?}");
+        assert!(waited < deadline + 3 * crate::timer::TICK, "{waited:?}");
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         let body = response.into_body().collect().await.unwrap().to_bytes();
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();

@@ -76,14 +76,32 @@ impl RequestFields {
     }
 
     /// Runs `f` with these fields current on this thread. They move there and back: a
-    /// request is polled on one thread at a time, but not always on the same one.
+    /// request is polled on one thread at a time, but not always on the same one. They come
+    /// back even if `f` panics, so no line outside the request is logged with them.
     fn in_scope<R>(&mut self, f: impl FnOnce() -> R) -> R {
         let outer = CURRENT.replace(Some(std::mem::take(self)));
-        let output = f();
-        *self = CURRENT.replace(outer).unwrap_or_default();
-        output
+        let _back = Back {
+            fields: self,
+            outer,
+        };
+        f()
     }
+}
 
+/// Puts a request's fields back in it, and what was current before back in place, when
+/// dropped.
+struct Back<'a> {
+    fields: &'a mut RequestFields,
+    outer: Option<RequestFields>,
+}
+
+impl Drop for Back<'_> {
+    fn drop(&mut self) {
+        *self.fields = CURRENT.replace(self.outer.take()).unwrap_or_default();
+    }
+}
+
+impl RequestFields {
     /// Writes the fields as the members of a JSON object, sorted by name, as the line writes
     /// a span's; a field not known yet is left out, as a span's empty field is.
     fn push_members(&self, out: &mut String) {
@@ -194,6 +212,20 @@ mod tests {
         // Outside a request a client id is recorded nowhere, and nothing is left current.
         record_client_id("other");
         assert!(CURRENT.with_borrow(Option::is_none));
+    }
+
+    #[test]
+    fn a_panic_inside_a_request_leaves_no_fields_current() {
+        let mut fields = RequestFields::new(Method::POST, "/token");
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            fields.in_scope(|| {
+                record_client_id("app");
+                std::panic::resume_unwind(Box::new("handler failed"));
+            })
+        }));
+        assert!(unwound.is_err());
+        assert!(CURRENT.with_borrow(Option::is_none));
+        assert_eq!(fields.client_id.as_deref(), Some("app"));
     }
 
     #[test]

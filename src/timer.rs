@@ -7,6 +7,7 @@
 //! at most a tick, and the workers park without a timeout.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -113,19 +114,14 @@ impl Future for Deadline {
             return Poll::Ready(());
         }
         let mut waiting = waiting();
-        match key {
-            Some(key) => match waiting.wakers.get_mut(key) {
-                Some(waker) => waker.clone_from(cx.waker()),
-                // Woken and forgotten by the thread as the deadline passed.
-                None => {
-                    waiting.wakers.insert(*key, cx.waker().clone());
-                }
-            },
-            None => {
-                let id = waiting.next;
-                waiting.next += 1;
-                waiting.wakers.insert((at, id), cx.waker().clone());
-                *key = Some((at, id));
+        let key = *key.get_or_insert_with(|| {
+            waiting.next += 1;
+            (at, waiting.next)
+        });
+        match waiting.wakers.entry(key) {
+            Entry::Occupied(mut waker) => waker.get_mut().clone_from(cx.waker()),
+            Entry::Vacant(waker) => {
+                waker.insert(cx.waker().clone());
             }
         }
         Poll::Pending
@@ -175,7 +171,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_deadline_wakes_its_task_after_its_instant_within_two_ticks() {
+    async fn a_deadline_wakes_its_task_after_its_instant_and_about_a_tick_late_at_most() {
         let started = Instant::now();
         let wait = Duration::from_millis(150);
         tokio::time::timeout(wait + 10 * TICK, Deadline::after(wait))
@@ -183,7 +179,8 @@ mod tests {
             .unwrap();
         let waited = started.elapsed();
         assert!(waited >= wait, "{waited:?}");
-        assert!(waited <= wait + 2 * TICK + TICK, "{waited:?}");
+        // A tick late at most, and two more for a busy machine's scheduling.
+        assert!(waited <= wait + TICK + 2 * TICK, "{waited:?}");
     }
 
     #[tokio::test]

@@ -137,18 +137,9 @@ fn request_fields(request: &Request) -> RequestScope {
     ))
 }
 
-/// One span per request: method, route, status, latency, and the client once it is known;
-/// the same fields as `request_fields`.
+/// One span per request (`logging::request_span`).
 fn request_span(request: &Request) -> Span {
-    let path = route_path(request);
-    tracing::info_span!(
-        "request",
-        method = request.method().as_str(),
-        path,
-        status = tracing::field::Empty,
-        latency_ms = tracing::field::Empty,
-        client_id = tracing::field::Empty,
-    )
+    crate::logging::request_span(request.method().as_str(), route_path(request))
 }
 
 /// `request_span`, continuing the trace the request carries (`traceparent`, W3C Trace Context).

@@ -16,6 +16,20 @@ use tracing::Span;
 /// The name the line gives the request's fields, as it gives a span's name.
 const NAME: &str = "request";
 
+/// A request's span, for the exported trace or the pretty format: the fields of
+/// [`RequestFields`], under the target of the request's other lines.
+pub fn request_span(method: &str, path: &str) -> Span {
+    tracing::info_span!(
+        target: "token_service::http",
+        NAME,
+        method,
+        path,
+        status = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+        client_id = tracing::field::Empty,
+    )
+}
+
 /// Where a request's fields are kept while it runs.
 #[derive(Clone, Debug)]
 pub enum RequestScope {
@@ -86,22 +100,7 @@ impl RequestFields {
         };
         f()
     }
-}
 
-/// Puts a request's fields back in it, and what was current before back in place, when
-/// dropped.
-struct Back<'a> {
-    fields: &'a mut RequestFields,
-    outer: Option<RequestFields>,
-}
-
-impl Drop for Back<'_> {
-    fn drop(&mut self) {
-        *self.fields = CURRENT.replace(self.outer.take()).unwrap_or_default();
-    }
-}
-
-impl RequestFields {
     /// Writes the fields as the members of a JSON object, sorted by name, as the line writes
     /// a span's; a field not known yet is left out, as a span's empty field is.
     fn push_members(&self, out: &mut String) {
@@ -117,6 +116,19 @@ impl RequestFields {
         if let Some(status) = self.status {
             members.unsigned("status", u64::from(status), false);
         }
+    }
+}
+
+/// Puts a request's fields back in it, and what was current before back in place, when
+/// dropped.
+struct Back<'a> {
+    fields: &'a mut RequestFields,
+    outer: Option<RequestFields>,
+}
+
+impl Drop for Back<'_> {
+    fn drop(&mut self) {
+        *self.fields = CURRENT.replace(self.outer.take()).unwrap_or_default();
     }
 }
 
@@ -177,16 +189,7 @@ mod tests {
     #[test]
     fn a_requests_fields_are_logged_as_its_span_s_fields_were() {
         let fields = lines_of(|| RequestScope::Fields(RequestFields::new(Method::POST, "/token")));
-        let spans = lines_of(|| {
-            RequestScope::Span(tracing::info_span!(
-                "request",
-                method = "POST",
-                path = "/token",
-                status = tracing::field::Empty,
-                latency_ms = tracing::field::Empty,
-                client_id = tracing::field::Empty,
-            ))
-        });
+        let spans = lines_of(|| RequestScope::Span(request_span("POST", "/token")));
         assert_eq!(fields, spans);
         assert_eq!(fields.len(), 3, "{fields:#?}");
         assert!(

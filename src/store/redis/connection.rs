@@ -292,13 +292,19 @@ impl Connection {
 
     /// Runs one operation within `limit`; an error or a timeout is `Unavailable`, and makes a
     /// Sentinel-found primary be looked up again.
+    ///
+    /// The operation, its connecting and its timer are boxed: they take kilobytes, and a
+    /// future holds room for every future it may await, so without the box every store
+    /// operation's future, and every request's that may await one, would carry (and move,
+    /// and copy into its task) that room on every request, on the memory store too
+    /// (docs/design.md, "Small futures"). One allocation is nothing beside a round trip.
     pub async fn run_within<T, F, Fut>(&self, limit: Duration, op: F) -> StoreResult<T>
     where
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
         let work = async { op(self.conn().await?).await };
-        self.classify(tokio::time::timeout(limit, work).await)
+        self.classify(Box::pin(tokio::time::timeout(limit, work)).await)
     }
 
     /// An operation on a connection of its own (`dedicated`), within `limit`.
@@ -308,7 +314,7 @@ impl Connection {
         Fut: Future<Output = RedisResult<T>>,
     {
         let work = async { op(self.dedicated().await?).await };
-        self.classify(tokio::time::timeout(limit, work).await)
+        self.classify(Box::pin(tokio::time::timeout(limit, work)).await)
     }
 
     /// An operation's outcome: an error or a timeout is `Unavailable`, and makes a

@@ -34,11 +34,7 @@ pub fn push_str(out: &mut Vec<u8>, text: &str) {
 /// control characters, the common ones by their short escapes), in pieces handed to `emit`.
 pub fn escaped(text: &str, mut emit: impl FnMut(&str)) {
     let bytes = text.as_bytes();
-    // One pass without an early exit, which the compiler vectorizes; most text ends here.
-    let plain = bytes.iter().fold(true, |plain, &b| {
-        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
-    });
-    if plain {
+    if plain(bytes) {
         emit(text);
         return;
     }
@@ -57,8 +53,57 @@ pub fn escaped(text: &str, mut emit: impl FnMut(&str)) {
     emit(text.get(run..).unwrap_or_default());
 }
 
-/// The decimal digits of `value`, written at the end of `buf` two at a time.
-pub fn decimal(value: u64, buf: &mut [u8; 20]) -> &str {
+/// Whether `bytes` hold nothing to escape: most text, and every key. Without a branch per
+/// byte: sixteen bytes at a time in vector compares, the last sixteen again for the rest; a
+/// short string (a key, a client id) in one or two words of eight.
+fn plain(bytes: &[u8]) -> bool {
+    if let Some(last) = bytes.last_chunk::<16>() {
+        let (chunks, _) = bytes.as_chunks::<16>();
+        return chunks.iter().all(plain_chunk) && plain_chunk(last);
+    }
+    if let (Some(first), Some(last)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        return plain_word(first) & plain_word(last);
+    }
+    // Under eight bytes, one word padded with spaces: from four bytes on their first and last
+    // four (overlapping), else each of the one to three bytes.
+    let mut word = [b' '; 8];
+    if let (Some(first), Some(last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        word[..4].copy_from_slice(first);
+        word[4..].copy_from_slice(last);
+    } else if let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) {
+        word[0] = first;
+        word[1] = bytes.get(bytes.len() / 2).copied().unwrap_or(first);
+        word[2] = last;
+    }
+    plain_word(&word)
+}
+
+fn plain_byte(b: u8) -> bool {
+    (b >= 0x20) & (b != b'"') & (b != b'\\')
+}
+
+/// Whether sixteen bytes hold nothing to escape: a few vector compares, no branch.
+#[inline(always)]
+fn plain_chunk(chunk: &[u8; 16]) -> bool {
+    chunk.iter().fold(true, |plain, &b| plain & plain_byte(b))
+}
+
+/// Whether eight bytes hold nothing to escape, in one word: a byte under 0x20, and a byte
+/// that is zero once XORed with `"` or `\`, set its high bit in `(x - n) & !x` (no byte over
+/// 0x7F can: its own high bit is cleared by `!x`, and a borrow only leaves a byte whose
+/// lower neighbour was already under `n`).
+fn plain_word(bytes: &[u8; 8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let word = u64::from_le_bytes(*bytes);
+    let under = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    (under(word, 0x20) | under(quote, 1) | under(backslash, 1)) & HIGH == 0
+}
+
+/// The decimal digits of `value` (ASCII), written at the end of `buf` two at a time.
+pub fn decimal(value: u64, buf: &mut [u8; 20]) -> &[u8] {
     const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
         2021222324252627282930313233343536373839\
         4041424344454647484950515253545556575859\
@@ -80,7 +125,7 @@ pub fn decimal(value: u64, buf: &mut [u8; 20]) -> &str {
         at -= 1;
         buf[at] = b'0' + rest as u8;
     }
-    std::str::from_utf8(&buf[at..]).unwrap_or_default()
+    &buf[at..]
 }
 
 /// The escapes of the control characters U+0000 to U+001F, as `serde_json` writes them.
@@ -155,8 +200,7 @@ impl<'a> Writer<'a> {
             self.out.push(b'-');
         }
         let magnitude = u64::try_from(value.unsigned_abs()).map_err(|_| Unsupported)?;
-        self.out
-            .extend_from_slice(decimal(magnitude, &mut [0; 20]).as_bytes());
+        self.out.extend_from_slice(decimal(magnitude, &mut [0; 20]));
         Ok(())
     }
 
@@ -543,7 +587,7 @@ mod tests {
     #[test]
     fn decimals_are_the_integers_digits() {
         for n in [0, 7, 10, 99, 100, 101, 1_796_367_268, u64::MAX] {
-            assert_eq!(super::decimal(n, &mut [0; 20]), n.to_string());
+            assert_eq!(super::decimal(n, &mut [0; 20]), n.to_string().as_bytes());
         }
     }
 
@@ -555,6 +599,36 @@ mod tests {
             .collect();
         let (ours, theirs) = both(&text);
         assert_eq!(ours, theirs);
+    }
+
+    #[test]
+    fn a_character_to_escape_is_found_wherever_it_stands_in_a_string_of_any_length() {
+        for len in 1..50 {
+            for at in 0..len {
+                for escape in ['"', '\\', '\n', '\u{1f}'] {
+                    let text: String = (0..len)
+                        .map(|i| if i == at { escape } else { 'a' })
+                        .collect();
+                    let (ours, theirs) = both(&text);
+                    assert_eq!(ours, theirs, "{escape:?} at {at} of {len}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn text_without_a_character_to_escape_is_found_plain_at_any_length() {
+        let plain: Vec<char> = (0x20u8..0x80)
+            .map(char::from)
+            .filter(|c| !matches!(c, '"' | '\\'))
+            .chain("é\u{2028}😀\u{80}\u{ff}".chars())
+            .collect();
+        for len in 0..60 {
+            for start in 0..plain.len() {
+                let text: String = plain.iter().cycle().skip(start).take(len).collect();
+                assert!(super::plain(text.as_bytes()), "{text:?}");
+            }
+        }
     }
 
     #[test]

@@ -119,47 +119,80 @@ where
         mut writer: tracing_subscriber::fmt::format::Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> std::fmt::Result {
-        let meta = event.metadata();
-        if meta.fields().field("log.target").is_some() {
+        if event.metadata().fields().field("log.target").is_some() {
             return self.bridged.format_event(ctx, writer, event);
         }
-        let mut line = String::with_capacity(LINE_CAPACITY);
-        line.push_str("{\"timestamp\":\"");
-        push_timestamp(&mut line)?;
-        line.push_str("\",\"level\":");
-        push_json_str(&mut line, meta.level().as_str());
-        let mut members = JsonMembers {
-            out: &mut line,
-            empty: false,
-        };
-        event.record(&mut members);
-        line.push_str(",\"target\":");
-        push_json_str(&mut line, meta.target());
-        let span = event
-            .parent()
-            .and_then(|id| ctx.span(id))
-            .or_else(|| ctx.lookup_current());
-        if let Some(span) = span {
-            line.push_str(",\"span\":{");
-            let extensions = span.extensions();
-            let fields = extensions
-                .get::<tracing_subscriber::fmt::FormattedFields<N>>()
-                .map_or("", |f| f.fields.as_str());
-            if push_sorted_members(&mut line, fields).is_none() {
-                push_sorted_members_parsed(&mut line, fields)?;
+        LINE.with(|kept| {
+            let mut fresh = String::new();
+            let mut kept = kept.try_borrow_mut();
+            // A line logged while this thread writes one (from a field's `Debug`) takes a
+            // buffer of its own.
+            let line = match &mut kept {
+                Ok(kept) => &mut **kept,
+                Err(_) => &mut fresh,
+            };
+            line.clear();
+            if line.capacity() > 4 * LINE_CAPACITY {
+                line.shrink_to(LINE_CAPACITY);
             }
-            if !line.ends_with('{') {
-                line.push(',');
-            }
-            line.push_str("\"name\":");
-            push_json_str(&mut line, span.metadata().name());
-            line.push('}');
-        } else {
-            request::push_current(&mut line);
-        }
-        line.push_str("}\n");
-        writer.write_str(&line)
+            line.reserve(LINE_CAPACITY);
+            write_line(ctx, line, event)?;
+            writer.write_str(line)
+        })
     }
+}
+
+thread_local! {
+    /// The line being written, kept for the thread's next: a line costs no allocation.
+    static LINE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Writes the JSON line of `event` into `line`.
+fn write_line<S, N>(
+    ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+    line: &mut String,
+    event: &tracing::Event<'_>,
+) -> std::fmt::Result
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    let meta = event.metadata();
+    line.push_str("{\"timestamp\":\"");
+    push_timestamp(line)?;
+    line.push_str("\",\"level\":");
+    push_json_str(line, meta.level().as_str());
+    let mut members = JsonMembers {
+        out: line,
+        empty: false,
+    };
+    event.record(&mut members);
+    line.push_str(",\"target\":");
+    push_json_str(line, meta.target());
+    let span = event
+        .parent()
+        .and_then(|id| ctx.span(id))
+        .or_else(|| ctx.lookup_current());
+    if let Some(span) = span {
+        line.push_str(",\"span\":{");
+        let extensions = span.extensions();
+        let fields = extensions
+            .get::<tracing_subscriber::fmt::FormattedFields<N>>()
+            .map_or("", |f| f.fields.as_str());
+        if push_sorted_members(line, fields).is_none() {
+            push_sorted_members_parsed(line, fields)?;
+        }
+        if !line.ends_with('{') {
+            line.push(',');
+        }
+        line.push_str("\"name\":");
+        push_json_str(line, span.metadata().name());
+        line.push('}');
+    } else {
+        request::push_current(line);
+    }
+    line.push_str("}\n");
+    Ok(())
 }
 
 /// Room for a request's log line without growing.
@@ -294,8 +327,30 @@ fn push_timestamp(out: &mut String) -> std::fmt::Result {
 }
 
 /// `secs` after the Unix epoch (before year 10000) and `micros`, as
-/// `2026-12-31T23:59:59.000001Z`.
+/// `2026-12-31T23:59:59.000001Z`. The text up to the second is the thread's last line's
+/// when they fall in the same second, as most lines under load do.
 fn push_rfc3339(out: &mut String, secs: u64, micros: u32) {
+    SECOND.with_borrow_mut(|(second, text)| {
+        if *second != Some(secs) {
+            text.clear();
+            push_date_time(text, secs);
+            *second = Some(secs);
+        }
+        out.push_str(text);
+    });
+    out.push('.');
+    push_digits(out, u64::from(micros), 6);
+    out.push('Z');
+}
+
+thread_local! {
+    /// The second of this thread's last timestamp, and its text up to the second.
+    static SECOND: std::cell::RefCell<(Option<u64>, String)> =
+        const { std::cell::RefCell::new((None, String::new())) };
+}
+
+/// `secs` after the Unix epoch (before year 10000) as `2026-12-31T23:59:59`.
+fn push_date_time(out: &mut String, secs: u64) {
     let (year, month, day) = crate::clock::civil_date(secs / 86_400);
     let seconds_of_day = secs % 86_400;
     push_digits(out, year, 4);
@@ -309,9 +364,6 @@ fn push_rfc3339(out: &mut String, secs: u64, micros: u32) {
     push_digits(out, seconds_of_day / 60 % 60, 2);
     out.push(':');
     push_digits(out, seconds_of_day % 60, 2);
-    out.push('.');
-    push_digits(out, u64::from(micros), 6);
-    out.push('Z');
 }
 
 /// 10000-01-01T00:00:00Z in seconds since the Unix epoch: from there on, years take five
@@ -435,7 +487,9 @@ impl JsonMembers<'_> {
         if negative {
             self.out.push('-');
         }
-        self.out.push_str(crate::json::decimal(value, &mut [0; 20]));
+        for &digit in crate::json::decimal(value, &mut [0; 20]) {
+            self.out.push(char::from(digit));
+        }
     }
 }
 
@@ -581,6 +635,12 @@ mod tests {
         out.clear();
         push_rfc3339(&mut out, 253_402_300_799, 999_999);
         assert_eq!(out, "9999-12-31T23:59:59.999999Z");
+        out.clear();
+        push_rfc3339(&mut out, 253_402_300_799, 5);
+        assert_eq!(out, "9999-12-31T23:59:59.000005Z", "the same second again");
+        out.clear();
+        push_rfc3339(&mut out, 1_796_367_269, 0);
+        assert_eq!(out, "2026-12-04T06:54:29.000000Z", "another second");
         let mut now = String::new();
         push_timestamp(&mut now).unwrap();
         let mut stock = String::new();

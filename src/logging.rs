@@ -449,7 +449,8 @@ const SPAN_RECORD_ROOM: usize = 128;
 
 /// Writes `"name":value` members of a JSON object into `out`, in the order they are
 /// recorded, with the values tracing-subscriber's JSON format gives each kind and
-/// `serde_json`'s text for them: the one writer of event and span fields.
+/// `serde_json`'s text for them: the one writer of event and span fields (a request's fields
+/// without a span use its writers of values, `request.rs`).
 struct JsonMembers<'a> {
     out: &'a mut String,
     /// No member written yet: the next needs no comma.
@@ -470,26 +471,34 @@ impl JsonMembers<'_> {
         push_json_str(self.out, value);
     }
 
-    /// A float as serde_json writes it; `null` for what JSON has no number for.
     fn float(&mut self, name: &str, value: f64) {
-        use std::fmt::Write;
         self.name(name);
-        match serde_json::Number::from_f64(value) {
-            Some(number) => {
-                let _ = write!(self.out, "{number}");
-            }
-            None => self.out.push_str("null"),
-        }
+        push_float(self.out, value);
     }
 
     fn unsigned(&mut self, name: &str, value: u64, negative: bool) {
         self.name(name);
-        if negative {
-            self.out.push('-');
-        }
-        for &digit in crate::json::decimal(value, &mut [0; 20]) {
-            self.out.push(char::from(digit));
-        }
+        push_integer(self.out, value, negative);
+    }
+}
+
+/// A float as serde_json writes it (its formatter, `zmij`, without going through `fmt`);
+/// `null` for what JSON has no number for.
+fn push_float(out: &mut String, value: f64) {
+    if value.is_finite() {
+        out.push_str(zmij::Buffer::new().format_finite(value));
+    } else {
+        out.push_str("null");
+    }
+}
+
+/// An integer of magnitude `value`, negative or not.
+fn push_integer(out: &mut String, value: u64, negative: bool) {
+    if negative {
+        out.push('-');
+    }
+    for &digit in crate::json::decimal(value, &mut [0; 20]) {
+        out.push(char::from(digit));
     }
 }
 
@@ -707,7 +716,7 @@ mod tests {
             span.record("nan", f64::NAN);
             tracing::info!("response");
             let detail = "store: \"down\"\n";
-            tracing::warn!(%detail, attempts = 3_u64, ratio = 0.5, "response: unavailable");
+            tracing::warn!(%detail, attempts = 3_u64, ratio = 0.1 + 0.2, "response: unavailable");
         });
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         text.lines()

@@ -16,6 +16,9 @@ use tracing::Span;
 /// The name the line gives the request's fields, as it gives a span's name.
 const NAME: &str = "request";
 
+/// The end of the `span` member: its name (plain, as `NAME` is).
+const NAME_MEMBER: &str = ",\"name\":\"request\"}";
+
 /// A request's span, for the exported trace or the pretty format: the fields of
 /// [`RequestFields`], under the target of the request's other lines.
 pub fn request_span(method: &str, path: &str) -> Span {
@@ -102,19 +105,27 @@ impl RequestFields {
     }
 
     /// Writes the fields as the members of a JSON object, sorted by name, as the line writes
-    /// a span's; a field not known yet is left out, as a span's empty field is.
+    /// a span's; a field not known yet is left out, as a span's empty field is. The names
+    /// are plain, so they are written as they are; `method` is always there, so the members
+    /// before it end with a comma and those after it start with one.
     fn push_members(&self, out: &mut String) {
-        let mut members = super::JsonMembers { out, empty: true };
         if let Some(client_id) = &self.client_id {
-            members.str("client_id", client_id);
+            out.push_str("\"client_id\":");
+            super::push_json_str(out, client_id);
+            out.push(',');
         }
         if let Some(latency_ms) = self.latency_ms {
-            members.float("latency_ms", latency_ms);
+            out.push_str("\"latency_ms\":");
+            super::push_float(out, latency_ms);
+            out.push(',');
         }
-        members.str("method", self.method.as_str());
-        members.str("path", &self.path);
+        out.push_str("\"method\":");
+        super::push_json_str(out, self.method.as_str());
+        out.push_str(",\"path\":");
+        super::push_json_str(out, &self.path);
         if let Some(status) = self.status {
-            members.unsigned("status", u64::from(status), false);
+            out.push_str(",\"status\":");
+            super::push_integer(out, u64::from(status), false);
         }
     }
 }
@@ -155,9 +166,7 @@ pub(super) fn push_current(out: &mut String) {
         if let Some(fields) = current {
             out.push_str(",\"span\":{");
             fields.push_members(out);
-            out.push_str(",\"name\":");
-            super::push_json_str(out, NAME);
-            out.push('}');
+            out.push_str(NAME_MEMBER);
         }
     });
 }

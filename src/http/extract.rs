@@ -3,9 +3,8 @@
 //! `invalid_request` rather than a framework rejection, and a repeated parameter refused by
 //! name (RFC 6749 §3.2).
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use serde::Deserialize;
 
 use crate::error::OAuthError;
@@ -14,9 +13,9 @@ use crate::params::Params;
 impl<S: Send + Sync> FromRequest<S> for Params {
     type Rejection = OAuthError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         let kind = BodyKind::of(req.headers().get(header::CONTENT_TYPE));
-        read(req, kind, state).await
+        read(req, kind).await
     }
 }
 
@@ -31,27 +30,27 @@ pub struct Form {
 impl<S: Send + Sync> FromRequest<S> for Form {
     type Rejection = OAuthError;
 
-    async fn from_request(mut req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(mut req: Request, _: &S) -> Result<Self, Self::Rejection> {
         let headers = std::mem::take(req.headers_mut());
         let kind = BodyKind::of(headers.get(header::CONTENT_TYPE));
-        let params = read(req, kind, state).await?;
+        let params = read(req, kind).await?;
         Ok(Form { headers, params })
     }
 }
 
-/// The parameters of a body of `kind`.
-async fn read<S: Send + Sync>(
-    req: Request,
-    kind: BodyKind,
-    state: &S,
-) -> Result<Params, OAuthError> {
-    let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            OAuthError::PayloadTooLarge
-        } else {
-            OAuthError::invalid_request("the request body could not be read")
-        }
-    })?;
+/// The parameters of a body of `kind`, of at most `BODY_LIMIT` bytes. Read straight from the
+/// request's body, where axum's `Bytes` extractor boxes it again into a limited body of its
+/// own.
+async fn read(req: Request, kind: BodyKind) -> Result<Params, OAuthError> {
+    let body = axum::body::to_bytes(req.into_body(), super::BODY_LIMIT)
+        .await
+        .map_err(|error| {
+            if error.into_inner().is::<http_body_util::LengthLimitError>() {
+                OAuthError::PayloadTooLarge
+            } else {
+                OAuthError::invalid_request("the request body could not be read")
+            }
+        })?;
     let params = match kind {
         BodyKind::Form => Params::from_form(&body)?,
         BodyKind::Json => Params::from_json(&body)?,

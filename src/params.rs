@@ -97,10 +97,9 @@ impl Params {
         // Decoding never lengthens a component: the decoded text fits the input's length.
         let mut decoded = Vec::with_capacity(input.len());
         let mut list = Vec::with_capacity(4);
-        for pair in text.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let name = decode_component(&mut decoded, name)?;
-            let value = decode_component(&mut decoded, value)?;
+        for pair in FormPairs::new(text) {
+            let name = decode_component(&mut decoded, pair.name, pair.name_escaped)?;
+            let value = decode_component(&mut decoded, pair.value, pair.value_escaped)?;
             insert(&mut list, &decoded, name, value)?;
         }
         let text = String::from_utf8(decoded).map_err(|_| ParamsError::NotUtf8)?;
@@ -248,14 +247,88 @@ fn insert(
     Ok(())
 }
 
-/// Form-decodes `component` onto the end of `out`: where it went, or `NotUtf8` if it is not
-/// UTF-8 decoded.
-fn decode_component(out: &mut Vec<u8>, component: &str) -> Result<(usize, usize), ParamsError> {
-    let start = out.len();
-    if decode_into(out, component) {
-        std::str::from_utf8(out.get(start..).unwrap_or_default())
-            .map_err(|_| ParamsError::NotUtf8)?;
+/// The `name=value` pairs of a form, as `split('&')` without the empty pieces and then
+/// `split_once('=')` (a pair without `=` has an empty value) would give them, found in one
+/// pass over the bytes that also notes which halves have a `+` or a `%` to decode.
+struct FormPairs<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+/// One pair of [`FormPairs`].
+struct FormPair<'a> {
+    name: &'a str,
+    value: &'a str,
+    name_escaped: bool,
+    value_escaped: bool,
+}
+
+impl<'a> FormPairs<'a> {
+    fn new(text: &'a str) -> Self {
+        FormPairs { text, at: 0 }
     }
+}
+
+impl<'a> Iterator for FormPairs<'a> {
+    type Item = FormPair<'a>;
+
+    fn next(&mut self) -> Option<FormPair<'a>> {
+        let bytes = self.text.as_bytes();
+        loop {
+            let start = self.at;
+            if start >= bytes.len() {
+                return None;
+            }
+            let mut equals = None;
+            let mut escaped = [false; 2];
+            let mut end = bytes.len();
+            for (i, &byte) in bytes.iter().enumerate().skip(start) {
+                match byte {
+                    b'&' => {
+                        end = i;
+                        break;
+                    }
+                    b'=' if equals.is_none() => equals = Some(i),
+                    b'+' | b'%' => escaped[usize::from(equals.is_some())] = true,
+                    _ => {}
+                }
+            }
+            self.at = end + 1;
+            if end == start {
+                continue;
+            }
+            // `&` and `=` are ASCII: every cut falls between characters.
+            let (name, value) = match equals {
+                Some(equals) => (
+                    self.text.get(start..equals)?,
+                    self.text.get(equals + 1..end)?,
+                ),
+                None => (self.text.get(start..end)?, ""),
+            };
+            return Some(FormPair {
+                name,
+                value,
+                name_escaped: escaped[0],
+                value_escaped: escaped[1],
+            });
+        }
+    }
+}
+
+/// Form-decodes `component` onto the end of `out` (`escaped`: whether it has a `+` or a `%`):
+/// where it went, or `NotUtf8` if it is not UTF-8 decoded.
+fn decode_component(
+    out: &mut Vec<u8>,
+    component: &str,
+    escaped: bool,
+) -> Result<(usize, usize), ParamsError> {
+    let start = out.len();
+    if !escaped {
+        out.extend_from_slice(component.as_bytes());
+        return Ok((start, out.len()));
+    }
+    decode_into(out, component);
+    std::str::from_utf8(out.get(start..).unwrap_or_default()).map_err(|_| ParamsError::NotUtf8)?;
     Ok((start, out.len()))
 }
 
@@ -357,6 +430,40 @@ mod tests {
         let params = Params::from_form(b"a=x+y&b=%C3%A9%3D").unwrap();
         assert_eq!(params.get("a"), Some("x y"));
         assert_eq!(params.get("b"), Some("é="));
+    }
+
+    #[test]
+    fn form_pairs_are_what_splitting_at_ampersands_then_the_first_equals_sign_gives() {
+        let forms = [
+            "",
+            "&",
+            "&&",
+            "a",
+            "a=",
+            "=b",
+            "=",
+            "a=b=c",
+            "&&a=1&&b=2&",
+            "a+b=c%20d&e=f+",
+            "x=%&%=y",
+            "é=ü&ü",
+            "a=b&a=c",
+            "+&%=&=+",
+        ];
+        for form in forms {
+            let ours: Vec<_> = FormPairs::new(form)
+                .map(|p| (p.name, p.value, p.name_escaped, p.value_escaped))
+                .collect();
+            let split: Vec<_> = form
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (name, value) = p.split_once('=').unwrap_or((p, ""));
+                    (name, value, needs_decoding(name), needs_decoding(value))
+                })
+                .collect();
+            assert_eq!(ours, split, "{form:?}");
+        }
     }
 
     #[test]

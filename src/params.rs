@@ -348,13 +348,9 @@ fn needs_decoding(s: &str) -> bool {
     s.bytes().any(|b| b == b'+' || b == b'%')
 }
 
-/// Appends `s` form-decoded to `out`; whether anything was decoded (else `s` is copied as it
-/// is, and is still UTF-8).
-fn decode_into(out: &mut Vec<u8>, s: &str) -> bool {
-    if !needs_decoding(s) {
-        out.extend_from_slice(s.as_bytes());
-        return false;
-    }
+/// Appends `s` form-decoded to `out`. Its callers know already that `s` has a `+` or a `%`
+/// (text without either is copied as it is, and stays UTF-8).
+fn decode_into(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut i = 0;
     while let Some(&byte) = bytes.get(i) {
@@ -371,7 +367,6 @@ fn decode_into(out: &mut Vec<u8>, s: &str) -> bool {
             other => other,
         });
     }
-    true
 }
 
 fn hex(digit: Option<&u8>) -> Option<u8> {

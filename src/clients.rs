@@ -62,19 +62,37 @@ pub async fn authenticate(
     match &credentials.proof {
         Proof::Secret { secret, method } => {
             let client = client(auth.clients, credentials.client_id.as_deref())?;
-            match &client.secret_hash {
-                Some(hash) if client.accepts(*method) => {
-                    by_secret(auth, client, hash, secret).await
-                }
-                _ => Err(OAuthError::InvalidClient),
+            let Some(hash) = client
+                .secret_hash
+                .as_deref()
+                .filter(|_| client.accepts(*method))
+            else {
+                return Err(OAuthError::InvalidClient);
+            };
+            let digest = sha256(secret);
+            // Once the client's secret is known, any other is refused without argon2 and
+            // without waiting for the client's turn: a flood of wrong secrets costs nothing.
+            if let Some(matches) = auth.secrets.check(&client.id, &digest) {
+                return accept(matches, client);
             }
+            // Boxed: the room argon2's wait takes is not carried by every request's future
+            // (docs/design.md, "Small futures").
+            Box::pin(by_secret(auth, client, hash, secret, digest)).await
         }
         Proof::Assertion {
             assertion_type,
             assertion,
         } => {
             let claimed = credentials.client_id.as_deref();
-            by_assertion(auth, claimed, *assertion_type, assertion, endpoint, now).await
+            Box::pin(by_assertion(
+                auth,
+                claimed,
+                *assertion_type,
+                assertion,
+                endpoint,
+                now,
+            ))
+            .await
         }
         Proof::Nothing => {
             let client = client(auth.clients, credentials.client_id.as_deref())?;
@@ -83,20 +101,16 @@ pub async fn authenticate(
     }
 }
 
-/// `client_secret_basic` or `client_secret_post`: argon2 at most once per (client, secret).
+/// `client_secret_basic` or `client_secret_post` before the client's secret is known (its
+/// SHA-256 is `digest`): argon2 at most once per (client, secret).
 async fn by_secret(
     auth: ClientAuth<'_>,
     client: &Arc<Client>,
     hash: &str,
     secret: &str,
+    digest: [u8; 32],
 ) -> Result<Arc<Client>, OAuthError> {
     let id = client.id.as_str();
-    let digest = sha256(secret);
-    // Once the client's secret is known, any other is refused without argon2 and
-    // without waiting for the client's turn: a flood of wrong secrets costs nothing.
-    if let Some(matches) = auth.secrets.check(id, &digest) {
-        return accept(matches, client);
-    }
     let _turn = auth.secrets.turn(id).await?;
     if let Some(matches) = auth.secrets.check(id, &digest) {
         return accept(matches, client);

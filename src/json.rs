@@ -1,9 +1,12 @@
-//! Compact JSON for what every token request writes (access-token claims, the token response,
-//! the log line): the text `serde_json` writes, with the same escapes and numbers, but with a
-//! string checked for characters to escape in one pass the compiler vectorizes instead of
-//! `serde_json`'s byte-by-byte table walk, which a 400-character token made a tenth of what a
-//! token cost beyond its signature. What this writer does not take (128-bit integers, `f32`,
-//! map keys other than strings and integers) is written by `serde_json` itself.
+//! Compact JSON for what every token request writes: strings and numbers for the access
+//! token's claims, the token response and the log line, which are written member by member
+//! (`token.rs`, `logging.rs`), and a `Serialize` writer for the rest (an ID token's claims, a
+//! user's extra claims). Both write the text `serde_json` writes, with the same escapes and
+//! numbers, but a string is checked for characters to escape in one pass the compiler
+//! vectorizes instead of `serde_json`'s byte-by-byte table walk, which a 400-character token
+//! made a tenth of what a token cost beyond its signature. What the writer does not take
+//! (128-bit integers, `f32`, map keys other than strings and integers) is written by
+//! `serde_json` itself.
 
 use std::fmt;
 

@@ -256,7 +256,9 @@ impl SigningKey {
         rng: &SystemRandom,
         claims: &T,
     ) -> Result<String, KeyError> {
-        self.sign_with(&self.id_header_b64, rng, claims)
+        self.sign_with(&self.id_header_b64, rng, |out| {
+            crate::json::write(out, claims)
+        })
     }
 
     /// The refresh-token keys derived from this key.
@@ -300,17 +302,18 @@ impl SigningKey {
 
     /// Signs `claims` as a compact JWS with this key, typed as an access token.
     pub fn sign<T: Serialize>(&self, rng: &SystemRandom, claims: &T) -> Result<String, KeyError> {
-        self.sign_with(&self.header_b64, rng, claims)
+        self.sign_with(&self.header_b64, rng, |out| crate::json::write(out, claims))
     }
 
-    fn sign_with<T: Serialize>(
+    /// Signs the claims `write` puts into the payload as a compact JWS with `header_b64`.
+    fn sign_with(
         &self,
         header_b64: &str,
         rng: &SystemRandom,
-        claims: &T,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), serde_json::Error>,
     ) -> Result<String, KeyError> {
         let mut payload = Vec::with_capacity(CLAIMS_CAPACITY);
-        crate::json::write(&mut payload, claims)?;
+        write(&mut payload)?;
         // The token is written, signed and finished in one buffer sized for it.
         let signature_len = match &self.pair {
             KeyPairKind::Es256(_) | KeyPairKind::EdDsa(_) => 64,
@@ -475,10 +478,22 @@ impl KeySet {
         self.signer().sign(&self.rng, claims)
     }
 
+    /// Signs, as [`KeySet::sign`] does, the claims `write` puts into the payload as JSON: for
+    /// claims written member by member rather than through `Serialize`.
+    pub fn sign_written(
+        &self,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), serde_json::Error>,
+    ) -> Result<String, KeyError> {
+        let signer = self.signer();
+        signer.sign_with(&signer.header_b64, &self.rng, write)
+    }
+
     /// Signs an OpenID Connect ID token's `claims` with the signing key, `typ` `JWT`.
     pub fn sign_id_token<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
         let signer = self.signer();
-        signer.sign_with(&signer.id_header_b64, &self.rng, claims)
+        signer.sign_with(&signer.id_header_b64, &self.rng, |out| {
+            crate::json::write(out, claims)
+        })
     }
 
     /// Verifies an access token's signature with the published key its `kid` names, as a

@@ -15,7 +15,7 @@ use crate::config::LogFormat;
 mod request;
 mod sink;
 
-pub use request::{RequestFields, RequestScope, record_client_id, request_span};
+pub use request::{RequestFields, RequestScope, RoutePath, record_client_id, request_span};
 pub use sink::FlushOnDrop;
 
 /// The format of the log lines: `format` when set, else `pretty` on a terminal and JSON

@@ -73,9 +73,9 @@ pub fn label(name: &str) -> Option<&'static str> {
     KNOWN.iter().find(|known| **known == name).copied()
 }
 
-/// Parameters by name, in name order: the first value sent, and how many were (only a lone
-/// value is ever read; a repeat is an error). A request has a handful, so a sorted list; the
-/// names and values are pieces of one text, so a form's parameters take two allocations.
+/// Parameters by name, in [`name_order`]: the first value sent, and how many were (only a
+/// lone value is ever read; a repeat is an error). A request has a handful, so a sorted list;
+/// the names and values are pieces of one text, so a form's parameters take two allocations.
 #[derive(Debug, Default)]
 pub struct Params {
     text: String,
@@ -140,7 +140,8 @@ impl Params {
     }
 
     fn find(&self, name: &str) -> Result<usize, usize> {
-        self.list.binary_search_by(|p| self.piece(p.name).cmp(name))
+        self.list
+            .binary_search_by(|p| name_order(self.piece(p.name).as_bytes(), name.as_bytes()))
     }
 
     /// The first parameter sent more than once, as `label` names it.
@@ -210,6 +211,12 @@ impl fmt::Display for Repeated {
     }
 }
 
+/// The order of the names in [`Params`]: shorter first, then by their bytes. Names looked up
+/// are mostly of another length than those sent, and are told apart without comparing text.
+fn name_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
 /// Where `piece` went in `text`, appended to it.
 fn append(text: &mut String, piece: &str) -> (usize, usize) {
     let start = text.len();
@@ -229,7 +236,7 @@ fn insert(
         return Err(ParamsError::TooLong);
     }
     let piece = |(start, end): (usize, usize)| text.get(start..end).unwrap_or_default();
-    match list.binary_search_by(|p| piece(p.name).cmp(piece(name))) {
+    match list.binary_search_by(|p| name_order(piece(p.name), piece(name))) {
         Ok(at) => {
             if let Some(p) = list.get_mut(at) {
                 p.sent += 1;

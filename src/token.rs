@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 use crate::failure::Failure;
+use crate::json;
 use crate::keys::KeySet;
 use crate::records::{Client, User};
 use crate::scope::Scope;
@@ -62,7 +63,7 @@ pub struct Minted {
 
 /// The claims of an access token as it is signed: [`AccessClaims`]' members in its order,
 /// borrowed from the client, the subject and the minter rather than copied into it.
-#[derive(Serialize)]
+#[cfg_attr(test, derive(Serialize))]
 struct NewClaims<'a> {
     iss: &'a str,
     sub: &'a str,
@@ -73,17 +74,72 @@ struct NewClaims<'a> {
     nbf: UnixTime,
     exp: UnixTime,
     jti: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     auth_time: Option<UnixTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     cnf: Option<ConfirmationOf<'a>>,
-    #[serde(flatten)]
+    #[cfg_attr(test, serde(flatten))]
     extra: &'a serde_json::Map<String, serde_json::Value>,
 }
 
+impl NewClaims<'_> {
+    /// The claims as JSON, the very text `serde_json` writes of them (a test holds the two
+    /// together), written member by member: through `Serialize`, the flattened extra claims
+    /// make the whole object a map, each name written and checked for escapes again.
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        let mut digits = [0; 20];
+        out.extend_from_slice(b"{\"iss\":");
+        json::push_str(out, self.iss);
+        out.extend_from_slice(b",\"sub\":");
+        json::push_str(out, self.sub);
+        out.extend_from_slice(b",\"aud\":");
+        match self.aud {
+            AudienceOf::One(audience) => json::push_str(out, audience),
+            AudienceOf::Many(audiences) => {
+                out.push(b'[');
+                for (i, audience) in audiences.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    json::push_str(out, audience);
+                }
+                out.push(b']');
+            }
+        }
+        out.extend_from_slice(b",\"client_id\":");
+        json::push_str(out, self.client_id);
+        out.extend_from_slice(b",\"scope\":");
+        json::push_str(out, self.scope);
+        out.extend_from_slice(b",\"iat\":");
+        out.extend_from_slice(json::decimal(self.iat, &mut digits));
+        out.extend_from_slice(b",\"nbf\":");
+        out.extend_from_slice(json::decimal(self.nbf, &mut digits));
+        out.extend_from_slice(b",\"exp\":");
+        out.extend_from_slice(json::decimal(self.exp, &mut digits));
+        out.extend_from_slice(b",\"jti\":");
+        json::push_str(out, self.jti);
+        if let Some(auth_time) = self.auth_time {
+            out.extend_from_slice(b",\"auth_time\":");
+            out.extend_from_slice(json::decimal(auth_time, &mut digits));
+        }
+        if let Some(cnf) = &self.cnf {
+            out.extend_from_slice(b",\"cnf\":{\"jkt\":");
+            json::push_str(out, cnf.jkt);
+            out.push(b'}');
+        }
+        for (name, value) in self.extra {
+            out.push(b',');
+            json::push_str(out, name);
+            out.push(b':');
+            json::write(out, value)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
 /// [`Audience`], borrowed.
-#[derive(Serialize)]
-#[serde(untagged)]
+#[cfg_attr(test, derive(Serialize), serde(untagged))]
 enum AudienceOf<'a> {
     One(&'a str),
     Many(&'a [String]),
@@ -99,7 +155,7 @@ impl<'a> AudienceOf<'a> {
 }
 
 /// [`Confirmation`], borrowed.
-#[derive(Serialize)]
+#[cfg_attr(test, derive(Serialize))]
 struct ConfirmationOf<'a> {
     jkt: &'a str,
 }
@@ -151,7 +207,7 @@ impl Minter<'_> {
         };
         let token = self
             .keys
-            .sign(&claims)
+            .sign_written(|out| claims.write(out))
             .map_err(|e| Failure::Internal(e.to_string()))?;
         Ok(Minted {
             token,
@@ -223,6 +279,38 @@ pub struct TokenResponse {
     /// With `openid` in the scope (OpenID Connect Core §3.1.3.3, §12.2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+}
+
+impl TokenResponse {
+    /// The response as JSON, the very text `serde_json` writes of it (a test holds the two
+    /// together), written member by member into a buffer sized for it.
+    pub fn to_json(&self) -> Vec<u8> {
+        let optional = |token: &Option<String>| token.as_ref().map_or(0, |t| t.len() + 20);
+        let mut out = Vec::with_capacity(
+            96 + self.access_token.len()
+                + self.scope.len()
+                + optional(&self.refresh_token)
+                + optional(&self.id_token),
+        );
+        out.extend_from_slice(b"{\"access_token\":");
+        json::push_str(&mut out, &self.access_token);
+        out.extend_from_slice(b",\"token_type\":");
+        json::push_str(&mut out, self.token_type);
+        out.extend_from_slice(b",\"expires_in\":");
+        out.extend_from_slice(json::decimal(self.expires_in, &mut [0; 20]));
+        if let Some(refresh_token) = &self.refresh_token {
+            out.extend_from_slice(b",\"refresh_token\":");
+            json::push_str(&mut out, refresh_token);
+        }
+        out.extend_from_slice(b",\"scope\":");
+        json::push_str(&mut out, &self.scope);
+        if let Some(id_token) = &self.id_token {
+            out.extend_from_slice(b",\"id_token\":");
+            json::push_str(&mut out, id_token);
+        }
+        out.push(b'}');
+        out
+    }
 }
 
 #[cfg(test)]
@@ -337,6 +425,92 @@ mod tests {
         let (_, second) = minted(&keys, &app, Subject::Client);
         assert_eq!(first.jti.len(), 22);
         assert_ne!(first.jti, second.jti);
+    }
+
+    /// Claims of every shape: one audience and several, with and without `auth_time` and
+    /// `cnf`, extra claims of each JSON kind, and text with characters to escape.
+    fn claim_shapes<'a>(
+        extra: &'a serde_json::Map<String, serde_json::Value>,
+        audiences: &'a [String],
+    ) -> Vec<NewClaims<'a>> {
+        let base = || NewClaims {
+            iss: "https://auth.example",
+            sub: "client",
+            aud: AudienceOf::One("https://api.example"),
+            client_id: "client",
+            scope: "read write",
+            iat: 1_700_000_000,
+            nbf: 1_700_000_000,
+            exp: 1_700_000_900,
+            jti: "AAAAAAAAAAAAAAAAAAAAAA",
+            auth_time: None,
+            cnf: None,
+            extra,
+        };
+        vec![
+            base(),
+            NewClaims {
+                aud: AudienceOf::Many(audiences),
+                auth_time: Some(0),
+                sub: "tab\there \\ and \"quotes\" and é",
+                ..base()
+            },
+            NewClaims {
+                aud: AudienceOf::Many(&audiences[..0]),
+                cnf: Some(ConfirmationOf { jkt: "thumb\n" }),
+                exp: u64::MAX,
+                ..base()
+            },
+        ]
+    }
+
+    #[test]
+    fn claims_are_written_as_serde_json_writes_them() {
+        let none = serde_json::Map::new();
+        let serde_json::Value::Object(extra) = serde_json::json!({
+            "roles": ["admin", "a\"b"],
+            "age": -3,
+            "ratio": 0.5,
+            "nested": {"x": null, "y": true},
+            "qu\"ote": "new\nline",
+        }) else {
+            unreachable!()
+        };
+        let audiences = ["https://a.example".to_string(), "b \"q\"\u{1}".to_string()];
+        for extra in [&none, &extra] {
+            for claims in claim_shapes(extra, &audiences) {
+                let mut written = Vec::new();
+                claims.write(&mut written).unwrap();
+                assert_eq!(
+                    String::from_utf8(written).unwrap(),
+                    serde_json::to_string(&claims).unwrap()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_token_response_is_written_as_serde_json_writes_it() {
+        let response = |refresh: Option<&str>, id: Option<&str>| TokenResponse {
+            access_token: "header.payload.signature".into(),
+            token_type: "Bearer",
+            expires_in: 900,
+            refresh_token: refresh.map(String::from),
+            scope: "openid \"odd\"\u{7f}\u{1f}".into(),
+            id_token: id.map(String::from),
+        };
+        for (refresh, id) in [
+            (None, None),
+            (Some("refresh"), None),
+            (None, Some("id.token.here")),
+            (Some("r\\"), Some("i")),
+        ] {
+            let response = response(refresh, id);
+            assert_eq!(
+                String::from_utf8(response.to_json()).unwrap(),
+                serde_json::to_string(&response).unwrap()
+            );
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub struct Request<'a> {
 }
 
 pub async fn grant(
-    deps: Deps<'_>,
+    deps: &Deps<'_>,
     client: &Client,
     request: Request<'_>,
     now: UnixTime,

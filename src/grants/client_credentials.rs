@@ -6,10 +6,10 @@ use crate::error::OAuthError;
 use crate::failure::Failure;
 use crate::records::{Client, GrantType};
 use crate::store::Grant;
-use crate::token::{Subject, TokenResponse};
+use crate::token::{Minted, Subject, TokenResponse};
 
 pub async fn grant(
-    deps: Deps<'_>,
+    deps: &Deps<'_>,
     client: &Client,
     scope: Option<&str>,
     jkt: Option<&str>,
@@ -31,6 +31,20 @@ pub async fn grant(
         auth_time: None,
         jkt: family_key(client, jkt),
     };
+    // Boxed: most clients of this grant never wait for the store, and their requests' futures
+    // do not carry the room its wait takes (docs/design.md, "Small futures").
+    Box::pin(with_refresh_token(deps, client, grant, access, jkt, now)).await
+}
+
+/// The response of a client that may refresh: with the first refresh token of a new family.
+async fn with_refresh_token(
+    deps: &Deps<'_>,
+    client: &Client,
+    grant: Grant,
+    access: Minted,
+    jkt: Option<&str>,
+    now: UnixTime,
+) -> Result<TokenResponse, OAuthError> {
     // The access token needs no store; with the store down the client still gets one, only
     // without a refresh token (docs/design.md, "Load, faults and bad input").
     let refresh = match start_family(deps, client, &grant, None, now).await {

@@ -84,11 +84,13 @@ impl TokenRequest {
     }
 }
 
-/// Runs the grant for an authenticated client allowed to use it. `jkt` is the thumbprint of
+/// Runs the grant for an authenticated client allowed to use it. The grants that wait for the
+/// store or argon2 run boxed, so that a `client_credentials` request's future does not carry
+/// the room their waits take (docs/design.md, "Small futures"). `jkt` is the thumbprint of
 /// the key of the request's accepted DPoP proof, if it sent one: the access token is bound to
 /// it (RFC 9449 §5).
 pub async fn issue(
-    deps: Deps<'_>,
+    deps: &Deps<'_>,
     client: &Client,
     request: TokenRequest,
     jkt: Option<&str>,
@@ -106,14 +108,14 @@ pub async fn issue(
                 code_verifier: code_verifier.as_deref(),
                 jkt,
             };
-            authorization_code::grant(deps, client, request, now).await
+            Box::pin(authorization_code::grant(deps, client, request, now)).await
         }
         TokenRequest::Password {
             username,
             password,
             scope,
         } => {
-            password::grant(
+            Box::pin(password::grant(
                 deps,
                 client,
                 &username,
@@ -121,7 +123,7 @@ pub async fn issue(
                 scope.as_deref(),
                 jkt,
                 now,
-            )
+            ))
             .await
         }
         TokenRequest::ClientCredentials { scope } => {
@@ -136,7 +138,7 @@ pub async fn issue(
                 scope: scope.as_deref(),
                 jkt,
             };
-            refresh_token::grant(deps, client, request, now).await
+            Box::pin(refresh_token::grant(deps, client, request, now)).await
         }
     }
 }
@@ -166,7 +168,7 @@ fn family_key(client: &Client, jkt: Option<&str>) -> Option<String> {
 /// the `refresh_token` grant never gets one, RFC 6749 §4.4.3). `first` is given when its
 /// family was bound beforehand (to an authorization code).
 async fn start_family(
-    deps: Deps<'_>,
+    deps: &Deps<'_>,
     client: &Client,
     grant: &Grant,
     first: Option<RefreshToken>,

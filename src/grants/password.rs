@@ -10,7 +10,7 @@ use crate::token::{Subject, TokenResponse};
 use crate::users::LoginFailure;
 
 pub async fn grant(
-    deps: Deps<'_>,
+    deps: &Deps<'_>,
     client: &Client,
     username: &str,
     password: &str,

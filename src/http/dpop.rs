@@ -42,7 +42,9 @@ pub async fn accept_post(
         url: &state.endpoint_url(path),
         access_token: None,
     };
-    Ok(Some(state.dpop().accept(proof, &expected, now).await?))
+    // Boxed, as only requests with a proof wait for it (docs/design.md, "Small futures").
+    let accepted = Box::pin(state.dpop().accept(proof, &expected, now)).await?;
+    Ok(Some(accepted))
 }
 
 /// Adds `DPoP-Nonce` to a response, for the client's next proof (RFC 9449 §8.2).

@@ -3,6 +3,7 @@
 //! `invalid_request` rather than a framework rejection, and a repeated parameter refused by
 //! name (RFC 6749 §3.2).
 
+use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, header};
 use serde::Deserialize;
@@ -15,7 +16,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
         let kind = BodyKind::of(req.headers().get(header::CONTENT_TYPE));
-        read(req, kind).await
+        read(req.into_body(), kind).await
     }
 }
 
@@ -30,19 +31,27 @@ pub struct Form {
 impl<S: Send + Sync> FromRequest<S> for Form {
     type Rejection = OAuthError;
 
-    async fn from_request(mut req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        let headers = std::mem::take(req.headers_mut());
+    // Not `async fn`: the request is taken apart before the future is made, which then holds
+    // the headers and the body rather than the whole request (docs/design.md, "Small futures").
+    fn from_request(
+        req: Request,
+        _: &S,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
+        let (parts, body) = req.into_parts();
+        let headers = parts.headers;
         let kind = BodyKind::of(headers.get(header::CONTENT_TYPE));
-        let params = read(req, kind).await?;
-        Ok(Form { headers, params })
+        async move {
+            let params = read(body, kind).await?;
+            Ok(Form { headers, params })
+        }
     }
 }
 
 /// The parameters of a body of `kind`, of at most `BODY_LIMIT` bytes. Read straight from the
 /// request's body, where axum's `Bytes` extractor boxes it again into a limited body of its
-/// own.
-async fn read(req: Request, kind: BodyKind) -> Result<Params, OAuthError> {
-    let body = axum::body::to_bytes(req.into_body(), super::BODY_LIMIT)
+/// own; the body alone, not the request, so its future does not hold the request's parts.
+async fn read(body: Body, kind: BodyKind) -> Result<Params, OAuthError> {
+    let body = axum::body::to_bytes(body, super::BODY_LIMIT)
         .await
         .map_err(|error| {
             if error.into_inner().is::<http_body_util::LengthLimitError>() {

@@ -25,7 +25,7 @@ use tracing::Span;
 use crate::config::LogFormat;
 use crate::error::OAuthError;
 use crate::failure::Failure;
-use crate::logging::{RequestFields, RequestScope};
+use crate::logging::{RequestFields, RequestScope, RoutePath};
 use crate::state::AppState;
 
 /// Request bodies over this answer 413 (README, "Endpoints").
@@ -131,10 +131,11 @@ fn route_path(request: &Request) -> &str {
 
 /// A request's log fields without a span (`logging::RequestFields`).
 fn request_fields(request: &Request) -> RequestScope {
-    RequestScope::Fields(RequestFields::new(
-        request.method().clone(),
-        route_path(request),
-    ))
+    let path = match request.extensions().get::<MatchedPath>() {
+        Some(matched) => RoutePath::Matched(matched.clone()),
+        None => RoutePath::from(request.uri().path()),
+    };
+    RequestScope::Fields(RequestFields::new(request.method().clone(), path))
 }
 
 /// One span per request (`logging::request_span`).

@@ -1,14 +1,15 @@
 //! `POST /token` (RFC 6749 §3.2): parameters, client authentication, the grant, the response.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::extract::Form;
-use super::json::SizedJson;
+use super::json::JsonBytes;
 use super::{credentials, dpop};
 use crate::error::{OAuthError, OAuthErrors};
 use crate::grants::{self, Deps, TokenRequest};
+use crate::params::Params;
 use crate::records::GrantType;
 use crate::state::AppState;
 use crate::token::TokenResponse;
@@ -43,21 +44,33 @@ use crate::token::TokenResponse;
     ),
     security((), ("client_secret_basic" = [])),
 )]
-pub async fn token(
+// Not `async fn`, whose future would keep its arguments twice (as given, and moved into its
+// body): an `async` block keeps what it captures once (docs/design.md, "Small futures").
+#[expect(clippy::manual_async_fn, reason = "the future keeps the form once")]
+pub fn token(
     State(state): State<AppState>,
-    Form { headers, params }: Form,
+    form: Form,
+) -> impl Future<Output = Result<Response, OAuthError>> + Send {
+    async move { respond(&state, &form.headers, &form.params).await }
+}
+
+/// [`token`]'s body.
+async fn respond(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
 ) -> Result<Response, OAuthError> {
     let now = state.clock.now();
     let grant_type = params.required("grant_type")?;
     let grant_type =
         GrantType::at_token_endpoint(grant_type).ok_or(OAuthError::UnsupportedGrantType)?;
-    let client = credentials::authenticate(&state, &headers, &params, "/token", now).await?;
+    let client = credentials::authenticate(state, headers, params, "/token", now).await?;
     if !client.allows(grant_type) {
         return Err(OAuthError::UnauthorizedClient);
     }
-    let request = TokenRequest::of(grant_type, &params)?;
+    let request = TokenRequest::of(grant_type, params)?;
     // RFC 9449 §5: a proof binds the access token; a client registered for DPoP must send one.
-    let proof = dpop::accept_post(&state, &headers, "/token", now).await?;
+    let proof = dpop::accept_post(state, headers, "/token", now).await?;
     if proof.is_none() && client.dpop_bound_access_tokens {
         return Err(OAuthError::invalid_dpop_proof(
             "this client must send a DPoP proof",
@@ -73,9 +86,9 @@ pub async fn token(
         refresh: state.refresh_policy(),
         metrics: &state.metrics,
     };
-    let body = grants::issue(deps, &client, request, jkt, now).await?;
+    let body = grants::issue(&deps, &client, request, jkt, now).await?;
     state.metrics.token_issued(grant_type);
-    let response = no_store(SizedJson(body));
+    let response = no_store(JsonBytes(body.to_json()));
     match proof {
         Some(_) => Ok(dpop::with_nonce(response, state.dpop().next_nonce(now))),
         None => Ok(response),

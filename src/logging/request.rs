@@ -10,6 +10,7 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
+use axum::extract::MatchedPath;
 use axum::http::Method;
 use tracing::Span;
 
@@ -72,10 +73,39 @@ impl RequestScope {
 #[derive(Clone, Debug, Default)]
 pub struct RequestFields {
     method: Method,
-    path: String,
+    path: RoutePath,
     client_id: Option<String>,
     status: Option<u16>,
     latency_ms: Option<f64>,
+}
+
+/// A request's route: the router's pattern it matched (shared with the router, not copied),
+/// or the path of one that matched none.
+#[derive(Clone, Debug)]
+pub enum RoutePath {
+    Matched(MatchedPath),
+    Unmatched(String),
+}
+
+impl RoutePath {
+    pub fn as_str(&self) -> &str {
+        match self {
+            RoutePath::Matched(matched) => matched.as_str(),
+            RoutePath::Unmatched(path) => path,
+        }
+    }
+}
+
+impl Default for RoutePath {
+    fn default() -> Self {
+        RoutePath::Unmatched(String::new())
+    }
+}
+
+impl From<&str> for RoutePath {
+    fn from(path: &str) -> Self {
+        RoutePath::Unmatched(path.to_owned())
+    }
 }
 
 thread_local! {
@@ -84,10 +114,10 @@ thread_local! {
 }
 
 impl RequestFields {
-    pub fn new(method: Method, path: &str) -> Self {
+    pub fn new(method: Method, path: RoutePath) -> Self {
         RequestFields {
             method,
-            path: path.to_owned(),
+            path,
             ..RequestFields::default()
         }
     }
@@ -122,7 +152,7 @@ impl RequestFields {
         out.push_str("\"method\":");
         super::push_json_str(out, self.method.as_str());
         out.push_str(",\"path\":");
-        super::push_json_str(out, &self.path);
+        super::push_json_str(out, self.path.as_str());
         if let Some(status) = self.status {
             out.push_str(",\"status\":");
             super::push_integer(out, u64::from(status), false);
@@ -197,7 +227,8 @@ mod tests {
 
     #[test]
     fn a_requests_fields_are_logged_as_its_span_s_fields_were() {
-        let fields = lines_of(|| RequestScope::Fields(RequestFields::new(Method::POST, "/token")));
+        let fields =
+            lines_of(|| RequestScope::Fields(RequestFields::new(Method::POST, "/token".into())));
         let spans = lines_of(|| RequestScope::Span(request_span("POST", "/token")));
         assert_eq!(fields, spans);
         assert_eq!(fields.len(), 3, "{fields:#?}");
@@ -216,10 +247,10 @@ mod tests {
 
     #[test]
     fn the_fields_go_back_to_the_request_when_its_poll_ends() {
-        let mut fields = RequestFields::new(Method::GET, "/userinfo");
+        let mut fields = RequestFields::new(Method::GET, "/userinfo".into());
         fields.in_scope(|| record_client_id("app"));
         assert_eq!(fields.client_id.as_deref(), Some("app"));
-        assert_eq!(fields.path, "/userinfo");
+        assert_eq!(fields.path.as_str(), "/userinfo");
         assert!(CURRENT.with_borrow(Option::is_none));
         // Outside a request a client id is recorded nowhere, and nothing is left current.
         record_client_id("other");
@@ -228,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_panic_inside_a_request_leaves_no_fields_current() {
-        let mut fields = RequestFields::new(Method::POST, "/token");
+        let mut fields = RequestFields::new(Method::POST, "/token".into());
         let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             fields.in_scope(|| {
                 record_client_id("app");
@@ -242,8 +273,8 @@ mod tests {
 
     #[test]
     fn a_request_polled_inside_another_leaves_the_outer_ones_fields_current() {
-        let mut outer = RequestFields::new(Method::POST, "/token");
-        let mut inner = RequestFields::new(Method::GET, "/jwks");
+        let mut outer = RequestFields::new(Method::POST, "/token".into());
+        let mut inner = RequestFields::new(Method::GET, "/jwks".into());
         outer.in_scope(|| {
             inner.in_scope(|| record_client_id("inner"));
             record_client_id("outer");

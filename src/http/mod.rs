@@ -66,7 +66,8 @@ pub fn router(state: AppState) -> Router {
             "/userinfo",
             get(userinfo::get)
                 .post(userinfo::post)
-                .options(cors::any_origin_preflight),
+                .options(cors::any_origin_preflight)
+                .layer(DefaultBodyLimit::max(BODY_LIMIT)),
         )
         .layer(middleware::from_fn(cors::any_origin));
     let own_metrics = state.config.settings.metrics_listen.is_none();
@@ -77,7 +78,7 @@ pub fn router(state: AppState) -> Router {
         })
         .merge(public)
         .route("/introspect", post(introspect::introspect))
-        .merge(crate::authorize::router(&state))
+        .merge(crate::authorize::router(&state).layer(DefaultBodyLimit::max(BODY_LIMIT)))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     let router = if own_metrics {
@@ -98,11 +99,13 @@ pub fn router(state: AppState) -> Router {
         request_fields
     };
     // One layer of layers: each layer the router is given boxes every route again, and clones
-    // it for every request.
+    // it for every request. The body limit is not among them: it is the limit of axum's body
+    // extractors, which only the routes above that read a body through them are given; the
+    // others read theirs with `BODY_LIMIT` themselves (`extract.rs`), so their requests skip
+    // the limit's layer and the extension it inserts.
     let log = measure::RequestLog { scope, on_response };
     let layers = tower::ServiceBuilder::new()
         .layer(measure::MeasureLayer::new(state.metrics.clone(), log))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(registered_origins);
     router
         .fallback(|| async { OAuthError::NotFound })

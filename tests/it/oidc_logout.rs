@@ -109,6 +109,24 @@ async fn a_posted_unregistered_post_logout_redirect_uri_shows_an_error_page_and_
 }
 
 #[tokio::test]
+async fn a_confirmation_form_over_64_kib_is_413_and_keeps_the_session() {
+    let app = TestApp::new();
+    let mut jar = Jar::default();
+    authorize(&app, &mut jar, &oidc_code_request()).await;
+    jar.get_page(&app, "/logout").await;
+    let csrf = jar.get("ts_csrf").unwrap().to_owned();
+    let pad = "a".repeat(64 * 1024);
+    let response = jar
+        .post(&app, "/logout", &[("csrf_token", &csrf), ("pad", &pad)])
+        .await;
+    assert_error_page(&response, StatusCode::PAYLOAD_TOO_LARGE);
+    let again = jar
+        .get_page(&app, &authorize_uri(&oidc_code_request()))
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "still signed in");
+}
+
+#[tokio::test]
 async fn a_post_logout_redirect_uri_of_another_client_shows_an_error_page() {
     let app = TestApp::new();
     // Registered for the example client, not for the public one.

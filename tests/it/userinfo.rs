@@ -210,6 +210,29 @@ async fn userinfo_takes_the_token_from_a_posted_form_body() {
 }
 
 #[tokio::test]
+async fn userinfo_refuses_a_posted_body_over_64_kib_even_with_a_good_token_in_it() {
+    let app = TestApp::new();
+    let tokens = password_tokens_with(&app, "openid").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    // Nine parameters of 8,000 bytes each: every one under the longest a parameter may be,
+    // all of them over 64 KiB.
+    let pad = "a".repeat(8000);
+    let names: Vec<String> = (0..9).map(|i| format!("pad{i}")).collect();
+    let mut pairs = vec![("access_token", token)];
+    pairs.extend(names.iter().map(|name| (name.as_str(), pad.as_str())));
+    let response = app
+        .post_raw(
+            "/userinfo",
+            Some("application/x-www-form-urlencoded"),
+            None,
+            form(&pairs),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(response.json()["error"], "invalid_request");
+}
+
+#[tokio::test]
 async fn userinfo_refuses_a_token_sent_both_in_the_header_and_the_body() {
     let app = TestApp::new();
     let tokens = password_tokens_with(&app, "openid").await;

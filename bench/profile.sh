@@ -6,6 +6,9 @@
 #   bench/profile.sh            REQUESTS=2000 by default; output in ${OUT:-/tmp/token-profile}
 #   RUST_LOG=warn bench/profile.sh    the same without per-request logs, to see their share
 #   ONLY_SERVICE=1 / ONLY_BARE=1       profile one of the two
+#   CACHE_SIM=1 bench/profile.sh       also simulates this machine's caches (L1i, L1d, and its
+#                                      private L2 as the last level; LL=bytes sets another) and
+#                                      prints misses per token beside the instructions
 #
 # Builds the `profiling` profile (release with symbols). Needs valgrind, k6, python3. Only
 # 127.0.0.1; every process it starts is stopped on exit.
@@ -16,6 +19,27 @@ OUT=${OUT:-/tmp/token-profile}
 TARGET=${CARGO_TARGET_DIR:-target}
 PORT=${PORT:-18099}
 mkdir -p "$OUT"
+sim=()
+if [ -n "${CACHE_SIM:-}" ]; then
+  # cache LEVEL TYPE: "size,ways,line" of cpu0's cache of that level and type, from sysfs.
+  cache() {
+    local dir
+    for dir in /sys/devices/system/cpu/cpu0/cache/index*; do
+      if [ "$(cat "$dir/level")" = "$1" ] && [ "$(cat "$dir/type")" = "$2" ]; then
+        local size
+        size=$(cat "$dir/size")
+        case $size in *K) size=$((${size%K} * 1024)) ;; *M) size=$((${size%M} * 1024 * 1024)) ;; esac
+        echo "$size,$(cat "$dir/ways_of_associativity"),$(cat "$dir/coherency_line_size")"
+        return
+      fi
+    done
+    echo "bench: no level $1 $2 cache in sysfs" >&2
+    exit 1
+  }
+  l2=$(cache 2 Unified)
+  [ -n "${LL:-}" ] && l2="$LL,${l2#*,}"
+  sim=(--cache-sim=yes "--I1=$(cache 1 Instruction)" "--D1=$(cache 1 Data)" "--LL=$l2")
+fi
 cargo build --profile profiling --quiet --bin token-service --example bare_signer
 pid=
 cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; true; }
@@ -27,7 +51,7 @@ profile() {
   shift
   rm -f "$OUT/$name".callgrind.out*
   valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.callgrind.out" \
-    --collect-atstart=yes "$@" >"$OUT/$name.log" 2>&1 &
+    --collect-atstart=yes "${sim[@]}" "$@" >"$OUT/$name.log" 2>&1 &
   pid=$!
   for _ in $(seq 300); do
     curl -sf -u reporting-service:reporting-secret-change-me -d grant_type=client_credentials \
@@ -48,8 +72,17 @@ profile() {
   callgrind_annotate --inclusive=yes --threshold=99 "$dump" >"$OUT/$name.inclusive.txt"
   callgrind_annotate --threshold=95 "$dump" >"$OUT/$name.self.txt"
   local total
-  total=$(grep -m1 -oP '^\s*\K[0-9,]+(?= \(100\.0%\)\s+PROGRAM TOTALS)' "$OUT/$name.self.txt" | tr -d ,)
+  total=$(grep -m1 'PROGRAM TOTALS' "$OUT/$name.self.txt" | grep -oP '^\s*\K[0-9,]+' | tr -d ,)
   printf '%s: %s instructions per token (%s tokens)\n' "$name" "$((total / REQUESTS))" "$REQUESTS"
+  if [ ${#sim[@]} -gt 0 ]; then
+    # The totals line's columns: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw.
+    grep -m1 'PROGRAM TOTALS' "$OUT/$name.self.txt" | python3 -c "
+import re, sys
+n = [int(v.replace(',', '')) for v in re.findall(r'([0-9,]+) \(', sys.stdin.read())]
+per = lambda v: v / $REQUESTS
+print(f'$name: per token L1i misses {per(n[3]):,.0f}, L1d misses {per(n[4] + n[5]):,.0f}, '
+      f'last-level misses code {per(n[6]):,.1f} data {per(n[7] + n[8]):,.1f}')"
+  fi
   eval "per_token_$name=$((total / REQUESTS))"
 }
 

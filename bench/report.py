@@ -93,9 +93,10 @@ def main():
     targets = []
     ts, bare = med("token_service", "closed", per_cpu), med("bare", "closed", per_cpu)
     if ts and bare:
-        # Each run measures both servers minutes apart, so a run's ratio is paired: the load of
-        # whatever else shares the machine drifts between runs more than within one. The
-        # target is the median of the runs' ratios; the ratio of the medians is shown too.
+        # A run measures both servers within a minute of each other, so its ratio is paired:
+        # the load of whatever else shares the machine drifts between runs more than within
+        # one. The target is the median of the runs' ratios; the ratio of the medians is
+        # shown beside it.
         pairs = {r["run"]: per_cpu(r) for r in pick("bare", "closed")}
         ratios = sorted(per_cpu(r) / pairs[r["run"]] for r in pick("token_service", "closed") if r["run"] in pairs)
         ratio = statistics.median(ratios)

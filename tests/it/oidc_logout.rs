@@ -82,14 +82,28 @@ async fn an_unregistered_post_logout_redirect_uri_shows_an_error_page() {
     assert_error_page(&response, StatusCode::BAD_REQUEST);
 }
 
+/// A signed-in browser that has opened the logout page, and the CSRF token its form posts.
+async fn signed_in_at_the_logout_page(app: &TestApp) -> (Jar, String) {
+    let mut jar = Jar::default();
+    authorize(app, &mut jar, &oidc_code_request()).await;
+    jar.get_page(app, "/logout").await;
+    let csrf = jar.get("ts_csrf").unwrap().to_owned();
+    (jar, csrf)
+}
+
+/// The session still stands: `/authorize` goes straight back to the client.
+async fn assert_still_signed_in(app: &TestApp, jar: &mut Jar) {
+    let again = jar
+        .get_page(app, &authorize_uri(&oidc_code_request()))
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "still signed in");
+}
+
 #[tokio::test]
 async fn a_posted_unregistered_post_logout_redirect_uri_shows_an_error_page_and_keeps_the_session()
 {
     let app = TestApp::new();
-    let mut jar = Jar::default();
-    authorize(&app, &mut jar, &oidc_code_request()).await;
-    jar.get_page(&app, "/logout").await;
-    let csrf = jar.get("ts_csrf").unwrap().to_owned();
+    let (mut jar, csrf) = signed_in_at_the_logout_page(&app).await;
     let response = jar
         .post(
             &app,
@@ -102,28 +116,19 @@ async fn a_posted_unregistered_post_logout_redirect_uri_shows_an_error_page_and_
         )
         .await;
     assert_error_page(&response, StatusCode::BAD_REQUEST);
-    let again = jar
-        .get_page(&app, &authorize_uri(&oidc_code_request()))
-        .await;
-    assert_eq!(again.status, StatusCode::SEE_OTHER, "still signed in");
+    assert_still_signed_in(&app, &mut jar).await;
 }
 
 #[tokio::test]
 async fn a_confirmation_form_over_64_kib_is_413_and_keeps_the_session() {
     let app = TestApp::new();
-    let mut jar = Jar::default();
-    authorize(&app, &mut jar, &oidc_code_request()).await;
-    jar.get_page(&app, "/logout").await;
-    let csrf = jar.get("ts_csrf").unwrap().to_owned();
+    let (mut jar, csrf) = signed_in_at_the_logout_page(&app).await;
     let pad = "a".repeat(64 * 1024);
     let response = jar
         .post(&app, "/logout", &[("csrf_token", &csrf), ("pad", &pad)])
         .await;
     assert_error_page(&response, StatusCode::PAYLOAD_TOO_LARGE);
-    let again = jar
-        .get_page(&app, &authorize_uri(&oidc_code_request()))
-        .await;
-    assert_eq!(again.status, StatusCode::SEE_OTHER, "still signed in");
+    assert_still_signed_in(&app, &mut jar).await;
 }
 
 #[tokio::test]
